@@ -1,0 +1,1 @@
+"""lmprobe-ts Python worker: transformers extraction and scikit-learn fitting over ZeroMQ."""

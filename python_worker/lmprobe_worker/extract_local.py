@@ -1,0 +1,106 @@
+"""Activation extraction with transformers and forward hooks (the "local" backend).
+
+Numerics follow lmprobe's LocalBackend: the tokenizer's own padding side, special tokens added,
+no truncation, pad = eos, batches of ``batch_size`` prompts in input order, layer i = output of
+decoder block i (no final norm). Two things are deliberately cheaper: the forward pass stops
+after the highest requested block (later blocks and ``lm_head`` cannot change earlier outputs),
+and pooling happens here so only pooled vectors cross the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from .models import LoadedModel
+from .protocol import WorkerFailure
+
+POOLINGS = ("last_token", "first_token", "mean")
+
+
+class _StopForward(Exception):
+    """Raised from the hook of the highest requested block to skip the rest of the model."""
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Reduce (batch, seq, hidden) to (batch, hidden) over the real tokens of each row."""
+    if pooling == "last_token":
+        # Index of the last real token works for left and right padding alike.
+        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+        last = torch.where(mask.bool(), positions, torch.full_like(positions, -1)).max(dim=1).values
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    if pooling == "first_token":
+        # lmprobe reads position 0, a pad token under left padding; we take the first real token.
+        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+        big = torch.full_like(positions, mask.shape[1])
+        first = torch.where(mask.bool(), positions, big).min(dim=1).values
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), first]
+    if pooling == "mean":
+        m = mask.unsqueeze(-1).float()  # as lmprobe: bf16 activations are summed in float32
+        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
+    raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS}")
+
+
+def extract_batch(
+    loaded: LoadedModel, prompts: list[str], layers: list[int], pooling: str
+) -> tuple[np.ndarray, int]:
+    """Pooled activations of one batch: (len(prompts), len(layers), hidden) float32, and the
+    number of real tokens in the batch."""
+    captured: dict[int, torch.Tensor] = {}
+    top = max(layers)
+
+    def make_hook(idx: int) -> Any:
+        def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            captured[idx] = output[0] if isinstance(output, tuple) else output
+            if idx == top:
+                raise _StopForward()
+
+        return hook
+
+    enc = loaded.tokenizer(prompts, return_tensors="pt", padding=True)
+    input_ids = enc["input_ids"].to(loaded.device)
+    mask = enc["attention_mask"].to(loaded.device)
+    handles = [loaded.layers[i].register_forward_hook(make_hook(i)) for i in layers]
+    try:
+        with torch.inference_mode():
+            try:
+                loaded.model(input_ids=input_ids, attention_mask=mask, use_cache=False)
+            except _StopForward:
+                pass
+            pooled = [pool(captured[i], mask, pooling) for i in layers]
+            stacked = torch.stack(pooled, dim=1).float().cpu().numpy()
+    finally:
+        for h in handles:
+            h.remove()
+    return stacked, int(mask.sum().item())
+
+
+def extract(
+    loaded: LoadedModel,
+    prompts: list[str],
+    layers: list[int],
+    pooling: str,
+    batch_size: int,
+    on_batch: Any = None,
+) -> tuple[np.ndarray, int]:
+    """Pooled activations for all prompts, in input order: (n, len(layers), hidden) float32."""
+    if not prompts:
+        raise WorkerFailure("BAD_REQUEST", "no prompts to extract")
+    n_blocks = len(loaded.layers)
+    bad = [i for i in layers if not 0 <= i < n_blocks]
+    if bad:
+        raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
+    if pooling not in POOLINGS:
+        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS}")
+    parts: list[np.ndarray] = []
+    tokens = 0
+    for start in range(0, len(prompts), batch_size):
+        batch = prompts[start : start + batch_size]
+        acts, n_tok = extract_batch(loaded, batch, layers, pooling)
+        parts.append(acts)
+        tokens += n_tok
+        if on_batch is not None:
+            on_batch(start + len(batch), len(prompts), tokens)
+    return np.concatenate(parts, axis=0), tokens

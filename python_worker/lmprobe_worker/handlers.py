@@ -1,0 +1,107 @@
+"""The worker's request handlers: one function per request type, wired up in ``HANDLERS``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+from .protocol import PROTOCOL_VERSION, WorkerFailure
+from .server import Handler, RequestContext
+
+
+def preload() -> None:
+    """Import the heavy libraries while the client is still busy validating and reading."""
+    import sklearn.linear_model  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+
+def hello(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
+    import numpy
+    import sklearn
+    import torch
+    import transformers
+    import zmq
+
+    from .models import resolve_device
+
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "sklearn": sklearn.__version__,
+            "numpy": numpy.__version__,
+            "pyzmq": zmq.__version__,
+        },
+        "device": str(resolve_device("auto")),
+        "threads": torch.get_num_threads(),
+        "capabilities": ["extract.local", "fit.sklearn", "embedded"],
+    }
+
+
+def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    from .extract_local import extract as run_extract
+    from .models import load_model
+
+    t0 = time.perf_counter()
+    ctx.progress(stage="model", phase="loading", model=body["model"])
+    loaded = load_model(body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
+    t_load = time.perf_counter() - t0
+    ctx.progress(stage="model", phase="loaded", model=body["model"])
+
+    def on_batch(done: int, total: int, tokens: int) -> None:
+        ctx.progress(stage="extract", done=done, total=total, tokens=tokens)
+        ctx.check_cancelled()
+
+    prompts = body["prompts"]
+    if not all(isinstance(p, str) for p in prompts):
+        raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
+    acts, tokens = run_extract(
+        loaded, prompts, list(body["layers"]), body["pooling"], int(body["batch_size"]), on_batch
+    )
+    return {
+        "activations": acts,
+        "tokens": tokens,
+        "seconds": {"load": t_load, "total": time.perf_counter() - t0},
+    }
+
+
+def fit(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    from .fit import fit as run_fit
+
+    t0 = time.perf_counter()
+    ctx.progress(stage="fit", phase="start")
+    state = run_fit(body)
+    ctx.progress(stage="fit", phase="done")
+    state["seconds"] = time.perf_counter() - t0
+    return state
+
+
+def embedded_prepare(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    from .embedded import prepare_embedded
+
+    return prepare_embedded(
+        body["name"], body["out_dir"], lambda msg: ctx.progress(stage="embedded", message=msg)
+    )
+
+
+def unload(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
+    from .models import unload_all
+
+    return {"unloaded": unload_all()}
+
+
+HANDLERS: dict[str, Handler] = {
+    "hello": hello,
+    "extract": extract,
+    "fit": fit,
+    "embedded_prepare": embedded_prepare,
+    "unload": unload,
+}

@@ -1,0 +1,108 @@
+"""Loading models and tokenizers, and keeping them loaded across requests.
+
+The loaded-model cache is the only global state of the worker: loading costs seconds, and the
+same model serves many probes, fits and predictions in one session.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .protocol import WorkerFailure
+
+log = logging.getLogger("lmprobe_worker")
+
+DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    layers: list[Any]
+    device: torch.device
+
+
+_LOADED: dict[tuple[str, str, str], LoadedModel] = {}
+_LOCK = threading.Lock()
+
+
+def resolve_device(device: str) -> torch.device:
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The decoder blocks, in order: layer i of a probe is the output of block i."""
+    candidates = [
+        ("model", "layers"),
+        ("model", "language_model", "layers"),
+        ("transformer", "h"),
+        ("gpt_neox", "layers"),
+        ("transformer", "blocks"),
+        ("model", "decoder", "layers"),
+    ]
+    for path in candidates:
+        node = model
+        for attr in path:
+            node = getattr(node, attr, None)
+            if node is None:
+                break
+        if node is not None:
+            return list(node)
+    raise WorkerFailure(
+        "UNSUPPORTED_MODEL",
+        f"cannot find the decoder layers of {type(model).__name__}; "
+        "supported layouts: model.layers, transformer.h, gpt_neox.layers, transformer.blocks, "
+        "model.decoder.layers",
+    )
+
+
+def load_model(path: str, dtype: str = "float32", device: str = "auto") -> LoadedModel:
+    """Load (once) a causal LM and its tokenizer from a local folder or a cached hub id."""
+    torch_dtype = DTYPES.get(dtype)
+    if torch_dtype is None:
+        raise WorkerFailure("BAD_REQUEST", f"unsupported dtype {dtype!r}; use one of {list(DTYPES)}")
+    dev = resolve_device(device)
+    key = (path, dtype, str(dev))
+    with _LOCK:
+        hit = _LOADED.get(key)
+        if hit is not None:
+            return hit
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "config.json")):
+            raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json")
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        if tokenizer.pad_token is None:
+            # Same rule as lmprobe: batches need a pad token; eos is never attended to anyway.
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        model.to(dev)
+        model.eval()
+        loaded = LoadedModel(model, tokenizer, decoder_layers(model), dev)
+        _LOADED[key] = loaded
+        log.info("loaded %s (%s, %s)", path, dtype, dev)
+        return loaded
+
+
+def unload_all() -> int:
+    with _LOCK:
+        n = len(_LOADED)
+        _LOADED.clear()
+    return n

@@ -1,0 +1,183 @@
+"""ROUTER loop of the worker.
+
+The main thread owns the ROUTER socket and answers control messages (ping, cancel, shutdown) at
+once, even while a model runs. Heavy requests go to one compute thread, in arrival order (one
+model, one device: running them side by side would only fight for the same cores). The compute
+thread hands its replies back over an inproc PUSH/PULL pair, because a zmq socket must stay in
+the thread that uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import zmq
+
+from .protocol import Cancelled, WorkerFailure, decode, encode, error_body, reply_header
+
+log = logging.getLogger("lmprobe_worker")
+
+Handler = Callable[[dict[str, Any], "RequestContext"], dict[str, Any]]
+_OUTBOX = "inproc://lmprobe-outbox"
+_CONTROL_TYPES = {"ping", "cancel", "shutdown"}
+
+
+@dataclass
+class RequestContext:
+    """What a handler may do besides returning: report progress and notice cancellation."""
+
+    request_id: str
+    send: Callable[[str, dict[str, Any]], None]
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, **fields: Any) -> None:
+        self.send("progress", fields)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled()
+
+
+class WorkerServer:
+    def __init__(self, handlers: dict[str, Handler], endpoint: str) -> None:
+        self.handlers = handlers
+        self.ctx = zmq.Context()
+        self.router = self.ctx.socket(zmq.ROUTER)
+        self.router.linger = 0
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self.router.bind(endpoint)
+        self.endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.outbox = self.ctx.socket(zmq.PULL)
+        self.outbox.linger = 0
+        self.outbox.bind(_OUTBOX)
+        self.jobs: queue.Queue[tuple[bytes, dict[str, Any], dict[str, Any]] | None] = queue.Queue()
+        self.cancel_flags: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+
+    # -- compute thread ---------------------------------------------------------------------
+    def _compute_loop(self) -> None:
+        push = self.ctx.socket(zmq.PUSH)
+        push.linger = 0
+        push.connect(_OUTBOX)
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                break
+            identity, header, body = job
+            rid = str(header.get("id"))
+
+            def send(kind: str, payload: dict[str, Any], rid: str = rid) -> None:
+                push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
+
+            with self.lock:
+                flag = self.cancel_flags.setdefault(rid, threading.Event())
+            ctx = RequestContext(rid, send, flag)
+            try:
+                ctx.check_cancelled()
+                handler = self.handlers.get(str(header.get("type")))
+                if handler is None:
+                    raise WorkerFailure("BAD_REQUEST", f"unknown request type {header.get('type')!r}")
+                result = handler(body, ctx)
+                send("result", result)
+            except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+                log.debug("request %s failed", rid, exc_info=True)
+                send("error", error_body(exc))
+            finally:
+                with self.lock:
+                    self.cancel_flags.pop(rid, None)
+        push.close()
+
+    # -- main thread ------------------------------------------------------------------------
+    def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
+        self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+
+    def _control(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> bool:
+        kind, rid = header.get("type"), str(header.get("id"))
+        if kind == "ping":
+            self._reply(identity, "result", rid, {"pong": True, "pid": os.getpid()})
+        elif kind == "cancel":
+            target = str(body.get("target"))
+            with self.lock:
+                self.cancel_flags.setdefault(target, threading.Event()).set()
+            self._reply(identity, "result", rid, {"cancelled": target})
+        elif kind == "shutdown":
+            self._reply(identity, "result", rid, {"bye": True})
+            return False
+        return True
+
+    def serve(self, preload: Callable[[], None] | None = None) -> None:
+        if preload is not None:
+            self.handlers.setdefault("__preload__", lambda _b, _c: (preload(), {})[1])
+            self.jobs.put((b"", {"id": "__preload__", "type": "__preload__"}, {}))
+        threading.Thread(target=self._compute_loop, name="compute", daemon=True).start()
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self.outbox, zmq.POLLIN)
+        running = True
+        while running:
+            for sock, _ in poller.poll():
+                if sock is self.outbox:
+                    frames = self.outbox.recv_multipart(copy=False)
+                    if frames[0].bytes:  # the preload job has no caller to answer
+                        try:
+                            self.router.send_multipart(frames, copy=False)
+                        except zmq.ZMQError as exc:  # the client went away
+                            log.debug("dropping a reply: %s", exc)
+                    continue
+                identity, *rest = self.router.recv_multipart(copy=False)
+                try:
+                    header, body = decode(rest)
+                except Exception as exc:  # noqa: BLE001 - a malformed message must not kill us
+                    self._reply(identity.bytes, "error", None, error_body(exc))
+                    continue
+                if header.get("type") in _CONTROL_TYPES:
+                    running = self._control(identity.bytes, header, body)
+                else:
+                    self._reply(identity.bytes, "ack", str(header.get("id")), {})
+                    self.jobs.put((identity.bytes, header, body))
+        # Closes every socket (the compute thread's too) and waits up to 0.5 s so the shutdown
+        # reply still leaves; os._exit later would otherwise drop it.
+        self.ctx.destroy(linger=500)
+
+
+def _exit_when_parent_dies() -> None:
+    """The parent holds our stdin open; EOF means it died, so we must not outlive it."""
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError):
+        pass
+    os._exit(0)
+
+
+def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=os.environ.get("LMPROBE_WORKER_LOG", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    endpoint = os.environ.get("LMPROBE_WORKER_ENDPOINT")
+    if not endpoint:
+        sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
+        endpoint = f"ipc://{sock_dir}/w.sock"
+    server = WorkerServer(handlers, endpoint)
+    threading.Thread(target=_exit_when_parent_dies, name="stdin-watch", daemon=True).start()
+    print(json.dumps({"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}), flush=True)
+    server.serve(preload)
+    if endpoint.startswith("ipc://"):
+        path = endpoint[len("ipc://") :]
+        for leftover in (path, os.path.dirname(path)):
+            try:
+                os.remove(leftover) if leftover == path else os.rmdir(leftover)
+            except OSError:
+                pass
+    sys.stdout.flush()
+    os._exit(0)  # torch's thread pools can delay a normal interpreter exit

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from lmprobe_worker.extract_local import extract, pool
+from lmprobe_worker.models import load_model
+
+PROMPTS = ["The cat sat on the mat.", "A dog.", "Three plus four is seven, they said."]
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gpt_neox"])
+def test_layer_i_is_the_output_of_block_i_without_final_norm(tiny_models, family: str) -> None:
+    lm = load_model(tiny_models[family]["path"], "float32", "cpu")
+    n = len(lm.layers)
+    acts, tokens = extract(lm, PROMPTS[:1], list(range(n)), "last_token", 8)
+    enc = lm.tokenizer(PROMPTS[:1], return_tensors="pt")
+    with torch.no_grad():
+        hidden = lm.model(**enc, output_hidden_states=True).hidden_states
+    assert tokens == enc["input_ids"].shape[1]
+    for i in range(n - 1):  # hidden_states[i + 1] is block i's output...
+        np.testing.assert_allclose(acts[0, i], hidden[i + 1][0, -1].numpy(), atol=1e-5)
+    # ...except the last, which transformers returns after the final norm; we (and lmprobe) do not.
+    assert not np.allclose(acts[0, n - 1], hidden[n][0, -1].numpy(), atol=1e-3)
+
+
+def test_stopping_after_the_highest_layer_changes_nothing(tiny_models) -> None:
+    lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")
+    low, _ = extract(lm, PROMPTS, [1], "mean", 8)
+    full, _ = extract(lm, PROMPTS, [1, len(lm.layers) - 1], "mean", 8)
+    np.testing.assert_array_equal(low[:, 0], full[:, 0])
+
+
+def test_results_keep_input_order_across_batches(tiny_models) -> None:
+    lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
+    one_by_one = np.concatenate([extract(lm, [p], [0], "last_token", 1)[0] for p in PROMPTS])
+    batched, _ = extract(lm, PROMPTS, [0], "last_token", 2)
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-5)  # right padding: same tokens seen
+
+
+def test_first_token_respects_the_mask_under_left_padding(tiny_models) -> None:
+    lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")
+    assert lm.tokenizer.padding_side == "left"
+    batched, _ = extract(lm, PROMPTS, [0], "first_token", 8)
+    alone, _ = extract(lm, [PROMPTS[1]], [0], "first_token", 1)
+    # The short prompt is left-padded in the batch: lmprobe would read a pad token at position 0.
+    np.testing.assert_allclose(batched[1], alone[0], atol=1e-4)
+
+
+def test_pooling_reductions_on_a_known_tensor() -> None:
+    hidden = torch.arange(2 * 3 * 2, dtype=torch.float32).reshape(2, 3, 2)
+    mask = torch.tensor([[0, 1, 1], [1, 1, 0]])
+    assert pool(hidden, mask, "last_token").tolist() == [[4.0, 5.0], [8.0, 9.0]]
+    assert pool(hidden, mask, "first_token").tolist() == [[2.0, 3.0], [6.0, 7.0]]
+    assert pool(hidden, mask, "mean").tolist() == [[3.0, 4.0], [7.0, 8.0]]
+
+
+def test_bad_layers_and_pooling_are_rejected(tiny_models) -> None:
+    from lmprobe_worker.protocol import WorkerFailure
+
+    lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
+    with pytest.raises(WorkerFailure, match="out of range"):
+        extract(lm, PROMPTS, [99], "mean", 8)
+    with pytest.raises(WorkerFailure, match="unknown pooling"):
+        extract(lm, PROMPTS, [0], "max", 8)

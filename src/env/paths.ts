@@ -1,0 +1,33 @@
+/** Where lmprobe-ts keeps its files: the managed venv, embedded models, the activation cache. */
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Root of the installed package (holds python_worker/ and pyproject.toml), from src/ or dist/. */
+export const PACKAGE_ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+
+/** Folder that holds the worker's Python package (put on PYTHONPATH). */
+export const WORKER_PYTHONPATH = join(PACKAGE_ROOT, "python_worker");
+
+/** `LMPROBE_HOME`, else the per-user cache folder of this platform. */
+export function lmprobeHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LMPROBE_HOME) return resolve(env.LMPROBE_HOME);
+  if (process.platform === "win32") return join(env.LOCALAPPDATA ?? join(homedir(), "AppData", "Local"), "lmprobe-ts");
+  if (process.platform === "darwin") return join(homedir(), "Library", "Caches", "lmprobe-ts");
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "lmprobe-ts");
+}
+
+/** The managed virtual environment. */
+export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(lmprobeHome(env), "venv");
+}
+
+/** The interpreter inside a venv. */
+export function venvPython(dir: string): string {
+  return process.platform === "win32" ? join(dir, "Scripts", "python.exe") : join(dir, "bin", "python");
+}
+
+/** Where converted embedded models live. */
+export function embeddedModelsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(lmprobeHome(env), "models");
+}

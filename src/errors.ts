@@ -1,0 +1,175 @@
+/**
+ * The error tree of lmprobe-ts. Every error the SDK throws is an {@link LmprobeError} with a
+ * stable `code`; programs branch on `code` or `instanceof`, never on the message text.
+ */
+
+/** Stable error codes. */
+export type LmprobeErrorCode =
+  | "INVALID_OPTION"
+  | "INVALID_INPUT"
+  | "NOT_FITTED"
+  | "MODEL_NOT_FOUND"
+  | "PYTHON_ENV"
+  | "WORKER_START"
+  | "WORKER_EXITED"
+  | "PROTOCOL"
+  | "PYTHON_EXCEPTION"
+  | "PYTHON_OOM"
+  | "ABORTED"
+  | "TIMEOUT";
+
+/** Base class of every error thrown by lmprobe-ts. */
+export class LmprobeError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: LmprobeErrorCode;
+  constructor(code: LmprobeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** An option passed to `new Probe(...)` or to a method is invalid; `option` names it. */
+export class InvalidOptionError extends LmprobeError {
+  /** The option at fault, e.g. `"layers"` or `"batchSize"`. */
+  readonly option: string;
+  constructor(option: string, message: string, options?: { cause?: unknown }) {
+    super("INVALID_OPTION", message, options);
+    this.option = option;
+  }
+}
+
+/** Data passed to a method is invalid: empty prompt lists, mismatched labels, one class only... */
+export class InvalidInputError extends LmprobeError {
+  /** The argument at fault, e.g. `"labels"`. */
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super("INVALID_INPUT", message);
+    this.argument = argument;
+  }
+}
+
+/** A method that needs a fitted probe was called before `fit()`. */
+export class NotFittedError extends LmprobeError {
+  constructor(method: string) {
+    super("NOT_FITTED", `${method}() needs a fitted probe: call fit() first.`);
+  }
+}
+
+/** The model could not be resolved: a missing folder, no `config.json`, an uncached hub id. */
+export class ModelNotFoundError extends LmprobeError {
+  /** The model as the user named it. */
+  readonly model: string;
+  constructor(model: string, message: string, options?: { cause?: unknown }) {
+    super("MODEL_NOT_FOUND", message, options);
+    this.model = model;
+  }
+}
+
+/** The Python environment is unusable: no interpreter, missing packages, a failed install. */
+export class PythonEnvError extends LmprobeError {
+  /** The interpreter concerned. */
+  readonly pythonPath: string;
+  /** Packages that could not be imported, when that is the problem. */
+  readonly missing: readonly string[];
+  constructor(pythonPath: string, message: string, missing: readonly string[] = [], options?: { cause?: unknown }) {
+    super("PYTHON_ENV", message, options);
+    this.pythonPath = pythonPath;
+    this.missing = missing;
+  }
+}
+
+/** Base class of failures of the worker process itself. */
+export class WorkerError extends LmprobeError {
+  /** The last lines the worker wrote to stderr. */
+  readonly stderrTail: string;
+  constructor(code: LmprobeErrorCode, message: string, stderrTail: string, options?: { cause?: unknown }) {
+    super(code, stderrTail ? `${message}\n--- last worker stderr ---\n${stderrTail}` : message, options);
+    this.stderrTail = stderrTail;
+  }
+}
+
+/** The worker did not start or did not complete its handshake. */
+export class WorkerStartError extends WorkerError {
+  constructor(message: string, stderrTail: string, options?: { cause?: unknown }) {
+    super("WORKER_START", message, stderrTail, options);
+  }
+}
+
+/** The worker exited (crash, kill, close) while a call was in flight. The next call starts a fresh one. */
+export class WorkerExitedError extends WorkerError {
+  /** Exit code of the worker process, if it exited normally. */
+  readonly exitCode: number | null;
+  /** Signal that killed it, if any. */
+  readonly signal: string | null;
+  constructor(message: string, exitCode: number | null, signal: string | null, stderrTail: string) {
+    super("WORKER_EXITED", message, stderrTail);
+    this.exitCode = exitCode;
+    this.signal = signal;
+  }
+}
+
+/** A malformed message crossed the wire, or the worker speaks another protocol version. */
+export class ProtocolError extends WorkerError {
+  constructor(message: string, stderrTail = "") {
+    super("PROTOCOL", message, stderrTail);
+  }
+}
+
+/** An exception raised inside the Python worker while handling a request. */
+export class PythonError extends LmprobeError {
+  /** The request type that failed, e.g. `"extract"`. */
+  readonly method: string;
+  /** Python exception type name, e.g. `"ValueError"`. */
+  readonly pythonType: string;
+  /** Python exception message. */
+  readonly pythonMessage: string;
+  /** Formatted Python traceback. */
+  readonly pythonTraceback: string;
+  /** Code the worker attached (`PYTHON_EXCEPTION`, `PYTHON_OOM`, `BAD_REQUEST`, ...). */
+  readonly workerCode: string;
+  constructor(method: string, info: { code: string; ename: string; evalue: string; traceback: string[] }) {
+    const code: LmprobeErrorCode = info.code === "PYTHON_OOM" ? "PYTHON_OOM" : "PYTHON_EXCEPTION";
+    super(code, `Python worker failed in ${method}: ${info.ename}: ${info.evalue}`);
+    this.method = method;
+    this.pythonType = info.ename;
+    this.pythonMessage = info.evalue;
+    this.pythonTraceback = info.traceback.join("");
+    this.workerCode = info.code;
+  }
+}
+
+/** The call was cancelled through its `AbortSignal`; `cause` is the signal's reason. */
+export class AbortError extends LmprobeError {
+  constructor(options?: { cause?: unknown }) {
+    super("ABORTED", "The operation was aborted.", options);
+  }
+}
+
+/** The call took longer than its `timeout`. */
+export class TimeoutError extends LmprobeError {
+  /** The limit that was exceeded, in milliseconds. */
+  readonly timeoutMs: number;
+  constructor(what: string, timeoutMs: number) {
+    super("TIMEOUT", `${what} did not finish within ${timeoutMs} ms.`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+for (const cls of [
+  LmprobeError,
+  InvalidOptionError,
+  InvalidInputError,
+  NotFittedError,
+  ModelNotFoundError,
+  PythonEnvError,
+  WorkerError,
+  WorkerStartError,
+  WorkerExitedError,
+  ProtocolError,
+  PythonError,
+  AbortError,
+  TimeoutError,
+]) {
+  // A non-enumerable `name` on the prototype: stack traces and `err.name` checks show the class.
+  Object.defineProperty(cls.prototype, "name", { value: cls.name, enumerable: false, configurable: true, writable: true });
+}

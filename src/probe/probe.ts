@@ -1,0 +1,201 @@
+/**
+ * Probe: train a linear probe on a language model's activations and run it on new text.
+ * TypeScript validates, resolves the model and keeps the fitted state; the worker extracts
+ * activations and fits scikit-learn.
+ */
+import { parseProbeOptions, type Pooling, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
+import { InvalidInputError, NotFittedError } from "../errors.js";
+import { resolveModel, type ResolvedModel } from "../models/resolve-model.js";
+import { tensor, type Tensor } from "../protocol/codec.js";
+import type { CallOptions, EvaluationResult } from "../types.js";
+import { PythonRuntime } from "../worker/python-runtime.js";
+import { fittedStateFromWire, labelsFromProba, predictProba, type FittedState } from "./fitted-state.js";
+import { resolveLayers } from "./layers.js";
+import { accuracy, evalHash, precisionRecallF1, rocAuc } from "./metrics.js";
+import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
+
+/** Per-call options of `fit`. */
+export interface FitOptions extends CallOptions {
+  /** Python: `sample_weight`. One weight per training prompt. */
+  sampleWeight?: number[];
+  /** Python: `batch_size`. Overrides the probe's batch size for this call. */
+  batchSize?: number;
+}
+
+/** Per-call options of the inference methods. */
+export interface PredictOptions extends CallOptions {
+  /** Python: `batch_size`. Overrides the probe's batch size for this call. */
+  batchSize?: number;
+}
+
+/** Pooled activations of some prompts: (n, layers, hidden) float32. */
+interface Activations {
+  data: Float32Array;
+  n: number;
+}
+
+/**
+ * A linear probe on a language model's activations (lmprobe's `Probe`).
+ *
+ * @example
+ * ```ts
+ * const probe = new Probe({ model: "embedded:smollm2-135m", layers: 15, randomState: 0 });
+ * await probe.fit(["I love it"], ["I hate it"]);
+ * console.log(await probe.predict(["What a joy"]));
+ * await probe.close();
+ * ```
+ */
+export class Probe implements AsyncDisposable {
+  /** The options with defaults applied. */
+  readonly options: Readonly<ResolvedProbeOptions>;
+  private readonly runtime: PythonRuntime;
+  private readonly ownsRuntime: boolean;
+  private model: Promise<ResolvedModel> | undefined;
+  private state: FittedState | undefined;
+
+  /** @throws {InvalidOptionError} for unknown, mistyped or inconsistent options. */
+  constructor(options: ProbeOptions) {
+    this.options = Object.freeze(parseProbeOptions(options));
+    this.ownsRuntime = this.options.runtime === undefined;
+    this.runtime = this.options.runtime ?? new PythonRuntime();
+  }
+
+  /** Class labels, in the order of `predictProba`'s columns. Python: `classes_`. */
+  get classes(): number[] {
+    return [...this.fitted("classes").model.classes];
+  }
+
+  /** Decoder blocks the probe reads, ascending. Python: `selected_layers_`. */
+  get selectedLayers(): number[] {
+    return [...this.fitted("selectedLayers").layers];
+  }
+
+  /** The fitted scaler and classifier as plain arrays. */
+  get fittedState(): Readonly<FittedState> {
+    return this.fitted("fittedState");
+  }
+
+  /** True once `fit` has succeeded. */
+  get isFitted(): boolean {
+    return this.state !== undefined;
+  }
+
+  /**
+   * Trains the probe: contrastive `fit(positivePrompts, negativePrompts)` or labelled
+   * `fit(prompts, labels)`. Python: `fit`.
+   * @throws {InvalidInputError} for empty sets, mismatched labels or a single class.
+   */
+  async fit(positiveOrPrompts: string[], negativeOrLabels: string[] | number[], options: FitOptions = {}): Promise<this> {
+    const data = trainingData(positiveOrPrompts, negativeOrLabels);
+    const weights = options.sampleWeight;
+    if (weights !== undefined) {
+      if (!Array.isArray(weights) || weights.length !== data.prompts.length || weights.some((w) => typeof w !== "number" || !Number.isFinite(w))) {
+        throw new InvalidInputError("sampleWeight", `sampleWeight must hold ${data.prompts.length} finite numbers, one per training prompt.`);
+      }
+    }
+    const layers = await this.layers(options);
+    const pooling = this.options.trainPooling ?? this.options.pooling;
+    const acts = await this.extract(data.prompts, layers, pooling, options);
+    const result = await this.runtime.request(
+      "fit",
+      {
+        X: tensor(acts.data, [acts.n, layers.length, acts.data.length / acts.n / layers.length]),
+        y: data.labels,
+        classifier: this.options.classifier,
+        classifier_kwargs: this.options.classifierKwargs ?? {},
+        random_state: this.options.randomState ?? null,
+        normalize_layers: this.options.normalizeLayers,
+        sample_weight: weights ?? null,
+      },
+      options,
+    );
+    this.state = fittedStateFromWire(result, layers);
+    return this;
+  }
+
+  /** Class probabilities, one row per prompt, columns in `classes` order. Python: `predict_proba`. */
+  async predictProba(prompts: string[], options: PredictOptions = {}): Promise<number[][]> {
+    const state = this.fitted("predictProba");
+    const list = checkPrompts(prompts);
+    const pooling = this.options.inferencePooling ?? this.options.pooling;
+    const acts = await this.extract(list, state.layers, pooling, options);
+    return predictProba(state, acts.data, acts.n);
+  }
+
+  /** Predicted class labels: the argmax of `predictProba`. Python: `predict`. */
+  async predict(prompts: string[], options: PredictOptions = {}): Promise<number[]> {
+    const state = this.fitted("predict");
+    return labelsFromProba(state, await this.predictProba(prompts, options));
+  }
+
+  /** Accuracy on labelled prompts. Python: `score`. */
+  async score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
+    const list = checkPrompts(prompts);
+    const truth = checkLabels(labels, list.length);
+    return accuracy(truth, await this.predict(list, options));
+  }
+
+  /** Accuracy, AUROC, F1, precision and recall on labelled prompts. Python: `evaluate`. */
+  async evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<EvaluationResult> {
+    const state = this.fitted("evaluate");
+    const list = checkPrompts(prompts);
+    const truth = checkLabels(labels, list.length);
+    const proba = await this.predictProba(list, options);
+    const predicted = labelsFromProba(state, proba);
+    const positive = state.model.classes.indexOf(1);
+    return {
+      accuracy: accuracy(truth, predicted),
+      auroc: positive >= 0 && proba[0]?.length === 2 ? rocAuc(truth, proba.map((r) => r[positive] as number)) : null,
+      ...precisionRecallF1(truth, predicted),
+      nEval: list.length,
+      evalHash: evalHash(list, truth),
+    };
+  }
+
+  /** Stops the probe's own worker (a shared `runtime` stays open). Idempotent. */
+  async close(): Promise<void> {
+    if (this.ownsRuntime) await this.runtime.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private fitted(method: string): FittedState {
+    if (!this.state) throw new NotFittedError(method);
+    return this.state;
+  }
+
+  private resolvedModel(options: CallOptions): Promise<ResolvedModel> {
+    if (!this.model) {
+      const pending = resolveModel(this.options.model, {
+        runtime: this.runtime,
+        ...(this.options.revision ? { revision: this.options.revision } : {}),
+        ...options,
+      });
+      this.model = pending;
+      pending.catch(() => {
+        if (this.model === pending) this.model = undefined; // retry resolution on the next call
+      });
+    }
+    return this.model;
+  }
+
+  private async layers(options: CallOptions): Promise<number[]> {
+    const model = await this.resolvedModel(options);
+    return resolveLayers(this.options.layers, model.numLayers, this.options.model);
+  }
+
+  private async extract(prompts: string[], layers: number[], pooling: Pooling, options: PredictOptions): Promise<Activations> {
+    const model = await this.resolvedModel(options);
+    const batchSize = options.batchSize ?? this.options.batchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
+    const result = await this.runtime.request(
+      "extract",
+      { model: model.path, prompts, layers, pooling, batch_size: batchSize, dtype: this.options.dtype, device: this.options.device },
+      options,
+    );
+    const acts = result.activations as Tensor;
+    return { data: acts.data as Float32Array, n: prompts.length };
+  }
+}

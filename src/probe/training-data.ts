@@ -1,0 +1,54 @@
+/**
+ * The two shapes of `fit`: contrastive `(positivePrompts, negativePrompts)` or labelled
+ * `(prompts, labels)`, checked in TypeScript with errors that name the bad argument.
+ */
+import { InvalidInputError } from "../errors.js";
+
+/** Prompts with integer labels, ready for training. */
+export interface TrainingData {
+  prompts: string[];
+  labels: number[];
+}
+
+/** Checks a prompt list: a non-empty array of strings. */
+export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
+  if (!Array.isArray(prompts)) throw new InvalidInputError(argument, `${argument} must be an array of strings, got ${typeof prompts}.`);
+  if (prompts.length === 0) throw new InvalidInputError(argument, `${argument} is empty: pass at least one prompt.`);
+  prompts.forEach((p, i) => {
+    if (typeof p !== "string") throw new InvalidInputError(argument, `${argument}[${i}] is ${p === null ? "null" : typeof p}, not a string.`);
+  });
+  return prompts as string[];
+}
+
+/** Checks labels: integers, one per prompt. */
+export function checkLabels(labels: unknown, count: number, argument = "labels"): number[] {
+  if (!Array.isArray(labels)) throw new InvalidInputError(argument, `${argument} must be an array of integers.`);
+  if (labels.length !== count) throw new InvalidInputError(argument, `${argument} has ${labels.length} entries for ${count} prompts: pass one label per prompt.`);
+  labels.forEach((l, i) => {
+    if (typeof l !== "number" || !Number.isInteger(l)) {
+      throw new InvalidInputError(argument, `${argument}[${i}] is ${JSON.stringify(l)}: classification labels must be integers.`);
+    }
+  });
+  return labels as number[];
+}
+
+/** Interprets the two positional arguments of `fit`. */
+export function trainingData(first: unknown, second: unknown): TrainingData {
+  if (!Array.isArray(second)) {
+    throw new InvalidInputError("negativePrompts", "fit() takes (positivePrompts, negativePrompts) or (prompts, labels); the second argument is missing or not an array.");
+  }
+  const labelled = second.length > 0 && second.every((v) => typeof v === "number");
+  let data: TrainingData;
+  if (labelled) {
+    const prompts = checkPrompts(first, "prompts");
+    data = { prompts, labels: checkLabels(second, prompts.length) };
+  } else {
+    const positive = checkPrompts(first, "positivePrompts");
+    const negative = checkPrompts(second, "negativePrompts");
+    data = { prompts: [...positive, ...negative], labels: [...positive.map(() => 1), ...negative.map(() => 0)] };
+  }
+  if (new Set(data.labels).size < 2) {
+    throw new InvalidInputError("labels", `The training labels contain only one class (${data.labels[0]}): a classifier needs at least two.`);
+  }
+  return data;
+}

@@ -1,0 +1,199 @@
+/**
+ * PythonRuntime: the handle on one worker process, shareable by several probes. It starts the
+ * worker lazily (Python environment check, spawn, `hello` handshake), forwards requests, and
+ * replaces a worker that died: the call in flight fails with WorkerExitedError, the next call
+ * gets a fresh worker.
+ */
+import { AbortError, LmprobeError, ProtocolError, TimeoutError, WorkerExitedError, WorkerStartError } from "../errors.js";
+import { ensurePythonEnv } from "../env/python-env.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+import type { ProgressEvent } from "../types.js";
+import { RpcClient } from "./rpc-client.js";
+import { WorkerProcess } from "./worker-process.js";
+
+/** What the worker reports about itself in the handshake. */
+export interface WorkerInfo {
+  protocol: number;
+  pid: number;
+  python: string;
+  executable: string;
+  versions: Record<string, string>;
+  /** Device that `device: "auto"` resolves to. */
+  device: string;
+  threads: number;
+  capabilities: string[];
+}
+
+/** Options of {@link PythonRuntime}. */
+export interface PythonRuntimeOptions {
+  /** Use this interpreter as is (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
+  pythonPath?: string;
+  /** Extra environment variables for the worker process. */
+  env?: Record<string, string>;
+  /** Limit for spawn + handshake (importing torch is slow on a cold disk). @default 180000 */
+  startTimeoutMs?: number;
+  /** After an abort, how long a request may keep running before its worker is killed. @default 5000 */
+  cancelGraceMs?: number;
+}
+
+interface Connection {
+  proc: WorkerProcess;
+  rpc: RpcClient;
+  info: WorkerInfo;
+}
+
+/** A managed Python worker process. Close it with `close()` or `await using`. */
+export class PythonRuntime implements AsyncDisposable {
+  private connection: Promise<Connection> | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly options: PythonRuntimeOptions;
+
+  constructor(options: PythonRuntimeOptions = {}) {
+    this.options = options;
+  }
+
+  /** Starts a runtime and waits until its worker is ready. */
+  static async start(options: PythonRuntimeOptions = {}, onProgress?: (e: ProgressEvent) => void): Promise<PythonRuntime> {
+    const runtime = new PythonRuntime(options);
+    await runtime.ready(onProgress);
+    return runtime;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Starts the worker if needed and returns its handshake info. */
+  async ready(onProgress?: (e: ProgressEvent) => void): Promise<WorkerInfo> {
+    return (await this.connect(onProgress)).info;
+  }
+
+  /** Starts the worker in the background (e.g. while TypeScript validates and reads files). */
+  prewarm(): void {
+    this.connect().catch(() => undefined); // the error resurfaces on the next real call
+  }
+
+  private connect(onProgress?: (e: ProgressEvent) => void): Promise<Connection> {
+    if (this.closing) return Promise.reject(new WorkerExitedError("the Python runtime is closed", null, null, ""));
+    if (!this.connection) {
+      const attempt: Promise<Connection> = this.spawnAndHandshake(onProgress, () => {
+        if (this.connection === attempt) this.connection = undefined; // the next call starts afresh
+      });
+      this.connection = attempt;
+      attempt.catch(() => {
+        if (this.connection === attempt) this.connection = undefined;
+      });
+    }
+    return this.connection;
+  }
+
+  private async spawnAndHandshake(onProgress: ((e: ProgressEvent) => void) | undefined, onExit: () => void): Promise<Connection> {
+    const env = { ...process.env, ...this.options.env };
+    const python = this.options.pythonPath
+      ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
+      : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
+    const timeoutMs = this.options.startTimeoutMs ?? 180_000;
+    emit(onProgress, { type: "worker", phase: "starting" });
+    const proc = await WorkerProcess.spawn(python, { env: env as Record<string, string>, timeoutMs });
+    const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
+    rpc.onCancelStuck = () => proc.kill();
+    void proc.exited.then((exit) => {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+      rpc.failAll(() => new WorkerExitedError(`The Python worker (pid ${proc.pid}) ${how}; the next call starts a fresh worker.`, exit.exitCode, exit.signal, proc.stderrTail.toString()));
+      rpc.close();
+      onExit();
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const hello = rpc.request("hello");
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError("The Python worker's handshake", timeoutMs)), timeoutMs);
+      });
+      const info = (await Promise.race([hello, timeout])) as unknown as WorkerInfo;
+      if (info.protocol !== PROTOCOL_VERSION) {
+        throw new ProtocolError(`the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`, proc.stderrTail.toString());
+      }
+      emit(onProgress, { type: "worker", phase: "ready", pid: info.pid });
+      return { proc, rpc, info };
+    } catch (err) {
+      rpc.close();
+      proc.kill();
+      if (err instanceof LmprobeError && !(err instanceof WorkerExitedError)) throw err;
+      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${(err as Error).message}`, proc.stderrTail.toString(), { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Sends one request to the worker and resolves with its result body.
+   * @internal The request types are the worker protocol, not public API.
+   */
+  async request(
+    type: string,
+    body: Record<string, unknown>,
+    options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void; onWorkerProgress?: (b: Record<string, unknown>) => void } = {},
+  ): Promise<Record<string, unknown>> {
+    if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
+    const conn = await this.connect(options.onProgress);
+    return conn.rpc.request(type, body, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (b) => {
+        options.onWorkerProgress?.(b);
+        const event = toProgressEvent(b);
+        if (event) emit(options.onProgress, event);
+      },
+    });
+  }
+
+  /** The worker's pid, if one is running. */
+  async pid(): Promise<number | undefined> {
+    return this.connection ? (await this.connection.catch(() => undefined))?.proc.pid : undefined;
+  }
+
+  /** Shuts the worker down (shutdown request, then stdin EOF, SIGTERM, SIGKILL). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const conn = await this.connection?.catch(() => undefined);
+      this.connection = undefined;
+      if (!conn) return;
+      conn.rpc.failAll(() => new WorkerExitedError("The Python runtime was closed while this call was in flight.", null, null, ""));
+      if (!conn.proc.hasExited) {
+        const bye = conn.rpc.request("shutdown").catch(() => undefined);
+        await Promise.race([bye, new Promise((r) => setTimeout(r, 1000).unref())]);
+      }
+      conn.rpc.close();
+      await conn.proc.stop();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
+  try {
+    onProgress?.(event);
+  } catch {
+    // A throwing progress callback must never fail the call.
+  }
+}
+
+/** Maps the worker's raw progress bodies to public progress events. */
+function toProgressEvent(b: Record<string, unknown>): ProgressEvent | undefined {
+  switch (b.stage) {
+    case "extract":
+      return { type: "extract", completed: Number(b.done), total: Number(b.total), tokens: Number(b.tokens) };
+    case "model":
+      return { type: "model", phase: b.phase === "loaded" ? "loaded" : "loading", model: String(b.model) };
+    case "fit":
+      return { type: "fit", phase: b.phase === "done" ? "done" : "start" };
+    case "embedded":
+      return { type: "model", phase: "preparing", model: "embedded", message: String(b.message) };
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Request/response over one ZeroMQ Dealer. zeromq.js allows one pending send and one pending
+ * receive per socket, so there is a single reader loop dispatching replies by request id and a
+ * single serialized send queue.
+ */
+import { randomUUID } from "node:crypto";
+import { Dealer } from "zeromq";
+import { AbortError, ProtocolError, PythonError, type LmprobeError } from "../errors.js";
+import { decodeMessage, encodeMessage } from "../protocol/codec.js";
+import { PROTOCOL_VERSION } from "../protocol/version.js";
+
+/** Per-request options. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+  /** Raw progress bodies sent by the worker for this request. */
+  onProgress?: (body: Record<string, unknown>) => void;
+}
+
+interface Pending {
+  type: string;
+  resolve: (body: Record<string, unknown>) => void;
+  reject: (err: Error) => void;
+  onProgress?: (body: Record<string, unknown>) => void;
+  /** Set once the caller gave up (abort): the terminal reply is then only awaited, not delivered. */
+  abandoned?: boolean;
+}
+
+export class RpcClient {
+  private readonly socket: Dealer;
+  private readonly pending = new Map<string, Pending>();
+  private sendQueue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Called when a cancelled request does not finish within the grace period. */
+  onCancelStuck: (() => void) | undefined;
+
+  constructor(endpoint: string, private readonly cancelGraceMs = 5000) {
+    // linger 0: a closed socket never holds the Node process open with unsent messages.
+    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    this.socket.connect(endpoint);
+    void this.readLoop();
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        let header: Record<string, unknown>;
+        let body: Record<string, unknown>;
+        try {
+          ({ header, body } = decodeMessage(frames));
+        } catch (err) {
+          this.failAll(err as Error);
+          continue;
+        }
+        const entry = this.pending.get(String(header.parent));
+        if (!entry) continue; // a late reply to a request that was failed already
+        switch (header.type) {
+          case "ack":
+            break;
+          case "progress":
+            if (!entry.abandoned) entry.onProgress?.(body);
+            break;
+          case "result":
+            this.pending.delete(String(header.parent));
+            if (!entry.abandoned) entry.resolve(body);
+            break;
+          case "error":
+            this.pending.delete(String(header.parent));
+            if (!entry.abandoned) entry.reject(toError(entry.type, body));
+            break;
+          default:
+            this.pending.delete(String(header.parent));
+            entry.reject(new ProtocolError(`unexpected reply type ${String(header.type)}`));
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.failAll(err as Error);
+    }
+  }
+
+  private send(header: Record<string, unknown>, body: Record<string, unknown>): Promise<void> {
+    const frames = encodeMessage(header, body);
+    const next = this.sendQueue.then(() => this.socket.send(frames));
+    this.sendQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Sends a request and resolves with the body of its `result`. */
+  request(type: string, body: Record<string, unknown> = {}, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+    if (this.closed) return Promise.reject(new ProtocolError("the worker connection is closed"));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new AbortError({ cause: signal.reason }));
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const entry: Pending = { type, resolve, reject, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+      const onAbort = () => {
+        entry.abandoned = true;
+        reject(new AbortError({ cause: signal?.reason }));
+        void this.send({ v: PROTOCOL_VERSION, id: randomUUID(), type: "cancel", ts: Date.now() / 1000 }, { target: id }).catch(() => undefined);
+        // A request that ignores the cancel (a long forward pass) gets its worker killed.
+        const timer = setTimeout(() => {
+          if (this.pending.has(id)) this.onCancelStuck?.();
+        }, this.cancelGraceMs);
+        timer.unref();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const cleanup = () => signal?.removeEventListener("abort", onAbort);
+      entry.resolve = (b) => {
+        cleanup();
+        resolve(b);
+      };
+      entry.reject = (e) => {
+        cleanup();
+        reject(e);
+      };
+      this.pending.set(id, entry);
+      this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: Error) => {
+        this.pending.delete(id);
+        entry.reject(new ProtocolError(`could not send ${type}: ${err.message}`));
+      });
+    });
+  }
+
+  /** Number of requests still waiting for a terminal reply. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Rejects every pending request with `err`. */
+  failAll(err: Error | (() => LmprobeError)): void {
+    for (const [id, entry] of this.pending) {
+      this.pending.delete(id);
+      if (!entry.abandoned) entry.reject(typeof err === "function" ? err() : err);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+function toError(method: string, body: Record<string, unknown>): Error {
+  const info = {
+    code: String(body.code ?? "PYTHON_EXCEPTION"),
+    ename: String(body.ename ?? "Error"),
+    evalue: String(body.evalue ?? ""),
+    traceback: Array.isArray(body.traceback) ? body.traceback.map(String) : [],
+  };
+  if (info.code === "CANCELLED") return new AbortError();
+  return new PythonError(method, info);
+}

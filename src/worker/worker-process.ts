@@ -1,0 +1,129 @@
+/**
+ * One Python worker process: spawn (execa), read the endpoint it announces, keep the tail of its
+ * stderr for error messages, and stop it with the shutdown ladder (stdin EOF → SIGTERM → SIGKILL).
+ */
+import { createInterface } from "node:readline";
+import { execa, type ResultPromise } from "execa";
+import { WorkerStartError } from "../errors.js";
+import { WORKER_PYTHONPATH } from "../env/paths.js";
+import { delimiter } from "node:path";
+
+/** How a worker process ended. */
+export interface WorkerExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The interpreter could not be run at all (e.g. the path does not exist). */
+  spawnFailed: boolean;
+}
+
+/** Keeps the last lines a stream produced. */
+export class LineTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly max = 50) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.shift();
+  }
+  toString(): string {
+    return this.lines.join("\n");
+  }
+}
+
+/** A started worker process that has announced its endpoint. */
+export class WorkerProcess {
+  readonly stderrTail = new LineTail();
+  /** Resolves when the process has exited, however it ended. */
+  readonly exited: Promise<WorkerExit>;
+  endpoint = "";
+  pid: number | undefined;
+  private readonly child: ResultPromise<{ stdin: "pipe"; stdout: "pipe"; stderr: "pipe"; reject: false; buffer: false }>;
+  private done = false;
+
+  private constructor(python: string, env: Record<string, string>) {
+    this.child = execa(python, ["-u", "-m", "lmprobe_worker"], {
+      env: {
+        ...env,
+        PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+      },
+      stdin: "pipe", // kept open: the worker exits on EOF, i.e. when this process dies
+      stdout: "pipe",
+      stderr: "pipe",
+      reject: false,
+      buffer: false,
+      cleanup: true,
+      forceKillAfterDelay: 2000,
+    });
+    this.pid = this.child.pid;
+    createInterface({ input: this.child.stderr }).on("line", (line) => this.stderrTail.push(line));
+    this.exited = this.child.then(
+      (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnFailed: r.exitCode === undefined && !r.signal }),
+      () => ({ exitCode: null, signal: null, spawnFailed: true }),
+    );
+    void this.exited.then(() => {
+      this.done = true;
+    });
+  }
+
+  /** True once the process has exited. */
+  get hasExited(): boolean {
+    return this.done;
+  }
+
+  /** Spawns the worker and waits for its `{"event":"listening"}` line. */
+  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number }): Promise<WorkerProcess> {
+    const env = { ...(options.env ?? {}) };
+    const proc = new WorkerProcess(python, env);
+    const lines = createInterface({ input: proc.child.stdout });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      proc.endpoint = await new Promise<string>((resolve, reject) => {
+        timer = setTimeout(() => reject(new WorkerStartError(`the Python worker did not announce an endpoint within ${options.timeoutMs} ms`, proc.stderrTail.toString())), options.timeoutMs);
+        lines.on("line", (line) => {
+          try {
+            const msg = JSON.parse(line) as { event?: string; endpoint?: string };
+            if (msg.event === "listening" && msg.endpoint) resolve(msg.endpoint);
+          } catch {
+            proc.stderrTail.push(`[stdout] ${line}`);
+          }
+        });
+        void proc.exited.then((exit) => {
+          const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+          reject(
+            new WorkerStartError(
+              exit.spawnFailed ? `could not run the Python interpreter ${python}` : `the Python worker exited during start-up (${how}) using ${python}`,
+              proc.stderrTail.toString(),
+            ),
+          );
+        });
+      });
+    } catch (err) {
+      proc.kill();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    // Stray stdout lines after start-up (prints in user code) go to the stderr tail for diagnosis.
+    lines.removeAllListeners("line");
+    lines.on("line", (line) => proc.stderrTail.push(`[stdout] ${line}`));
+    return proc;
+  }
+
+  /** Kills the process at once. */
+  kill(): void {
+    if (!this.done) this.child.kill("SIGKILL");
+  }
+
+  /** Closes stdin (the worker exits on EOF), then escalates to SIGTERM and SIGKILL. */
+  async stop(graceMs = 2000): Promise<WorkerExit> {
+    if (!this.done) {
+      this.child.stdin.end();
+      const timedOut = Symbol("timeout");
+      const wait = (ms: number) => Promise.race([this.exited, new Promise<typeof timedOut>((r) => setTimeout(r, ms, timedOut).unref())]);
+      if ((await wait(graceMs)) === timedOut) {
+        this.child.kill("SIGTERM");
+        if ((await wait(graceMs)) === timedOut) this.child.kill("SIGKILL");
+      }
+    }
+    return this.exited;
+  }
+}
