@@ -68,11 +68,21 @@ export function truthStatements(count: number, seed = 0): Statement[] {
       return truth ? `${hi} is larger than ${lo}.` : `${lo} is larger than ${hi}.`;
     },
   ];
+  // Unique statements only, so no held-out statement repeats a training one. Small sequences
+  // (days, months) run out of fresh statements: then a larger family takes the turn.
   const out: Statement[] = [];
+  const seen = new Set<string>();
   for (let i = 0; i < count; i++) {
     const truth = i % 2 === 0;
-    const make = makers[Math.floor(i / 2) % makers.length]!;
-    out.push({ text: make(truth), label: truth ? 1 : 0 });
+    let text: string | undefined;
+    for (let attempt = 0; text === undefined; attempt++) {
+      const family = attempt < 20 ? Math.floor(i / 2) % makers.length : attempt % 2 === 0 ? 0 : makers.length - 1;
+      const candidate = makers[family]!(truth);
+      if (!seen.has(candidate)) text = candidate;
+      if (attempt > 10_000) throw new Error(`cannot generate ${count} distinct statements`);
+    }
+    seen.add(text);
+    out.push({ text, label: truth ? 1 : 0 });
   }
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -122,7 +122,9 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
   return withLock(`${dir}.lock`, async () => {
     // Another process may have finished the same install while we waited for the lock.
     if (!options.force && (await isUpToDate(dir, want))) return { python, managed: true };
-    const say = (message: string) => options.onProgress?.({ type: "setup", message });
+    // The first install takes minutes: without a progress handler it is reported on stderr.
+    const say = (message: string) =>
+      options.onProgress ? options.onProgress({ type: "setup", message }) : process.stderr.write(`[lmprobe setup] ${message}\n`);
     const started = Date.now();
     if (!existsSync(python)) {
       const base = env.LMPROBE_BASE_PYTHON ?? (process.platform === "win32" ? "python" : "python3");

@@ -35,7 +35,8 @@ export class RpcClient {
 
   constructor(endpoint: string, private readonly cancelGraceMs = 5000) {
     // linger 0: a closed socket never holds the Node process open with unsent messages.
-    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });
+    // ZMTP heartbeats drop a silent peer (matters for tcp workers; a local one is also watched by its exit).
+    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, heartbeatInterval: 5000, heartbeatTimeout: 30000 });
     this.socket.connect(endpoint);
     void this.readLoop();
   }

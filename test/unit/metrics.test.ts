@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { accuracy, evalHash, precisionRecallF1, rocAuc } from "../../src/probe/metrics.js";
-import { truthStatements } from "../../src/demo/truth-dataset.js";
 
 describe("metrics", () => {
   it("computes ROC AUC with ties counted half, like sklearn", () => {
@@ -19,16 +18,5 @@ describe("metrics", () => {
   it("hashes the evaluation set as lmprobe does", () => {
     // python: "sha256:" + sha256("\n".join(sorted(["b", "a"] + ["1", "0"])).encode()).hexdigest()
     expect(evalHash(["b", "a"], [1, 0])).toBe("sha256:33ce3fc938a091fc54eb460cd1d28bde619257414e988d7e45c79b4299040c12");
-  });
-});
-
-describe("demo data set", () => {
-  it("is balanced, labelled and the same for the same seed", () => {
-    const a = truthStatements(300, 0);
-    expect(a).toHaveLength(300);
-    expect(a.filter((s) => s.label === 1)).toHaveLength(150);
-    expect(truthStatements(300, 0)).toEqual(a);
-    expect(truthStatements(300, 1)).not.toEqual(a);
-    expect(new Set(a.map((s) => s.text)).size).toBeGreaterThan(250);
   });
 });
