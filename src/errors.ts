@@ -16,7 +16,8 @@ export type LmprobeErrorCode =
   | "PYTHON_EXCEPTION"
   | "PYTHON_OOM"
   | "ABORTED"
-  | "TIMEOUT";
+  | "TIMEOUT"
+  | "CACHE";
 
 /** Base class of every error thrown by lmprobe-ts. */
 export class LmprobeError extends Error {
@@ -155,6 +156,16 @@ export class TimeoutError extends LmprobeError {
   }
 }
 
+/** A failure to open, read or write the activation cache; entries already committed are never lost. */
+export class CacheError extends LmprobeError {
+  /** The cache folder concerned. */
+  readonly dir: string;
+  constructor(dir: string, message: string, options?: { cause?: unknown }) {
+    super("CACHE", message, options);
+    this.dir = dir;
+  }
+}
+
 for (const cls of [
   LmprobeError,
   InvalidOptionError,
@@ -169,6 +180,7 @@ for (const cls of [
   PythonError,
   AbortError,
   TimeoutError,
+  CacheError,
 ]) {
   // A non-enumerable `name` on the prototype: stack traces and `err.name` checks show the class.
   Object.defineProperty(cls.prototype, "name", { value: cls.name, enumerable: false, configurable: true, writable: true });

@@ -1,10 +1,12 @@
 /** lmprobe-ts: linear probes on language-model activations, from TypeScript. */
-export { Probe, type FitOptions, type PredictOptions } from "./probe/probe.js";
+export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult } from "./probe/probe.js";
 export type { FittedState, ScalerState, LinearModelState } from "./probe/fitted-state.js";
 export type { ProbeOptions, LayerSpec, Pooling } from "./config/probe-options.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";
-export { lmprobeHome } from "./env/paths.js";
+export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
+export { ActivationCache, CACHE_FORMAT_VERSION, type ModelCacheInfo, type EntryKind } from "./cache/activation-cache.js";
+export type { CacheDtype } from "./cache/half-float.js";
 export type { ProgressEvent, CallOptions, EvaluationResult } from "./types.js";
 export {
   LmprobeError,
@@ -20,5 +22,6 @@ export {
   PythonError,
   AbortError,
   TimeoutError,
+  CacheError,
   type LmprobeErrorCode,
 } from "./errors.js";

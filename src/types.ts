@@ -5,7 +5,7 @@ export type ProgressEvent =
   | { type: "setup"; message: string }
   | { type: "worker"; phase: "starting" | "ready"; pid?: number }
   | { type: "model"; phase: "resolving" | "preparing" | "loading" | "loaded"; model: string; message?: string }
-  | { type: "extract"; completed: number; total: number; tokens: number }
+  | { type: "extract"; completed: number; total: number; tokens: number; cached?: number }
   | { type: "fit"; phase: "start" | "done" };
 
 /** Options accepted by every long-running method. */

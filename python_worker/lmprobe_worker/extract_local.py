@@ -18,6 +18,7 @@ from .models import LoadedModel
 from .protocol import WorkerFailure
 
 POOLINGS = ("last_token", "first_token", "mean")
+FULL = "none"  # no pooling: every real token's activations, unpadded
 
 
 class _StopForward(Exception):
@@ -45,9 +46,10 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
 
 def extract_batch(
     loaded: LoadedModel, prompts: list[str], layers: list[int], pooling: str
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, list[int]]:
     """Pooled activations of one batch: (len(prompts), len(layers), hidden) float32, and the
-    number of real tokens in the batch."""
+    number of real tokens of each prompt. With pooling "none": (real tokens, len(layers), hidden),
+    the prompts' tokens one after the other, pads dropped."""
     captured: dict[int, torch.Tensor] = {}
     top = max(layers)
 
@@ -69,12 +71,16 @@ def extract_batch(
                 loaded.model(input_ids=input_ids, attention_mask=mask, use_cache=False)
             except _StopForward:
                 pass
-            pooled = [pool(captured[i], mask, pooling) for i in layers]
-            stacked = torch.stack(pooled, dim=1).float().cpu().numpy()
+            if pooling == FULL:
+                per_layer = torch.stack([captured[i] for i in layers], dim=2)  # (B, S, L, H)
+                stacked = per_layer[mask.bool()].float().cpu().numpy()  # row-major: prompt by prompt
+            else:
+                pooled = [pool(captured[i], mask, pooling) for i in layers]
+                stacked = torch.stack(pooled, dim=1).float().cpu().numpy()
     finally:
         for h in handles:
             h.remove()
-    return stacked, int(mask.sum().item())
+    return stacked, mask.sum(dim=1).tolist()
 
 
 def extract(
@@ -84,23 +90,23 @@ def extract(
     pooling: str,
     batch_size: int,
     on_batch: Any = None,
-) -> tuple[np.ndarray, int]:
-    """Pooled activations for all prompts, in input order: (n, len(layers), hidden) float32."""
+) -> tuple[np.ndarray, list[int]]:
+    """Activations for all prompts in input order (see extract_batch), and each prompt's token count."""
     if not prompts:
         raise WorkerFailure("BAD_REQUEST", "no prompts to extract")
     n_blocks = len(loaded.layers)
     bad = [i for i in layers if not 0 <= i < n_blocks]
     if bad:
         raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
-    if pooling not in POOLINGS:
-        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS}")
+    if pooling not in POOLINGS and pooling != FULL:
+        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS} or {FULL!r}")
     parts: list[np.ndarray] = []
-    tokens = 0
+    lengths: list[int] = []
     for start in range(0, len(prompts), batch_size):
         batch = prompts[start : start + batch_size]
-        acts, n_tok = extract_batch(loaded, batch, layers, pooling)
+        acts, batch_lengths = extract_batch(loaded, batch, layers, pooling)
         parts.append(acts)
-        tokens += n_tok
+        lengths.extend(batch_lengths)
         if on_batch is not None:
-            on_batch(start + len(batch), len(prompts), tokens)
-    return np.concatenate(parts, axis=0), tokens
+            on_batch(start + len(batch), len(prompts), sum(lengths))
+    return np.concatenate(parts, axis=0), lengths

@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
+
 from .protocol import PROTOCOL_VERSION, WorkerFailure
 from .server import Handler, RequestContext
 
@@ -63,12 +65,13 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     prompts = body["prompts"]
     if not all(isinstance(p, str) for p in prompts):
         raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
-    acts, tokens = run_extract(
+    acts, lengths = run_extract(
         loaded, prompts, list(body["layers"]), body["pooling"], int(body["batch_size"]), on_batch
     )
     return {
         "activations": acts,
-        "tokens": tokens,
+        "lengths": np.asarray(lengths, dtype=np.int32),
+        "tokens": int(sum(lengths)),
         "seconds": {"load": t_load, "total": time.perf_counter() - t0},
     }
 
@@ -98,7 +101,14 @@ def unload(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
     return {"unloaded": unload_all()}
 
 
+def loaded_models(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
+    from .models import loaded_keys
+
+    return {"models": loaded_keys()}
+
+
 HANDLERS: dict[str, Handler] = {
+    "loaded_models": loaded_models,
     "hello": hello,
     "extract": extract,
     "fit": fit,

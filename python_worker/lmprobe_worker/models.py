@@ -101,6 +101,11 @@ def load_model(path: str, dtype: str = "float32", device: str = "auto") -> Loade
         return loaded
 
 
+def loaded_keys() -> list[list[str]]:
+    with _LOCK:
+        return [list(k) for k in _LOADED]
+
+
 def unload_all() -> int:
     with _LOCK:
         n = len(_LOADED)

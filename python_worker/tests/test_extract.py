@@ -12,11 +12,11 @@ PROMPTS = ["The cat sat on the mat.", "A dog.", "Three plus four is seven, they 
 def test_layer_i_is_the_output_of_block_i_without_final_norm(tiny_models, family: str) -> None:
     lm = load_model(tiny_models[family]["path"], "float32", "cpu")
     n = len(lm.layers)
-    acts, tokens = extract(lm, PROMPTS[:1], list(range(n)), "last_token", 8)
+    acts, lengths = extract(lm, PROMPTS[:1], list(range(n)), "last_token", 8)
     enc = lm.tokenizer(PROMPTS[:1], return_tensors="pt")
     with torch.no_grad():
         hidden = lm.model(**enc, output_hidden_states=True).hidden_states
-    assert tokens == enc["input_ids"].shape[1]
+    assert lengths == [enc["input_ids"].shape[1]]
     for i in range(n - 1):  # hidden_states[i + 1] is block i's output...
         np.testing.assert_allclose(acts[0, i], hidden[i + 1][0, -1].numpy(), atol=1e-5)
     # ...except the last, which transformers returns after the final norm; we (and lmprobe) do not.
@@ -62,3 +62,17 @@ def test_bad_layers_and_pooling_are_rejected(tiny_models) -> None:
         extract(lm, PROMPTS, [99], "mean", 8)
     with pytest.raises(WorkerFailure, match="unknown pooling"):
         extract(lm, PROMPTS, [0], "max", 8)
+
+
+def test_full_sequences_are_unpadded_and_pool_to_the_pooled_values(tiny_models) -> None:
+    lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")  # left padding
+    full, lengths = extract(lm, PROMPTS, [0, 2], "none", 8)
+    assert full.shape == (sum(lengths), 2, lm.model.config.hidden_size)
+    last, _ = extract(lm, PROMPTS, [0, 2], "last_token", 8)
+    first, _ = extract(lm, PROMPTS, [0, 2], "first_token", 8)
+    mean, _ = extract(lm, PROMPTS, [0, 2], "mean", 8)
+    ends = np.cumsum(lengths)
+    for i, (start, end) in enumerate(zip(ends - lengths, ends)):
+        np.testing.assert_array_equal(full[end - 1], last[i])
+        np.testing.assert_array_equal(full[start], first[i])
+        np.testing.assert_allclose(full[start:end].mean(axis=0), mean[i], atol=1e-6)

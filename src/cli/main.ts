@@ -6,6 +6,7 @@ import { LmprobeError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
 import { lmprobeHome, venvDir, WORKER_PYTHONPATH } from "../env/paths.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
+import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
 
 const USAGE = `Usage: lmprobe <command>
@@ -15,8 +16,12 @@ Commands:
   env [--json]               show paths, the interpreter in use and its package versions
   demo [--n N] [--layers L]  train a truth probe on the embedded SmolLM2-135M model
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
+  cache info [--json]        activation cache per model: entries, layers, bytes, age
+  cache prune --max-gb N     evict least recently used entries down to N GB
+  cache clear [--model M]    remove all entries, or those of one model
 
-Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, HF_HOME, HF_TOKEN`;
+Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_CACHE_DIR,
+LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
 
 const log = (event: { type: string; message?: string }) => {
   if (event.type === "setup" && event.message) process.stderr.write(`[setup] ${event.message}\n`);
@@ -44,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { n: { type: "string" }, layers: { type: "string" } } });
       return runDemo({ ...(values.n ? { count: Number(values.n) } : {}), ...(values.layers ? { layers: Number(values.layers) } : {}) });
     }
+    case "cache":
+      return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case "exec": {
       const args = rest[0] === "--" ? rest.slice(1) : rest;
       const { python } = await ensurePythonEnv({ onProgress: log });

@@ -43,6 +43,8 @@ export const probeOptionsSchema = z.strictObject({
   dtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
   normalizeLayers: z.union([z.boolean(), z.enum(["per_neuron", "per_layer"])]).default(true),
   runtime: z.instanceof(PythonRuntime).optional(),
+  cacheDir: z.string().min(1).nullable().optional(),
+  cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
 });
 
 /**
@@ -84,6 +86,10 @@ export interface ProbeOptions {
   normalizeLayers?: boolean | "per_neuron" | "per_layer";
   /** A shared worker. Without it the probe starts its own and closes it in `close()`. */
   runtime?: PythonRuntime;
+  /** Activation cache folder; `null` turns caching off. @default LMPROBE_CACHE_DIR, else LMPROBE_HOME/activations */
+  cacheDir?: string | null;
+  /** Storage dtype of cached activations. float16/bfloat16 halve the disk use but are lossy. @default "float32" */
+  cacheDtype?: "float32" | "float16" | "bfloat16";
 }
 
 /** Options with defaults applied. */

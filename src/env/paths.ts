@@ -31,3 +31,15 @@ export function venvPython(dir: string): string {
 export function embeddedModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(lmprobeHome(env), "models");
 }
+
+/** The activation cache: `LMPROBE_CACHE_DIR`, else `LMPROBE_HOME/activations`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LMPROBE_CACHE_DIR ? resolve(env.LMPROBE_CACHE_DIR) : join(lmprobeHome(env), "activations");
+}
+
+/** The cache's size bound in GB: `LMPROBE_CACHE_MAX_GB` (0 disables writing), default 20. */
+export function cacheMaxGb(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.LMPROBE_CACHE_MAX_GB;
+  const value = raw === undefined || raw === "" ? 20 : Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : 20;
+}

@@ -3,19 +3,25 @@
  * TypeScript validates, resolves the model and keeps the fitted state; the worker extracts
  * activations and fits scikit-learn.
  */
+import { ActivationCache } from "../cache/activation-cache.js";
+import { modelCacheKey } from "../cache/model-identity.js";
 import { parseProbeOptions, type Pooling, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
+import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidInputError, NotFittedError } from "../errors.js";
-import { resolveModel, type ResolvedModel } from "../models/resolve-model.js";
-import { tensor, type Tensor } from "../protocol/codec.js";
+import { resolveModel } from "../models/resolve-model.js";
+import { tensor } from "../protocol/codec.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { fittedStateFromWire, labelsFromProba, predictProba, type FittedState } from "./fitted-state.js";
 import { resolveLayers } from "./layers.js";
+import { pooledActivations, type Activations, type SourceSettings } from "./activation-source.js";
 import { accuracy, evalHash, precisionRecallF1, rocAuc } from "./metrics.js";
 import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
 
 /** Per-call options of `fit`. */
 export interface FitOptions extends CallOptions {
+  /** Python: `invalidate_cache`. Re-extract every prompt and overwrite its cached activations. */
+  invalidateCache?: boolean;
   /** Python: `sample_weight`. One weight per training prompt. */
   sampleWeight?: number[];
   /** Python: `batch_size`. Overrides the probe's batch size for this call. */
@@ -28,10 +34,20 @@ export interface PredictOptions extends CallOptions {
   batchSize?: number;
 }
 
-/** Pooled activations of some prompts: (n, layers, hidden) float32. */
-interface Activations {
-  data: Float32Array;
-  n: number;
+/** Per-call options of `warmup`. */
+export interface WarmupOptions extends PredictOptions {
+  /** Python: `invalidate_cache`. Re-extract and overwrite. */
+  invalidateCache?: boolean;
+  /** Also cache every token's activations, from which any pooling is later derived without the model. */
+  fullSequence?: boolean;
+}
+
+/** What `warmup` did. */
+export interface WarmupResult {
+  /** Distinct prompts asked for. */
+  prompts: number;
+  /** Of those, how many were already fully cached. */
+  cached: number;
 }
 
 /**
@@ -50,7 +66,8 @@ export class Probe implements AsyncDisposable {
   readonly options: Readonly<ResolvedProbeOptions>;
   private readonly runtime: PythonRuntime;
   private readonly ownsRuntime: boolean;
-  private model: Promise<ResolvedModel> | undefined;
+  private source: Promise<SourceSettings & { numLayers: number }> | undefined;
+  private cache: ActivationCache | undefined;
   private state: FittedState | undefined;
 
   /** @throws {InvalidOptionError} for unknown, mistyped or inconsistent options. */
@@ -99,7 +116,7 @@ export class Probe implements AsyncDisposable {
     const result = await this.runtime.request(
       "fit",
       {
-        X: tensor(acts.data, [acts.n, layers.length, acts.data.length / acts.n / layers.length]),
+        X: tensor(acts.data, [acts.n, layers.length, acts.hidden]),
         y: data.labels,
         classifier: this.options.classifier,
         classifier_kwargs: this.options.classifierKwargs ?? {},
@@ -111,6 +128,17 @@ export class Probe implements AsyncDisposable {
     );
     this.state = fittedStateFromWire(result, layers);
     return this;
+  }
+
+  /**
+   * Extracts and caches the activations of `prompts` for this probe's layers and training
+   * pooling, without training. Python: `warmup`.
+   */
+  async warmup(prompts: string[], options: WarmupOptions = {}): Promise<WarmupResult> {
+    const list = checkPrompts(prompts);
+    const layers = await this.layers(options);
+    const acts = await this.extract(list, layers, this.options.trainPooling ?? this.options.pooling, options);
+    return { prompts: new Set(list).size, cached: acts.cachedPrompts };
   }
 
   /** Class probabilities, one row per prompt, columns in `classes` order. Python: `predict_proba`. */
@@ -154,6 +182,9 @@ export class Probe implements AsyncDisposable {
 
   /** Stops the probe's own worker (a shared `runtime` stays open). Idempotent. */
   async close(): Promise<void> {
+    this.cache?.close();
+    this.cache = undefined; // a probe on a shared runtime may be used again: it reopens the cache
+    this.source = undefined;
     if (this.ownsRuntime) await this.runtime.close();
   }
 
@@ -166,36 +197,37 @@ export class Probe implements AsyncDisposable {
     return this.state;
   }
 
-  private resolvedModel(options: CallOptions): Promise<ResolvedModel> {
-    if (!this.model) {
-      const pending = resolveModel(this.options.model, {
-        runtime: this.runtime,
-        ...(this.options.revision ? { revision: this.options.revision } : {}),
-        ...options,
-      });
-      this.model = pending;
+  /** Resolves the model and opens the cache once (retried on the next call after a failure). */
+  private settings(options: CallOptions): Promise<SourceSettings & { numLayers: number }> {
+    if (!this.source) {
+      const pending = (async () => {
+        const o = this.options;
+        const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
+        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, numLayers: model.numLayers };
+        const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
+        if (dir !== null) {
+          this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
+          const { modelKey } = await modelCacheKey(model, { backend: o.backend, dtype: o.dtype }, this.cache);
+          settings.cache = { store: this.cache, modelKey, dtype: o.cacheDtype };
+        }
+        return settings;
+      })();
+      this.source = pending;
       pending.catch(() => {
-        if (this.model === pending) this.model = undefined; // retry resolution on the next call
+        if (this.source === pending) this.source = undefined;
       });
     }
-    return this.model;
+    return this.source;
   }
 
   private async layers(options: CallOptions): Promise<number[]> {
-    const model = await this.resolvedModel(options);
-    return resolveLayers(this.options.layers, model.numLayers, this.options.model);
+    const { numLayers } = await this.settings(options);
+    return resolveLayers(this.options.layers, numLayers, this.options.model);
   }
 
-  private async extract(prompts: string[], layers: number[], pooling: Pooling, options: PredictOptions): Promise<Activations> {
-    const model = await this.resolvedModel(options);
+  private async extract(prompts: string[], layers: number[], pooling: Pooling, options: WarmupOptions): Promise<Activations> {
     const batchSize = options.batchSize ?? this.options.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
-    const result = await this.runtime.request(
-      "extract",
-      { model: model.path, prompts, layers, pooling, batch_size: batchSize, dtype: this.options.dtype, device: this.options.device },
-      options,
-    );
-    const acts = result.activations as Tensor;
-    return { data: acts.data as Float32Array, n: prompts.length };
+    return pooledActivations(await this.settings(options), { ...options, prompts, layers, pooling, batchSize });
   }
 }

@@ -2,6 +2,8 @@
  * Parity with Python lmprobe 0.10.3 (installed in the test environment as the oracle): the same
  * tiny model, prompts and settings must give identical labels and probabilities within 1e-5.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { execa } from "execa";
@@ -53,7 +55,7 @@ describe("parity with lmprobe 0.10.3", () => {
         test_prompts: testPrompts,
       }),
     });
-    const probe = new Probe({ model, layers: c.layers, pooling: c.pooling, randomState: 0, batchSize: c.batchSize, normalizeLayers: c.normalizeLayers ?? true, runtime });
+    const probe = new Probe({ model, layers: c.layers, pooling: c.pooling, randomState: 0, batchSize: c.batchSize, normalizeLayers: c.normalizeLayers ?? true, runtime, cacheDir: mkdtempSync(join(tmpdir(), "parity-cache-")) });
     await probe.fit(trainPrompts, trainLabels);
     const proba = await probe.predictProba(testPrompts);
     const predicted = await probe.predict(testPrompts);

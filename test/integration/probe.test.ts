@@ -43,7 +43,7 @@ describe("Probe behaviour across calls", () => {
   const model = models.llama.path;
 
   it("gives nearly the same probabilities whatever the batch size (padding only moves the last bits)", async () => {
-    const probe = new Probe({ model, layers: 1, randomState: 0, runtime });
+    const probe = new Probe({ model, layers: 1, randomState: 0, runtime, cacheDir: null });
     await probe.fit(CATS, DOGS);
     const a = await probe.predictProba(TEST_PROMPTS, { batchSize: 1 });
     const b = await probe.predictProba(TEST_PROMPTS, { batchSize: 4 });
@@ -74,7 +74,7 @@ describe("Probe behaviour across calls", () => {
   });
 
   it("reports progress per batch and keeps the prompts' order", async () => {
-    const probe = new Probe({ model, layers: 2, batchSize: 3, randomState: 0, runtime });
+    const probe = new Probe({ model, layers: 2, batchSize: 3, randomState: 0, runtime, cacheDir: null });
     const events: string[] = [];
     await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e.type === "extract" ? `extract ${e.completed}/${e.total}` : e.type) });
     expect(events.filter((e) => e.startsWith("extract"))).toEqual(["extract 3/20", "extract 6/20", "extract 9/20", "extract 12/20", "extract 15/20", "extract 18/20", "extract 20/20"]);

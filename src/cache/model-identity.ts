@@ -1,0 +1,62 @@
+/**
+ * What identifies a model's activations in the cache: hub id + commit sha, an embedded model's
+ * source file hash, or a content fingerprint of a local folder (config, tokenizer and weight
+ * files), combined with the backend, the weights' dtype and the extraction code's version.
+ * A model name alone is not enough: the same name can hold other weights tomorrow.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolvedModel } from "../models/resolve-model.js";
+import type { ActivationCache } from "./activation-cache.js";
+
+/** Bump when the worker's extraction semantics change: old entries then stop matching. */
+export const EXTRACTION_VERSION = 1;
+
+/** Hash of a prompt's text, the cache's per-prompt key. */
+export function promptHash(prompt: string): string {
+  return createHash("sha256").update(prompt, "utf8").digest("hex");
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** Content fingerprint of a model folder, memoised in the cache index by (name, size, mtime) of its files. */
+async function folderDigest(dir: string, cache: ActivationCache): Promise<string> {
+  const files = readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith(".") && !/^readme/i.test(d.name))
+    .map((d) => d.name)
+    .sort();
+  const stat = JSON.stringify(files.map((f) => [f, statSync(join(dir, f)).size, statSync(join(dir, f)).mtimeMs]));
+  const known = cache.lookupFingerprint(dir, stat);
+  if (known) return known;
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(`${f}\0${await fileDigest(join(dir, f))}\n`);
+  const digest = hash.digest("hex");
+  cache.storeFingerprint(dir, stat, digest);
+  return digest;
+}
+
+/** The identity of a resolved model's activations, and the cache key derived from it. */
+export async function modelCacheKey(
+  model: ResolvedModel,
+  settings: { backend: string; dtype: string },
+  cache: ActivationCache,
+): Promise<{ modelKey: string; identity: Record<string, unknown> }> {
+  let source: Record<string, unknown>;
+  if (model.name.startsWith("embedded:")) {
+    const marker = JSON.parse(readFileSync(join(model.path, "lmprobe_embedded.json"), "utf8")) as Record<string, unknown>;
+    source = { kind: "embedded", name: model.name, gguf_sha256: marker.gguf_sha256 ?? marker.sha256 ?? null };
+  } else if (model.revision) {
+    source = { kind: "hub", repo: model.name, sha: model.revision };
+  } else {
+    source = { kind: "local", digest: await folderDigest(model.path, cache) };
+  }
+  const identity = { ...source, backend: settings.backend, dtype: settings.dtype, extraction: EXTRACTION_VERSION };
+  const modelKey = createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+  cache.registerModel(modelKey, model.name, identity);
+  return { modelKey, identity };
+}

@@ -1,0 +1,139 @@
+/**
+ * Pooled activations for a probe, through the activation cache: hits are read (or derived from a
+ * cached full sequence), only the missing prompts go to the worker, in chunks that are committed
+ * to the cache one by one so an interrupted run resumes from what was stored. With everything
+ * cached, no request reaches the worker at all (no model load).
+ */
+import type { Pooling } from "../config/probe-options.js";
+import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
+import type { CacheDtype } from "../cache/half-float.js";
+import { promptHash } from "../cache/model-identity.js";
+import type { Tensor } from "../protocol/codec.js";
+import type { CallOptions, ProgressEvent } from "../types.js";
+import type { PythonRuntime } from "../worker/python-runtime.js";
+
+/** Where and how a probe's activations are extracted and cached. */
+export interface SourceSettings {
+  runtime: PythonRuntime;
+  modelPath: string;
+  dtype: string;
+  device: string;
+  cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
+}
+
+/** One extraction: prompts × layers, pooled one way. */
+export interface ActivationRequest extends CallOptions {
+  prompts: string[];
+  layers: number[];
+  pooling: Pooling;
+  batchSize: number;
+  /** Ignore cached entries and overwrite them. */
+  invalidateCache?: boolean;
+  /** Also store every token's activations (unpadded), from which any pooling can be derived later. */
+  fullSequence?: boolean;
+}
+
+/** Pooled activations (n, layers, hidden) float32, with how many prompts came from the cache. */
+export interface Activations {
+  data: Float32Array;
+  n: number;
+  hidden: number;
+  cachedPrompts: number;
+}
+
+/** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
+function chunkSize(batchSize: number): number {
+  return batchSize * Math.max(1, Math.ceil(64 / batchSize));
+}
+
+/** Derives a pooled vector from a full unpadded sequence (rows × dim). */
+export function poolSequence(seq: CachedValues, pooling: Pooling): Float32Array {
+  const { rows, dim, data } = seq;
+  if (pooling === "last_token") return data.slice((rows - 1) * dim, rows * dim);
+  if (pooling === "first_token") return data.slice(0, dim);
+  const out = new Float32Array(dim);
+  for (let j = 0; j < dim; j++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += data[r * dim + j]!;
+    out[j] = s / rows;
+  }
+  return out;
+}
+
+export async function pooledActivations(settings: SourceSettings, req: ActivationRequest): Promise<Activations> {
+  const { layers, pooling } = req;
+  const hashes = req.prompts.map(promptHash);
+  const unique = [...new Set(hashes)];
+  const textOf = new Map(hashes.map((h, i) => [h, req.prompts[i]!]));
+  // found[layerIndex]: prompt hash -> pooled vector
+  const found = layers.map(() => new Map<string, Float32Array>());
+  const cache = settings.cache;
+  if (cache && !req.invalidateCache) {
+    layers.forEach((layer, li) => {
+      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) found[li]!.set(h, v.data);
+      const rest = unique.filter((h) => !found[li]!.has(h));
+      if (rest.length === 0) return;
+      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype)) found[li]!.set(h, poolSequence(seq, pooling));
+    });
+  }
+  const missing = unique.filter((h) => found.some((m) => !m.has(h)));
+  const cachedPrompts = unique.length - missing.length;
+  let hidden = found[0]?.values().next().value?.length ?? 0;
+
+  const step = chunkSize(req.batchSize);
+  for (let start = 0; start < missing.length; start += step) {
+    const chunk = missing.slice(start, start + step);
+    const onProgress = req.onProgress
+      ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: cachedPrompts + start + e.completed, total: unique.length, cached: cachedPrompts } : e)
+      : undefined;
+    const result = await settings.runtime.request(
+      "extract",
+      {
+        model: settings.modelPath,
+        prompts: chunk.map((h) => textOf.get(h)!),
+        layers,
+        pooling: req.fullSequence ? "none" : pooling,
+        batch_size: req.batchSize,
+        dtype: settings.dtype,
+        device: settings.device,
+      },
+      { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
+    );
+    const acts = result.activations as Tensor;
+    const data = acts.data as Float32Array;
+    hidden = acts.shape[2]!;
+    const entries: NewEntry[] = [];
+    const L = layers.length;
+    if (req.fullSequence) {
+      const lengths = Array.from((result.lengths as Tensor).data as Int32Array);
+      let row = 0;
+      chunk.forEach((h, i) => {
+        const rows = lengths[i]!;
+        layers.forEach((layer, li) => {
+          const seq = new Float32Array(rows * hidden);
+          for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * hidden, ((row + r) * L + li + 1) * hidden), r * hidden);
+          const values = { rows, dim: hidden, data: seq };
+          entries.push({ promptHash: h, layer, kind: "full", ...values });
+          found[li]!.set(h, poolSequence(values, pooling));
+        });
+        row += rows;
+      });
+    } else {
+      chunk.forEach((h, i) => {
+        layers.forEach((layer, li) => {
+          const vec = data.slice((i * L + li) * hidden, (i * L + li + 1) * hidden);
+          entries.push({ promptHash: h, layer, kind: pooling, rows: 1, dim: hidden, data: vec });
+          found[li]!.set(h, vec);
+        });
+      });
+    }
+    cache?.store.putMany(cache.modelKey, entries, cache.dtype);
+  }
+  if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
+
+  const out = new Float32Array(req.prompts.length * layers.length * hidden);
+  hashes.forEach((h, i) => {
+    layers.forEach((_, li) => out.set(found[li]!.get(h)!, (i * layers.length + li) * hidden));
+  });
+  return { data: out, n: req.prompts.length, hidden, cachedPrompts };
+}
