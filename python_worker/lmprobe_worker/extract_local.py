@@ -83,6 +83,16 @@ def extract_batch(
     return stacked, mask.sum(dim=1).tolist()
 
 
+def batches(loaded: LoadedModel, prompts: list[str], batch_size: int, group_by_length: bool) -> list[list[int]]:
+    """Prompt indices per forward pass. In input order (lmprobe's batching, bit-for-bit), or
+    grouped by token length so that a batch carries little padding (the same tokens, less work)."""
+    order = list(range(len(prompts)))
+    if group_by_length:
+        lengths = [len(ids) for ids in loaded.tokenizer(prompts, padding=False)["input_ids"]]
+        order.sort(key=lambda i: lengths[i])  # stable: equal lengths keep input order
+    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
+
+
 def extract(
     loaded: LoadedModel,
     prompts: list[str],
@@ -90,6 +100,7 @@ def extract(
     pooling: str,
     batch_size: int,
     on_batch: Any = None,
+    group_by_length: bool = False,
 ) -> tuple[np.ndarray, list[int]]:
     """Activations for all prompts in input order (see extract_batch), and each prompt's token count."""
     if not prompts:
@@ -100,13 +111,18 @@ def extract(
         raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
     if pooling not in POOLINGS and pooling != FULL:
         raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS} or {FULL!r}")
-    parts: list[np.ndarray] = []
-    lengths: list[int] = []
-    for start in range(0, len(prompts), batch_size):
-        batch = prompts[start : start + batch_size]
-        acts, batch_lengths = extract_batch(loaded, batch, layers, pooling)
-        parts.append(acts)
-        lengths.extend(batch_lengths)
+    per_prompt: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(prompts)
+    lengths = [0] * len(prompts)
+    done = tokens = 0
+    for idx in batches(loaded, prompts, batch_size, group_by_length):
+        acts, batch_lengths = extract_batch(loaded, [prompts[i] for i in idx], layers, pooling)
+        # Split the batch back into prompts (pooled: one row each; full: each prompt's tokens).
+        ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
+        for k, i in enumerate(idx):
+            per_prompt[i] = acts[(ends[k - 1] if k else 0) : ends[k]]
+            lengths[i] = batch_lengths[k]
+        done += len(idx)
+        tokens += sum(batch_lengths)
         if on_batch is not None:
-            on_batch(start + len(batch), len(prompts), sum(lengths))
-    return np.concatenate(parts, axis=0), lengths
+            on_batch(done, len(prompts), tokens)
+    return np.concatenate(per_prompt, axis=0), lengths

@@ -66,7 +66,13 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     if not all(isinstance(p, str) for p in prompts):
         raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
     acts, lengths = run_extract(
-        loaded, prompts, list(body["layers"]), body["pooling"], int(body["batch_size"]), on_batch
+        loaded,
+        prompts,
+        list(body["layers"]),
+        body["pooling"],
+        int(body["batch_size"]),
+        on_batch,
+        bool(body.get("group_by_length", False)),
     )
     return {
         "activations": acts,

@@ -76,3 +76,22 @@ def test_full_sequences_are_unpadded_and_pool_to_the_pooled_values(tiny_models) 
         np.testing.assert_array_equal(full[end - 1], last[i])
         np.testing.assert_array_equal(full[start], first[i])
         np.testing.assert_allclose(full[start:end].mean(axis=0), mean[i], atol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["last_token", "none"])
+def test_grouping_by_length_returns_input_order_with_the_same_values(tiny_models, pooling: str) -> None:
+    lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")  # right padding: real tokens unaffected
+    prompts = PROMPTS * 3
+    plain, lengths = extract(lm, prompts, [0, 1], pooling, 2)
+    grouped, grouped_lengths = extract(lm, prompts, [0, 1], pooling, 2, group_by_length=True)
+    assert grouped_lengths == lengths
+    np.testing.assert_allclose(grouped, plain, atol=1e-5)
+
+
+def test_length_groups_carry_less_padding(tiny_models) -> None:
+    from lmprobe_worker.extract_local import batches
+
+    lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
+    prompts = ["a", "a much longer prompt with many words in it", "b", "another long prompt with words"]
+    assert batches(lm, prompts, 2, False) == [[0, 1], [2, 3]]
+    assert batches(lm, prompts, 2, True) == [[0, 2], [3, 1]]

@@ -44,6 +44,7 @@ export const probeOptionsSchema = z.strictObject({
   normalizeLayers: z.union([z.boolean(), z.enum(["per_neuron", "per_layer"])]).default(true),
   runtime: z.instanceof(PythonRuntime).optional(),
   cacheDir: z.string().min(1).nullable().optional(),
+  groupByLength: z.boolean().default(true),
   cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
 });
 
@@ -86,6 +87,12 @@ export interface ProbeOptions {
   normalizeLayers?: boolean | "per_neuron" | "per_layer";
   /** A shared worker. Without it the probe starts its own and closes it in `close()`. */
   runtime?: PythonRuntime;
+  /**
+   * Batch prompts of similar token length together (less padding, same tokens; results keep the
+   * input order). `false` batches in input order exactly as lmprobe does, for bit-for-bit parity.
+   * @default true
+   */
+  groupByLength?: boolean;
   /** Activation cache folder; `null` turns caching off. @default LMPROBE_CACHE_DIR, else LMPROBE_HOME/activations */
   cacheDir?: string | null;
   /** Storage dtype of cached activations. float16/bfloat16 halve the disk use but are lossy. @default "float32" */

@@ -18,6 +18,8 @@ export interface SourceSettings {
   modelPath: string;
   dtype: string;
   device: string;
+  /** Batch by token length (true) or in input order, as lmprobe does (false). */
+  groupByLength: boolean;
   cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
 }
 
@@ -77,6 +79,9 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     });
   }
   const missing = unique.filter((h) => found.some((m) => !m.has(h)));
+  // Similar lengths in the same chunk let the worker's length grouping cut padding across chunks too
+  // (character length is a good enough proxy for token length here; the worker sorts by tokens).
+  if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
   const cachedPrompts = unique.length - missing.length;
   let hidden = found[0]?.values().next().value?.length ?? 0;
 
@@ -94,6 +99,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         layers,
         pooling: req.fullSequence ? "none" : pooling,
         batch_size: req.batchSize,
+        group_by_length: settings.groupByLength,
         dtype: settings.dtype,
         device: settings.device,
       },

@@ -203,7 +203,7 @@ export class Probe implements AsyncDisposable {
       const pending = (async () => {
         const o = this.options;
         const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
-        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, numLayers: model.numLayers };
+        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers };
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
         if (dir !== null) {
           this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
