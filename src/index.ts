@@ -1,5 +1,6 @@
 /** lmprobe-ts: linear probes on language-model activations, from TypeScript. */
-export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult } from "./probe/probe.js";
+export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult, type CallProfile } from "./probe/probe.js";
+export type { ExtractionProfile } from "./probe/activation-source.js";
 export type { FittedState, ScalerState, LinearModelState } from "./probe/fitted-state.js";
 export type { ProbeOptions, LayerSpec, Pooling } from "./config/probe-options.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";

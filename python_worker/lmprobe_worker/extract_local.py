@@ -9,6 +9,7 @@ and pooling happens here so only pooled vectors cross the wire.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor
 
 
 def extract_batch(
-    loaded: LoadedModel, prompts: list[str], layers: list[int], pooling: str
+    loaded: LoadedModel, prompts: list[str], layers: list[int], pooling: str, timings: dict[str, float] | None = None
 ) -> tuple[np.ndarray, list[int]]:
     """Pooled activations of one batch: (len(prompts), len(layers), hidden) float32, and the
     number of real tokens of each prompt. With pooling "none": (real tokens, len(layers), hidden),
@@ -67,10 +68,13 @@ def extract_batch(
     handles = [loaded.layers[i].register_forward_hook(make_hook(i)) for i in layers]
     try:
         with torch.inference_mode():
+            t0 = time.perf_counter()
             try:
                 loaded.model(input_ids=input_ids, attention_mask=mask, use_cache=False)
             except _StopForward:
                 pass
+            if timings is not None:  # the forward pass alone, for the benchmark's overhead split
+                timings["forward"] = timings.get("forward", 0.0) + time.perf_counter() - t0
             if pooling == FULL:
                 per_layer = torch.stack([captured[i] for i in layers], dim=2)  # (B, S, L, H)
                 stacked = per_layer[mask.bool()].float().cpu().numpy()  # row-major: prompt by prompt
@@ -101,6 +105,7 @@ def extract(
     batch_size: int,
     on_batch: Any = None,
     group_by_length: bool = False,
+    timings: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """Activations for all prompts in input order (see extract_batch), and each prompt's token count."""
     if not prompts:
@@ -115,7 +120,7 @@ def extract(
     lengths = [0] * len(prompts)
     done = tokens = 0
     for idx in batches(loaded, prompts, batch_size, group_by_length):
-        acts, batch_lengths = extract_batch(loaded, [prompts[i] for i in idx], layers, pooling)
+        acts, batch_lengths = extract_batch(loaded, [prompts[i] for i in idx], layers, pooling, timings)
         # Split the batch back into prompts (pooled: one row each; full: each prompt's tokens).
         ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
         for k, i in enumerate(idx):

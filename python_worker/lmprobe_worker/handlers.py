@@ -63,6 +63,7 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         ctx.check_cancelled()
 
     prompts = body["prompts"]
+    timings: dict[str, float] = {}
     if not all(isinstance(p, str) for p in prompts):
         raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
     acts, lengths = run_extract(
@@ -73,12 +74,13 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         int(body["batch_size"]),
         on_batch,
         bool(body.get("group_by_length", False)),
+        timings,
     )
     return {
         "activations": acts,
         "lengths": np.asarray(lengths, dtype=np.int32),
         "tokens": int(sum(lengths)),
-        "seconds": {"load": t_load, "total": time.perf_counter() - t0},
+        "seconds": {"load": t_load, "forward": timings.get("forward", 0.0), "total": time.perf_counter() - t0},
     }
 
 

@@ -35,12 +35,28 @@ export interface ActivationRequest extends CallOptions {
   fullSequence?: boolean;
 }
 
-/** Pooled activations (n, layers, hidden) float32, with how many prompts came from the cache. */
+/** Where the time of one extraction went (seconds, as reported by the worker). */
+export interface ExtractionProfile {
+  /** Distinct prompts asked for, and how many of them came from the cache. */
+  prompts: number;
+  cachedPrompts: number;
+  /** Real tokens that went through the model. */
+  tokens: number;
+  /** Loading the model (0 when it was already loaded). */
+  modelLoadSeconds: number;
+  /** Inside the model's forward calls. */
+  forwardSeconds: number;
+  /** The worker's whole handling of the extract requests. */
+  workerSeconds: number;
+}
+
+/** Pooled activations (n, layers, hidden) float32, with how they were obtained. */
 export interface Activations {
   data: Float32Array;
   n: number;
   hidden: number;
   cachedPrompts: number;
+  profile: ExtractionProfile;
 }
 
 /** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
@@ -84,18 +100,21 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
   const cachedPrompts = unique.length - missing.length;
   let hidden = found[0]?.values().next().value?.length ?? 0;
+  const profile: ExtractionProfile = { prompts: unique.length, cachedPrompts, tokens: 0, modelLoadSeconds: 0, forwardSeconds: 0, workerSeconds: 0 };
 
   const step = chunkSize(req.batchSize);
-  for (let start = 0; start < missing.length; start += step) {
-    const chunk = missing.slice(start, start + step);
+  const chunks: string[][] = [];
+  for (let start = 0; start < missing.length; start += step) chunks.push(missing.slice(start, start + step));
+  const send = (k: number) => {
+    const offset = cachedPrompts + k * step;
     const onProgress = req.onProgress
-      ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: cachedPrompts + start + e.completed, total: unique.length, cached: cachedPrompts } : e)
+      ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts } : e)
       : undefined;
-    const result = await settings.runtime.request(
+    return settings.runtime.request(
       "extract",
       {
         model: settings.modelPath,
-        prompts: chunk.map((h) => textOf.get(h)!),
+        prompts: chunks[k]!.map((h) => textOf.get(h)!),
         layers,
         pooling: req.fullSequence ? "none" : pooling,
         batch_size: req.batchSize,
@@ -105,9 +124,31 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       },
       { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
     );
+  };
+  // Pipelined: the next chunk is already queued in the worker while this one is written to the
+  // cache, so cache writes hide behind the forward pass.
+  let next = chunks.length > 0 ? send(0) : undefined;
+  try {
+    for (let k = 0; k < chunks.length; k++) {
+      const result = await next!;
+      next = k + 1 < chunks.length ? send(k + 1) : undefined;
+      hidden = store(result, chunks[k]!);
+    }
+  } catch (err) {
+    next?.catch(() => undefined); // abandoned: its outcome no longer matters
+    throw err;
+  }
+
+  /** Records one chunk's result: profile, found vectors, cache entries. Returns the hidden size. */
+  function store(result: Record<string, unknown>, chunk: string[]): number {
+    const seconds = result.seconds as { load: number; forward: number; total: number };
+    profile.tokens += Number(result.tokens);
+    profile.modelLoadSeconds += seconds.load;
+    profile.forwardSeconds += seconds.forward;
+    profile.workerSeconds += seconds.total;
     const acts = result.activations as Tensor;
     const data = acts.data as Float32Array;
-    hidden = acts.shape[2]!;
+    const width = acts.shape[2]!;
     const entries: NewEntry[] = [];
     const L = layers.length;
     if (req.fullSequence) {
@@ -116,9 +157,9 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       chunk.forEach((h, i) => {
         const rows = lengths[i]!;
         layers.forEach((layer, li) => {
-          const seq = new Float32Array(rows * hidden);
-          for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * hidden, ((row + r) * L + li + 1) * hidden), r * hidden);
-          const values = { rows, dim: hidden, data: seq };
+          const seq = new Float32Array(rows * width);
+          for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
+          const values = { rows, dim: width, data: seq };
           entries.push({ promptHash: h, layer, kind: "full", ...values });
           found[li]!.set(h, poolSequence(values, pooling));
         });
@@ -127,13 +168,14 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     } else {
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
-          const vec = data.slice((i * L + li) * hidden, (i * L + li + 1) * hidden);
-          entries.push({ promptHash: h, layer, kind: pooling, rows: 1, dim: hidden, data: vec });
+          const vec = data.slice((i * L + li) * width, (i * L + li + 1) * width);
+          entries.push({ promptHash: h, layer, kind: pooling, rows: 1, dim: width, data: vec });
           found[li]!.set(h, vec);
         });
       });
     }
     cache?.store.putMany(cache.modelKey, entries, cache.dtype);
+    return width;
   }
   if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
 
@@ -141,5 +183,5 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   hashes.forEach((h, i) => {
     layers.forEach((_, li) => out.set(found[li]!.get(h)!, (i * layers.length + li) * hidden));
   });
-  return { data: out, n: req.prompts.length, hidden, cachedPrompts };
+  return { data: out, n: req.prompts.length, hidden, cachedPrompts, profile };
 }

@@ -14,7 +14,7 @@ import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { fittedStateFromWire, labelsFromProba, predictProba, type FittedState } from "./fitted-state.js";
 import { resolveLayers } from "./layers.js";
-import { pooledActivations, type Activations, type SourceSettings } from "./activation-source.js";
+import { pooledActivations, type Activations, type ExtractionProfile, type SourceSettings } from "./activation-source.js";
 import { accuracy, evalHash, precisionRecallF1, rocAuc } from "./metrics.js";
 import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
 
@@ -32,6 +32,15 @@ export interface FitOptions extends CallOptions {
 export interface PredictOptions extends CallOptions {
   /** Python: `batch_size`. Overrides the probe's batch size for this call. */
   batchSize?: number;
+}
+
+/** Where the time of the last `fit`, `warmup` or inference call went. Python: `last_profile_`. */
+export interface CallProfile {
+  /** Wall time of the whole call. */
+  totalSeconds: number;
+  extraction: ExtractionProfile;
+  /** Fitting the scaler and classifier in the worker (fit only). */
+  fitSeconds?: number;
 }
 
 /** Per-call options of `warmup`. */
@@ -69,6 +78,8 @@ export class Probe implements AsyncDisposable {
   private source: Promise<SourceSettings & { numLayers: number }> | undefined;
   private cache: ActivationCache | undefined;
   private state: FittedState | undefined;
+  /** Where the time of the last call went (fit, warmup, predictProba and the methods built on it). */
+  lastProfile: CallProfile | undefined;
 
   /** @throws {InvalidOptionError} for unknown, mistyped or inconsistent options. */
   constructor(options: ProbeOptions) {
@@ -103,6 +114,7 @@ export class Probe implements AsyncDisposable {
    * @throws {InvalidInputError} for empty sets, mismatched labels or a single class.
    */
   async fit(positiveOrPrompts: string[], negativeOrLabels: string[] | number[], options: FitOptions = {}): Promise<this> {
+    const started = performance.now();
     const data = trainingData(positiveOrPrompts, negativeOrLabels);
     const weights = options.sampleWeight;
     if (weights !== undefined) {
@@ -111,6 +123,9 @@ export class Probe implements AsyncDisposable {
       }
     }
     const layers = await this.layers(options);
+    // The fit request needs the worker whatever the cache holds: start it now, so Python's
+    // import time overlaps the cache reads (all input checks have passed by here).
+    this.runtime.prewarm(options.onProgress);
     const pooling = this.options.trainPooling ?? this.options.pooling;
     const acts = await this.extract(data.prompts, layers, pooling, options);
     const result = await this.runtime.request(
@@ -127,6 +142,7 @@ export class Probe implements AsyncDisposable {
       options,
     );
     this.state = fittedStateFromWire(result, layers);
+    this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: acts.profile, fitSeconds: Number(result.seconds) };
     return this;
   }
 
@@ -135,19 +151,24 @@ export class Probe implements AsyncDisposable {
    * pooling, without training. Python: `warmup`.
    */
   async warmup(prompts: string[], options: WarmupOptions = {}): Promise<WarmupResult> {
+    const started = performance.now();
     const list = checkPrompts(prompts);
     const layers = await this.layers(options);
     const acts = await this.extract(list, layers, this.options.trainPooling ?? this.options.pooling, options);
+    this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: acts.profile };
     return { prompts: new Set(list).size, cached: acts.cachedPrompts };
   }
 
   /** Class probabilities, one row per prompt, columns in `classes` order. Python: `predict_proba`. */
   async predictProba(prompts: string[], options: PredictOptions = {}): Promise<number[][]> {
+    const started = performance.now();
     const state = this.fitted("predictProba");
     const list = checkPrompts(prompts);
     const pooling = this.options.inferencePooling ?? this.options.pooling;
     const acts = await this.extract(list, state.layers, pooling, options);
-    return predictProba(state, acts.data, acts.n);
+    const proba = predictProba(state, acts.data, acts.n);
+    this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: acts.profile };
+    return proba;
   }
 
   /** Predicted class labels: the argmax of `predictProba`. Python: `predict`. */

@@ -70,8 +70,8 @@ export class PythonRuntime implements AsyncDisposable {
   }
 
   /** Starts the worker in the background (e.g. while TypeScript validates and reads files). */
-  prewarm(): void {
-    this.connect().catch(() => undefined); // the error resurfaces on the next real call
+  prewarm(onProgress?: (e: ProgressEvent) => void): void {
+    this.connect(onProgress).catch(() => undefined); // the error resurfaces on the next real call
   }
 
   private connect(onProgress?: (e: ProgressEvent) => void): Promise<Connection> {
