@@ -4,9 +4,12 @@
  *
  * An entry is (model key, prompt hash, layer, kind): kind is a pooling ("last_token",
  * "first_token", "mean") for a pooled vector or "full" for the unpadded sequence (real tokens
- * only, so an entry never depends on the batch that produced it). A blob is written to a temp
- * file and renamed before its row is committed, so a crash leaves at most an orphan file, never a
- * visible partial entry. The size bound is enforced by LRU eviction right after writes.
+ * only, so an entry never depends on the batch that produced it). Pooled vectors (a few KB) live
+ * inline in their index row: thousands of them are written and read per call, and a file each
+ * would cost a syscall storm for no benefit. Full sequences are blob files, written to a temp
+ * file and renamed before their row is committed, so a crash leaves at most an orphan file,
+ * never a visible partial entry. Every value carries a CRC32 checked on read. The size bound is
+ * enforced by LRU eviction right after writes.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +19,7 @@ import { CacheError } from "../errors.js";
 import { decodeValues, encodeValues, type CacheDtype } from "./half-float.js";
 
 /** Version of the on-disk layout; an index from a newer version is refused, never rewritten. */
-export const CACHE_FORMAT_VERSION = 1;
+export const CACHE_FORMAT_VERSION = 2;
 
 /** Kinds of cached entries. */
 export type EntryKind = "last_token" | "first_token" | "mean" | "full";
@@ -49,7 +52,8 @@ export interface ModelCacheInfo {
 
 interface Row {
   prompt_hash: string;
-  file: string;
+  file: string | null;
+  data: Buffer | null;
   rows: number;
   dim: number;
   dtype: CacheDtype;
@@ -79,24 +83,30 @@ export class ActivationCache {
   }
 
   private migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as { value: string } | undefined;
+    const version = row ? Number(row.value) : CACHE_FORMAT_VERSION;
+    if (version > CACHE_FORMAT_VERSION) {
+      this.db.close();
+      throw new CacheError(this.dir, `The activation cache in ${this.dir} has format version ${version}, newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.`);
+    }
+    if (version < CACHE_FORMAT_VERSION) {
+      // An older layout is only a cache: start afresh rather than migrate.
+      this.db.exec("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS models; DROP TABLE IF EXISTS fingerprints");
+      rmSync(join(this.dir, "blobs"), { recursive: true, force: true });
+      mkdirSync(join(this.dir, "blobs"), { recursive: true });
+    }
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS models (model_key TEXT PRIMARY KEY, name TEXT NOT NULL, identity TEXT NOT NULL, created REAL NOT NULL);
       CREATE TABLE IF NOT EXISTS entries (
         model_key TEXT NOT NULL, prompt_hash TEXT NOT NULL, layer INTEGER NOT NULL, kind TEXT NOT NULL,
-        dtype TEXT NOT NULL, rows INTEGER NOT NULL, dim INTEGER NOT NULL, file TEXT NOT NULL,
+        dtype TEXT NOT NULL, rows INTEGER NOT NULL, dim INTEGER NOT NULL, file TEXT, data BLOB,
         bytes INTEGER NOT NULL, crc INTEGER NOT NULL, created REAL NOT NULL, last_access REAL NOT NULL,
         PRIMARY KEY (model_key, prompt_hash, layer, kind)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS entries_lru ON entries (last_access);
       CREATE TABLE IF NOT EXISTS fingerprints (path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
     `);
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as { value: string } | undefined;
-    if (!row) {
-      this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('format_version', ?)").run(String(CACHE_FORMAT_VERSION));
-    } else if (Number(row.value) > CACHE_FORMAT_VERSION) {
-      this.db.close();
-      throw new CacheError(this.dir, `The activation cache in ${this.dir} has format version ${row.value}, newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.`);
-    }
+    this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('format_version', ?)").run(String(CACHE_FORMAT_VERSION));
   }
 
   /** Records what a model key stands for (for `cache info`). */
@@ -123,20 +133,20 @@ export class ActivationCache {
     const out = new Map<string, CachedValues>();
     const stale: string[] = [];
     const select = (n: number) =>
-      this.db.prepare(`SELECT prompt_hash, file, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
+      this.db.prepare(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
     for (let i = 0; i < promptHashes.length; i += CHUNK) {
       const part = promptHashes.slice(i, i + CHUNK);
       for (const row of select(part.length).all(modelKey, layer, kind, ...part) as Row[]) {
         if (row.dtype !== dtype) continue;
         let bytes: Buffer;
         try {
-          bytes = readFileSync(join(this.dir, "blobs", row.file));
+          bytes = row.data ?? readFileSync(join(this.dir, "blobs", row.file!));
         } catch {
-          stale.push(row.prompt_hash);
+          stale.push(row.prompt_hash); // a blob deleted behind the index's back
           continue;
         }
         if (crc32(bytes) !== row.crc) {
-          process.emitWarning(`lmprobe cache: corrupt blob ${row.file} dropped; it will be recomputed`, { code: "LMPROBE_CACHE_CORRUPT" });
+          process.emitWarning(`lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`, { code: "LMPROBE_CACHE_CORRUPT" });
           stale.push(row.prompt_hash);
           continue;
         }
@@ -158,7 +168,7 @@ export class ActivationCache {
 
   private deleteEntries(modelKey: string, hashes: string[], layer: number, kind: EntryKind): void {
     const del = this.db.prepare("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ? RETURNING file");
-    const files = this.db.transaction(() => hashes.map((h) => (del.get(modelKey, h, layer, kind) as { file: string } | undefined)?.file))();
+    const files = this.db.transaction(() => hashes.map((h) => (del.get(modelKey, h, layer, kind) as { file: string | null } | undefined)?.file))();
     for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
   }
 
@@ -175,6 +185,11 @@ export class ActivationCache {
     try {
       for (const e of entries) {
         const bytes = encodeValues(e.data, dtype);
+        if (e.kind !== "full") {
+          // Copied: encodeValues may return a view of the caller's (transient) array.
+          rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, null, Buffer.from(bytes), bytes.byteLength, crc32(bytes), now, now]);
+          continue;
+        }
         const file = blobName(modelKey, e.promptHash, e.layer, e.kind, dtype);
         const path = join(this.dir, "blobs", file);
         mkdirSync(join(this.dir, "blobs", file.slice(0, 2)), { recursive: true });
@@ -182,9 +197,9 @@ export class ActivationCache {
         writeFileSync(tmp, bytes);
         renameSync(tmp, path);
         written.push(path);
-        rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, file, bytes.byteLength, crc32(bytes), now, now]);
+        rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, file, null, bytes.byteLength, crc32(bytes), now, now]);
       }
-      const insert = this.db.prepare("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      const insert = this.db.prepare("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       this.db.transaction(() => {
         for (const r of rows) insert.run(...r);
       })();
@@ -217,7 +232,7 @@ export class ActivationCache {
   evictTo(maxBytes: number): { removed: number; bytes: number } {
     let total = this.totalBytes();
     if (total <= maxBytes) return { removed: 0, bytes: 0 };
-    const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string; bytes: number }> = [];
+    const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string | null; bytes: number }> = [];
     for (const row of this.db.prepare("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate() as Iterable<(typeof victims)[number]>) {
       if (total <= maxBytes) break;
       victims.push(row);
@@ -227,7 +242,7 @@ export class ActivationCache {
     this.db.transaction(() => {
       for (const v of victims) del.run(v.model_key, v.prompt_hash, v.layer, v.kind);
     })();
-    for (const v of victims) rmSync(join(this.dir, "blobs", v.file), { force: true });
+    for (const v of victims) if (v.file) rmSync(join(this.dir, "blobs", v.file), { force: true });
     return { removed: victims.length, bytes: victims.reduce((s, v) => s + v.bytes, 0) };
   }
 
@@ -248,11 +263,11 @@ export class ActivationCache {
     const where = model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
     const args = model === undefined ? [] : [model, model];
     const files = this.db.transaction(() => {
-      const list = (this.db.prepare(`SELECT file FROM entries ${where}`).all(...args) as Array<{ file: string }>).map((r) => r.file);
+      const list = (this.db.prepare(`SELECT file FROM entries ${where}`).all(...args) as Array<{ file: string | null }>).map((r) => r.file);
       this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
       return list;
     })();
-    for (const f of files) rmSync(join(this.dir, "blobs", f), { force: true });
+    for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
     return files.length;
   }
 

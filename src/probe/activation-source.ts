@@ -78,28 +78,50 @@ export function poolSequence(seq: CachedValues, pooling: Pooling): Float32Array 
   return out;
 }
 
+/**
+ * The (n, layers, hidden) result, filled in place as vectors arrive (from the cache or the worker),
+ * so that no second copy of all activations is ever held: Node's memory stays near one copy.
+ */
+class Output {
+  data: Float32Array | undefined;
+  hidden = 0;
+  /** found[layerIndex]: prompt hashes already placed for that layer. */
+  readonly found: Array<Set<string>>;
+  constructor(private readonly rowsOf: Map<string, number[]>, private readonly n: number, private readonly layerCount: number) {
+    this.found = Array.from({ length: layerCount }, () => new Set<string>());
+  }
+  place(hash: string, li: number, vec: Float32Array): void {
+    if (!this.data) {
+      this.hidden = vec.length;
+      this.data = new Float32Array(this.n * this.layerCount * this.hidden);
+    }
+    for (const row of this.rowsOf.get(hash)!) this.data.set(vec, (row * this.layerCount + li) * this.hidden);
+    this.found[li]!.add(hash);
+  }
+}
+
 export async function pooledActivations(settings: SourceSettings, req: ActivationRequest): Promise<Activations> {
   const { layers, pooling } = req;
   const hashes = req.prompts.map(promptHash);
-  const unique = [...new Set(hashes)];
+  const rowsOf = new Map<string, number[]>();
+  hashes.forEach((h, i) => rowsOf.set(h, [...(rowsOf.get(h) ?? []), i]));
+  const unique = [...rowsOf.keys()];
   const textOf = new Map(hashes.map((h, i) => [h, req.prompts[i]!]));
-  // found[layerIndex]: prompt hash -> pooled vector
-  const found = layers.map(() => new Map<string, Float32Array>());
+  const output = new Output(rowsOf, req.prompts.length, layers.length);
   const cache = settings.cache;
   if (cache && !req.invalidateCache) {
     layers.forEach((layer, li) => {
-      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) found[li]!.set(h, v.data);
-      const rest = unique.filter((h) => !found[li]!.has(h));
+      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) output.place(h, li, v.data);
+      const rest = unique.filter((h) => !output.found[li]!.has(h));
       if (rest.length === 0) return;
-      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype)) found[li]!.set(h, poolSequence(seq, pooling));
+      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype)) output.place(h, li, poolSequence(seq, pooling));
     });
   }
-  const missing = unique.filter((h) => found.some((m) => !m.has(h)));
+  const missing = unique.filter((h) => output.found.some((m) => !m.has(h)));
   // Similar lengths in the same chunk let the worker's length grouping cut padding across chunks too
   // (character length is a good enough proxy for token length here; the worker sorts by tokens).
   if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
   const cachedPrompts = unique.length - missing.length;
-  let hidden = found[0]?.values().next().value?.length ?? 0;
   const profile: ExtractionProfile = { prompts: unique.length, cachedPrompts, tokens: 0, modelLoadSeconds: 0, forwardSeconds: 0, workerSeconds: 0 };
 
   const step = chunkSize(req.batchSize);
@@ -132,15 +154,15 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     for (let k = 0; k < chunks.length; k++) {
       const result = await next!;
       next = k + 1 < chunks.length ? send(k + 1) : undefined;
-      hidden = store(result, chunks[k]!);
+      store(result, chunks[k]!);
     }
   } catch (err) {
     next?.catch(() => undefined); // abandoned: its outcome no longer matters
     throw err;
   }
 
-  /** Records one chunk's result: profile, found vectors, cache entries. Returns the hidden size. */
-  function store(result: Record<string, unknown>, chunk: string[]): number {
+  /** Records one chunk's result: profile, output rows, cache entries. */
+  function store(result: Record<string, unknown>, chunk: string[]): void {
     const seconds = result.seconds as { load: number; forward: number; total: number };
     profile.tokens += Number(result.tokens);
     profile.modelLoadSeconds += seconds.load;
@@ -161,27 +183,22 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
           for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
           const values = { rows, dim: width, data: seq };
           entries.push({ promptHash: h, layer, kind: "full", ...values });
-          found[li]!.set(h, poolSequence(values, pooling));
+          output.place(h, li, poolSequence(values, pooling));
         });
         row += rows;
       });
     } else {
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
-          const vec = data.slice((i * L + li) * width, (i * L + li + 1) * width);
+          const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width); // copied by place() and the cache write
           entries.push({ promptHash: h, layer, kind: pooling, rows: 1, dim: width, data: vec });
-          found[li]!.set(h, vec);
+          output.place(h, li, vec);
         });
       });
     }
     cache?.store.putMany(cache.modelKey, entries, cache.dtype);
-    return width;
   }
   if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
 
-  const out = new Float32Array(req.prompts.length * layers.length * hidden);
-  hashes.forEach((h, i) => {
-    layers.forEach((_, li) => out.set(found[li]!.get(h)!, (i * layers.length + li) * hidden));
-  });
-  return { data: out, n: req.prompts.length, hidden, cachedPrompts, profile };
+  return { data: output.data!, n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
 }

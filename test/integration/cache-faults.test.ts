@@ -41,7 +41,11 @@ describe("damaged entries", () => {
     const cacheDir = freshDir();
     const probe = new Probe({ model: models.llama.path, layers: 1, cacheDir, runtime });
     const prompts = manyPrompts(6, "corrupt");
-    const before = await probe.warmup(prompts);
+    const before = await probe.warmup(prompts, { fullSequence: true });
+    // Drop the pooled entries so the next reads go to the full-sequence blobs.
+    const db = new Database(join(cacheDir, "index.sqlite"));
+    db.prepare("DELETE FROM entries WHERE kind != 'full'").run();
+    db.close();
     expect(before.cached).toBe(0);
     const [victim] = blobFiles(cacheDir);
     const bytes = readFileSync(victim!);
@@ -54,7 +58,7 @@ describe("damaged entries", () => {
     await new Promise((r) => setImmediate(r));
     process.off("warning", onWarning);
     expect(again.cached).toBe(5);
-    expect(warnings.some((w) => w.includes("corrupt blob"))).toBe(true);
+    expect(warnings.some((w) => w.includes("corrupt entry"))).toBe(true);
     expect((await probe.warmup(prompts)).cached).toBe(6);
   });
 
@@ -62,10 +66,29 @@ describe("damaged entries", () => {
     const cacheDir = freshDir();
     const probe = new Probe({ model: models.llama.path, layers: 1, cacheDir, runtime });
     const prompts = manyPrompts(6, "deleted");
-    await probe.warmup(prompts);
+    await probe.warmup(prompts, { fullSequence: true });
+    const db = new Database(join(cacheDir, "index.sqlite"));
+    db.prepare("DELETE FROM entries WHERE kind != 'full'").run();
+    db.close();
     rmSync(blobFiles(cacheDir)[0]!);
     expect((await probe.warmup(prompts)).cached).toBe(5);
     expect((await probe.warmup(prompts)).cached).toBe(6);
+  });
+});
+
+describe("inline entries", () => {
+  it("detects a pooled vector damaged inside the index by its checksum", async () => {
+    const cacheDir = freshDir();
+    const probe = new Probe({ model: models.gpt2.path, layers: 0, cacheDir, runtime });
+    const prompts = manyPrompts(4, "inline");
+    await probe.warmup(prompts);
+    const db = new Database(join(cacheDir, "index.sqlite"));
+    const row = db.prepare("SELECT prompt_hash, data FROM entries LIMIT 1").get() as { prompt_hash: string; data: Buffer };
+    row.data[3] = row.data[3]! ^ 0x40;
+    db.prepare("UPDATE entries SET data = ? WHERE prompt_hash = ?").run(row.data, row.prompt_hash);
+    db.close();
+    expect((await probe.warmup(prompts)).cached).toBe(3);
+    expect((await probe.warmup(prompts)).cached).toBe(4);
   });
 });
 
@@ -78,6 +101,17 @@ describe("refusals", () => {
     db.close();
     expect(() => new ActivationCache(cacheDir)).toThrow(CacheError);
     expect(() => new ActivationCache(cacheDir)).toThrow("format version 99");
+  });
+
+  it("starts afresh on an index of an older format version", () => {
+    const cacheDir = freshDir();
+    new ActivationCache(cacheDir).close();
+    const db = new Database(join(cacheDir, "index.sqlite"));
+    db.exec("UPDATE meta SET value = '1' WHERE key = 'format_version'; DROP TABLE entries; CREATE TABLE entries (x)");
+    db.close();
+    const cache = new ActivationCache(cacheDir);
+    expect(cache.info()).toEqual([]);
+    cache.close();
   });
 
   it("fails clearly when the cache folder cannot be created", async () => {
