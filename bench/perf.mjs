@@ -51,8 +51,12 @@ function run(cmd, args, input) {
   });
 }
 
-// Make sure the embedded model is converted before timing anything.
-execFileSync("node", [join(here, "..", "dist", "cli", "main.js"), "setup"], { stdio: "inherit" });
+// The venv needs lmprobe itself (the test extras), and the embedded model must be converted,
+// before anything is timed.
+execFileSync("node", [join(here, "..", "dist", "cli", "main.js"), "setup", "--test"], {
+  stdio: "inherit",
+  env: { ...process.env, LMPROBE_PIP_CONSTRAINT: process.env.LMPROBE_PIP_CONSTRAINT ?? join(here, "..", "python_worker", "constraints-cpu.txt") },
+});
 execFileSync("node", ["--input-type=module", "-e", `import { Probe } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)}; const p = new Probe({ model: "embedded:smollm2-135m", layers: 0, cacheDir: null }); await p.warmup(["x"]); await p.close();`], { stdio: "inherit" });
 
 const rows = [];

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `lmprobe` command: setup, env, demo, exec. */
+import { delimiter } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { LmprobeError } from "../errors.js";
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
       const result = await execa(python, args, {
         stdio: "inherit",
         reject: false,
-        env: { PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(":") },
+        env: { PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter) },
       });
       return result.exitCode ?? 1;
     }

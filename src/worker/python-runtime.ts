@@ -133,14 +133,13 @@ export class PythonRuntime implements AsyncDisposable {
   async request(
     type: string,
     body: Record<string, unknown>,
-    options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void; onWorkerProgress?: (b: Record<string, unknown>) => void } = {},
+    options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void } = {},
   ): Promise<Record<string, unknown>> {
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
     const conn = await this.connect(options.onProgress);
     return conn.rpc.request(type, body, {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (b) => {
-        options.onWorkerProgress?.(b);
         const event = toProgressEvent(b);
         if (event) emit(options.onProgress, event);
       },

@@ -2,11 +2,11 @@
  * One Python worker process: spawn (execa), read the endpoint it announces, keep the tail of its
  * stderr for error messages, and stop it with the shutdown ladder (stdin EOF → SIGTERM → SIGKILL).
  */
+import { delimiter } from "node:path";
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
-import { WorkerStartError } from "../errors.js";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
-import { delimiter } from "node:path";
+import { WorkerStartError } from "../errors.js";
 
 /** How a worker process ended. */
 export interface WorkerExit {
