@@ -18,7 +18,7 @@ def preload() -> None:
     """Import the heavy libraries while the client is still busy validating and reading."""
     import sklearn.linear_model  # noqa: F401
     import torch  # noqa: F401
-    import transformers  # noqa: F401
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401 - resolves the lazy modules too
 
 
 def hello(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
@@ -50,13 +50,17 @@ def hello(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
 
 def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     from .extract_local import extract as run_extract
-    from .models import load_model
+    from .models import is_loaded, load_model
 
     t0 = time.perf_counter()
-    ctx.progress(stage="model", phase="loading", model=body["model"])
-    loaded = load_model(body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
+    spec = (body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
+    fresh = not is_loaded(*spec)  # report a model load only when one happens
+    if fresh:
+        ctx.progress(stage="model", phase="loading", model=body["model"])
+    loaded = load_model(*spec)
     t_load = time.perf_counter() - t0
-    ctx.progress(stage="model", phase="loaded", model=body["model"])
+    if fresh:
+        ctx.progress(stage="model", phase="loaded", model=body["model"])
 
     def on_batch(done: int, total: int, tokens: int) -> None:
         ctx.progress(stage="extract", done=done, total=total, tokens=tokens)

@@ -73,6 +73,11 @@ def decoder_layers(model: Any) -> list[Any]:
     )
 
 
+def is_loaded(path: str, dtype: str = "float32", device: str = "auto") -> bool:
+    with _LOCK:
+        return (path, dtype, str(resolve_device(device))) in _LOADED
+
+
 def load_model(path: str, dtype: str = "float32", device: str = "auto") -> LoadedModel:
     """Load (once) a causal LM and its tokenizer from a local folder or a cached hub id."""
     torch_dtype = DTYPES.get(dtype)

@@ -123,3 +123,13 @@ describe("activation cache", () => {
     cache.close();
   });
 });
+
+describe("progress", () => {
+  it("reports a model load once, not once per extraction chunk", async () => {
+    const probe = new Probe({ model: models.gpt2.path, layers: 0, batchSize: 4, cacheDir: null, runtime: fresh() });
+    const events: ProgressEvent[] = [];
+    await probe.warmup(manyPrompts(150, "chunks"), { onProgress: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === "model").map((e) => (e as { phase: string }).phase)).toEqual(["loading", "loaded"]);
+    expect(events.filter((e) => e.type === "extract").at(-1)).toMatchObject({ completed: 150, total: 150 });
+  });
+});
