@@ -1,7 +1,6 @@
 /**
  * SVC probabilities as LIBSVM computes them (scikit-learn's `SVC(probability=True)`): a Platt
- * sigmoid per class pair, clamped, then pairwise coupling (Wu, Lin & Weng 2004, method 2) for
- * more than two classes.
+ * sigmoid per class pair, clamped, then pairwise coupling (Wu, Lin & Weng 2004, method 2).
  */
 
 const MIN_PROB = 1e-7;
@@ -16,10 +15,10 @@ export function sigmoidPredict(decision: number, a: number, b: number): number {
 
 /**
  * Class probabilities from pairwise ones, pairs ordered (0,1), (0,2)…, (1,2)…, each giving
- * P(i | i or j). Two classes need no coupling.
+ * P(i | i or j). scikit-learn's LIBSVM fork couples two classes too (upstream LIBSVM returns the
+ * pairwise probability directly; they differ by up to ~1e-4), so two classes are coupled here.
  */
 export function pairwiseCoupling(k: number, pairwise: number[]): number[] {
-  if (k === 2) return [pairwise[0]!, 1 - pairwise[0]!];
   const r = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let p = 0;
   for (let i = 0; i < k; i++) {
