@@ -115,16 +115,15 @@ def score_linear(model: dict[str, Any], X: np.ndarray) -> tuple[np.ndarray | Non
         k = len(classes)
         pa, pb = np.asarray(model["prob_a"], dtype=np.float64), np.asarray(model["prob_b"], dtype=np.float64)
         pr = np.clip(_libsvm_sigmoid(z, pa, pb), 1e-7, 1 - 1e-7)
-        if k == 2:
-            proba = np.column_stack([pr[:, 0], 1 - pr[:, 0]])
-        else:
-            proba = np.empty((Xd.shape[0], k))
-            pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-            for s in range(Xd.shape[0]):
-                r = np.zeros((k, k))
-                for col, (i, j) in enumerate(pairs):
-                    r[i, j], r[j, i] = pr[s, col], 1 - pr[s, col]
-                proba[s] = _libsvm_coupling(r)
+        # scikit-learn's libsvm couples the pairwise probabilities for two classes too (newer
+        # upstream libsvm returns the pairwise one directly; the two differ by up to ~1e-4).
+        proba = np.empty((Xd.shape[0], k))
+        pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+        for s in range(Xd.shape[0]):
+            r = np.zeros((k, k))
+            for col, (i, j) in enumerate(pairs):
+                r[i, j], r[j, i] = pr[s, col], 1 - pr[s, col]
+            proba[s] = _libsvm_coupling(r)
     else:
         raise ValueError(f"unknown link {link!r}")
     return proba, classes[np.argmax(proba, axis=1)]

@@ -142,7 +142,9 @@ def fit(body: dict[str, Any]) -> dict[str, Any]:
                 raise WorkerFailure("BAD_REQUEST", "fast_auto top_k must be at least 1")
             top_k = min(top_k, n_layers)
             selected = sorted(int(i) for i in np.argsort(importances)[-top_k:])
-        X_final = np.ascontiguousarray(X3[:, selected, :]).reshape(n, len(selected) * hidden)
+        # Gather the columns the way lmprobe does (a column take, which numpy lays out in Fortran
+        # order): float32 means/stds then sum in the same order and match lmprobe bit for bit.
+        X_final = X[:, [c for i in selected for c in range(i * hidden, (i + 1) * hidden)]]
         layers_final, single_layer_standard = len(selected), False
 
     refit_strategy = None if has_standard else strategy
