@@ -267,4 +267,8 @@ def score(body: dict[str, Any]) -> dict[str, Any]:
         predict = np.asarray(clf.predict(X))
     if predict.dtype.kind == "f":
         predict = f64(predict)
+    elif predict.dtype.kind in "biu":
+        predict = predict.astype(np.int64)
+    else:
+        raise WorkerFailure("BAD_REQUEST", f"the model predicts labels of dtype {predict.dtype}; use integer labels")
     return {"proba": proba, "predict": np.ascontiguousarray(predict)}

@@ -470,3 +470,26 @@ def test_zz_report(capsys: pytest.CaptureFixture[str]) -> None:
         print("\nmax |Δproba| vs lmprobe 0.10.3 (|Δvalue| for regression): same features / end to end")
         for name, (model_delta, delta) in sorted(MEASURED.items()):
             print(f"  {name:45s} {model_delta:.1e}  {delta:.1e}")
+
+
+@pytest.mark.parametrize("classifier", ["ensemble", "svm", "mass_mean",
+                                        {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 2}}])
+def test_request_and_result_survive_the_wire(classifier: Any) -> None:
+    """Decoded request arrays are read-only frames; every result must encode (no numpy scalars)."""
+    from lmprobe_worker.protocol import decode, encode
+
+    X, y, Xt = _data(2, seed=16)
+    body = _body(X, y, classifier, preprocessing=["standard", "pca"], pca_components=3, mass_mean_augment=True,
+                 layer_selection={"mode": "fast_auto", "top_k": 2} if isinstance(classifier, str) else None)
+    frames = encode({"kind": "request"}, body)
+    _, decoded = decode([bytes(f) for f in frames])
+    assert not decoded["X"].flags.writeable
+    state = fit(decoded)
+    _, back = decode([bytes(f) for f in encode({"kind": "reply"}, state)])
+    p1, l1 = score_state(state, Xt)
+    p2, l2 = score_state(back, Xt)
+    assert (l1 == l2).all() and (p1 is None or np.array_equal(p1, p2))
+    if back["model"]["kind"] == "opaque":
+        out = score_rpc({"handle": back["model"]["handle"], "X": _transform(back, Xt).astype(np.float32)})
+        _, again = decode([bytes(f) for f in encode({"kind": "reply"}, out)])
+        assert again["predict"].dtype == np.int64 and again["proba"].shape == (len(Xt), 2)
