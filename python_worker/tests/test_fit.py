@@ -493,3 +493,18 @@ def test_request_and_result_survive_the_wire(classifier: Any) -> None:
         out = score_rpc({"handle": back["model"]["handle"], "X": _transform(back, Xt).astype(np.float32)})
         _, again = decode([bytes(f) for f in encode({"kind": "reply"}, out)])
         assert again["predict"].dtype == np.int64 and again["proba"].shape == (len(Xt), 2)
+
+
+def test_fast_auto_multiclass_uses_every_coefficient_row() -> None:
+    """lmprobe flattens a (3, f) coef_ and mislabels the blocks; we take each layer's block over all rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    from lmprobe.scaling import PerLayerScaler
+
+    X, y, _ = _data(3, seed=17, layers=4)
+    state = fit(_body(X, y, "logistic_regression", layer_selection={"mode": "fast_auto", "top_k": 2}))
+    Xs = PerLayerScaler(4, H).fit_transform(X.reshape(N, -1))
+    W = LogisticRegression(max_iter=1000, random_state=0).fit(Xs, y).coef_
+    want = np.linalg.norm(W.reshape(3, 4, H).transpose(1, 0, 2).reshape(4, -1), axis=1)
+    np.testing.assert_allclose(state["importances"], want, rtol=1e-6)
+    assert state["selected"] == sorted(np.argsort(want)[-2:].tolist())
