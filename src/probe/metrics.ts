@@ -47,7 +47,8 @@ export function precisionRecallF1(truth: number[], predicted: number[]): { preci
   });
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  // sklearn's form (2tp / (2tp + fp + fn)): the same value as 2PR/(P+R) without its rounding.
+  const f1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
   return { precision, recall, f1 };
 }
 
@@ -72,7 +73,7 @@ export function macroPrecisionRecallF1(truth: number[], predicted: number[], cla
     });
     const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
     const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-    return { precision, recall, f1: precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall) };
+    return { precision, recall, f1: tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn) };
   });
   const mean = (k: "precision" | "recall" | "f1") => per.reduce((s, m) => s + m[k], 0) / per.length;
   return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1") };

@@ -25,11 +25,9 @@ export function transformRows(state: FittedState, x: Float32Array, m: number): {
   let d = x.length / m;
   let cur = x;
   const { mean, scale } = state.scaler;
-  if (state.path === "prompt" && mean && scale) cur = standardize(cur, m, d, mean, scale);
+  if (mean && scale) cur = standardize(cur, m, d, mean, scale);
   const preAugment = cur;
-  if (state.path === "prompt") {
-    for (const step of state.preprocessing) ({ data: cur, width: d } = applyStep(step, cur, m, d));
-  }
+  for (const step of state.preprocessing) ({ data: cur, width: d } = applyStep(step, cur, m, d));
   const dir = state.massMeanDirection;
   if (dir) {
     const width = d + 1;

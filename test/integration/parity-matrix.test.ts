@@ -78,6 +78,19 @@ const cases: Case[] = [
   { name: "computeLayerImportance", family: "llama", data: "binary", options: { layers: [0, 1, 3] }, importance: true },
 ];
 
+// The activation path (fit_from_activations & co.) on deterministic pseudo-random features.
+function features(n: number, d: number, seed: number): number[][] {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  return Array.from({ length: n }, (_, i) => Array.from({ length: d }, (_, j) => next() + (i % 2 && j % 5 === 0 ? 1 : 0)));
+}
+const ACTS = { X: features(40, 16, 3), y: Array.from({ length: 40 }, (_, i) => i % 2), X_test: features(12, 16, 11), y_test: Array.from({ length: 12 }, (_, i) => (i + 1) % 2) };
+const activationCases: Array<{ name: string; options: Omit<ProbeOptions, "model">; regression?: boolean }> = [
+  { name: "fitFromActivations logistic_regression", options: {} },
+  { name: "fitFromActivations massMeanAugment + svm", options: { classifier: "svm", massMeanAugment: true } },
+  { name: "fitFromActivations regression", options: { task: "regression" }, regression: true },
+];
+
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 function pythonKwargs(model: string, o: Case["options"]): Record<string, unknown> {
   const out: Record<string, unknown> = { model, random_state: 0, batch_size: 4 };
@@ -98,6 +111,11 @@ beforeAll(() => {
     ...(c.evaluate ? { test_labels: DATA[c.data].testLabels } : {}),
     ...(c.importance ? { importance: true } : {}),
   }));
+  for (const c of activationCases) {
+    const y = c.regression ? ACTS.y.map((v, i) => v * 3 + (i % 4)) : ACTS.y;
+    const yTest = c.regression ? ACTS.y_test.map((v, i) => v * 3 + (i % 4)) : ACTS.y_test;
+    jobs.push({ probe: { random_state: 0, ...Object.fromEntries(Object.entries(c.options).map(([k, v]) => [snake(k), v])) }, activations: { X: ACTS.X, y, X_test: ACTS.X_test, y_test: yTest } } as never);
+  }
   oracle = execa(python, [join(import.meta.dirname, "..", "fixtures", "lmprobe_oracle.py")], { input: JSON.stringify(jobs) }).then((r) => JSON.parse(r.stdout.trim().split("\n").pop()!) as OracleResult[]);
   oracle.catch(() => undefined); // surfaced by the tests that await it
 });
@@ -148,5 +166,23 @@ describe("parity matrix with lmprobe 0.10.3", () => {
         expect(maxDiff(probe.computeLayerImportance(metric, normalize === "True"), theirs[key])).toBeLessThan(1e-6);
       }
     }
+  });
+});
+
+describe("parity of the activation path with lmprobe 0.10.3", () => {
+  it.each(activationCases.map((c, i) => [c.name, c, cases.length + i] as const))("%s", async (_name, c, index) => {
+    const y = c.regression ? ACTS.y.map((v, i) => v * 3 + (i % 4)) : ACTS.y;
+    const yTest = c.regression ? ACTS.y_test.map((v, i) => v * 3 + (i % 4)) : ACTS.y_test;
+    const probe = new Probe({ randomState: 0, runtime, ...c.options });
+    await probe.fitFromActivations(ACTS.X, y);
+    const expected = (await oracle)[index]!;
+    expect(expected.error).toBeUndefined();
+    const predicted = await probe.predictFromActivations(ACTS.X_test);
+    if (c.regression) expect(maxDiff(predicted, expected.predict)).toBeLessThan(1e-5);
+    else {
+      expect(predicted).toEqual(expected.predict);
+      expect(maxDiff(await probe.predictProbaFromActivations(ACTS.X_test), expected.proba)).toBeLessThan(1e-5);
+    }
+    expect(Math.abs((await probe.scoreFromActivations(ACTS.X_test, yTest)) - (expected.score as number))).toBeLessThan(1e-6);
   });
 });

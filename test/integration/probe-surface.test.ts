@@ -122,7 +122,7 @@ describe("the activation path", () => {
     await expect(probe.fitFromActivations(bad, y)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(probe.fitFromActivations({ data: new Float32Array(10), shape: [3, 4] }, [0, 1, 0])).rejects.toThrow(/shape/);
     await expect(probe.fitFromActivations(X, y, { nLayers: 5 })).rejects.toThrow(/nLayers/);
-    await expect(probe.fit(["a"], [1])).rejects.toThrow(/no model/);
+    await expect(probe.fit(CATS, DOGS)).rejects.toThrow(/no model/);
   });
 });
 
