@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `lmprobe` command: setup, env, demo, exec. */
+/** The `lmprobe` command: setup, env, demo, train, predict, cache, exec. */
 import { delimiter } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
@@ -9,6 +9,7 @@ import { lmprobeHome, venvDir, WORKER_PYTHONPATH } from "../env/paths.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
+import { predictCommand, trainCommand } from "./probe-commands.js";
 
 const USAGE = `Usage: lmprobe <command>
 
@@ -16,6 +17,10 @@ Commands:
   setup [--test] [--force]   create or refresh the managed Python environment
   env [--json]               show paths, the interpreter in use and its package versions
   demo [--n N] [--layers L]  train a truth probe on the embedded SmolLM2-135M model
+  train OUT --model M (--data F.jsonl | --positive F --negative F) [--layers L] [--classifier C] ...
+                             train a probe and save it to the folder OUT
+  predict PROBE (--data F | PROMPT...) [--json]
+                             predictions of a saved probe (and metrics when F has labels)
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info [--json]        activation cache per model: entries, layers, bytes, age
   cache prune --max-gb N     evict least recently used entries down to N GB
@@ -52,6 +57,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case "cache":
       return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case "train":
+      return trainCommand(rest, (line) => process.stdout.write(`${line}\n`));
+    case "predict":
+      return predictCommand(rest, (line) => process.stdout.write(`${line}\n`));
     case "exec": {
       const args = rest[0] === "--" ? rest.slice(1) : rest;
       const { python } = await ensurePythonEnv({ onProgress: log });

@@ -109,6 +109,9 @@ function pythonKwargs(model: string, o: Case["options"]): Record<string, unknown
   return out;
 }
 
+/** The first case waits for the whole oracle run (all jobs, skglm's compile included). */
+const ORACLE_WAIT_MS = 600_000;
+
 type OracleResult = Record<string, unknown> & { error?: string };
 let oracle: Promise<OracleResult[]>;
 
@@ -177,7 +180,7 @@ describe("parity matrix with lmprobe 0.10.3", () => {
         expect(maxDiff(probe.computeLayerImportance(metric, normalize === "True"), theirs[key])).toBeLessThan(1e-6);
       }
     }
-  });
+  }, ORACLE_WAIT_MS);
 });
 
 describe("parity of the activation path with lmprobe 0.10.3", () => {
@@ -195,5 +198,5 @@ describe("parity of the activation path with lmprobe 0.10.3", () => {
       expect(maxDiff(await probe.predictProbaFromActivations(ACTS.X_test), expected.proba)).toBeLessThan(1e-5);
     }
     expect(Math.abs((await probe.scoreFromActivations(ACTS.X_test, yTest)) - (expected.score as number))).toBeLessThan(1e-6);
-  });
+  }, ORACLE_WAIT_MS);
 });
