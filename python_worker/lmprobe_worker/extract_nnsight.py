@@ -138,7 +138,7 @@ def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[
 
 def assemble(per_layer: list[torch.Tensor], mask: torch.Tensor) -> tuple[np.ndarray, list[int]]:
     """(rows, layers, hidden) float32 from the per-layer tensors a trace saved, and token counts."""
-    stacked = torch.stack([t.float() for t in per_layer], dim=1).numpy()
+    stacked = torch.stack([t.detach().float() for t in per_layer], dim=1).numpy()
     return stacked, mask.sum(dim=1).tolist()
 
 

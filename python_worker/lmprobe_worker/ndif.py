@@ -84,14 +84,16 @@ def stub_model(path: str, repo_id: str, revision: str | None) -> NnsightModel:
 
         if not os.path.isfile(os.path.join(path, "config.json")):
             raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json")
-        model = TransformersModel(path, task="text-generation")  # dispatch=False: meta tensors only
+        tokenizer = load_tokenizer(path)
+        # dispatch=False: meta tensors only. nnsight gets its own tokenizer copy (it sets left padding).
+        model = TransformersModel(path, task="text-generation", tokenizer=load_tokenizer(path))
         # The remote key names the hub repo, not the local folder the stub was built from. The id
         # was resolved on the TypeScript side; seeding nnsight's id cache spares a hub call.
         model.repo_id = repo_id
         model.revision = None if revision in (None, "", "main") else revision
         huggingface._ID_CACHE[repo_id] = repo_id
         blocks = decoder_layers(model._module)
-        stub = NnsightModel(model, load_tokenizer(path), _layers_path(model._module, blocks), len(blocks))
+        stub = NnsightModel(model, tokenizer, _layers_path(model._module, blocks), len(blocks))
         _STUBS[key] = stub
         return stub
 

@@ -9,6 +9,7 @@ import { parseProbeOptions, type Pooling, type ProbeOptions, type ResolvedProbeO
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidInputError, NotFittedError } from "../errors.js";
 import { resolveModel } from "../models/resolve-model.js";
+import { checkRemoteKey, remoteRequest } from "../remote/remote-settings.js";
 import { tensor } from "../protocol/codec.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
@@ -86,6 +87,7 @@ export class Probe implements AsyncDisposable {
     this.options = Object.freeze(parseProbeOptions(options));
     this.ownsRuntime = this.options.runtime === undefined;
     this.runtime = this.options.runtime ?? new PythonRuntime();
+    checkRemoteKey(this.options, (name) => this.runtime.envValue(name));
   }
 
   /** Class labels, in the order of `predictProba`'s columns. Python: `classes_`. */
@@ -224,11 +226,12 @@ export class Probe implements AsyncDisposable {
       const pending = (async () => {
         const o = this.options;
         const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
-        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers };
+        const remote = remoteRequest(o, model);
+        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
         if (dir !== null) {
           this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
-          const { modelKey } = await modelCacheKey(model, { backend: o.backend, dtype: o.dtype }, this.cache);
+          const { modelKey } = await modelCacheKey(model, remote ? { backend: "nnsight-ndif", dtype: "server-float16" } : { backend: o.backend, dtype: o.dtype }, this.cache);
           settings.cache = { store: this.cache, modelKey, dtype: o.cacheDtype };
         }
         return settings;
