@@ -226,9 +226,9 @@ export class Probe implements AsyncDisposable {
       const pending = (async () => {
         const o = this.options;
         const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
-        const remote = remoteRequest(o, model);
-        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
+        const remote = remoteRequest(o, model, dir);
+        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
         if (dir !== null) {
           this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
           const { modelKey } = await modelCacheKey(model, remote ? { backend: "nnsight-ndif", dtype: "server-float16" } : { backend: o.backend, dtype: o.dtype }, this.cache);

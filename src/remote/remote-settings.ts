@@ -40,8 +40,11 @@ export function remoteRepoId(model: ResolvedModel): string {
   return model.path;
 }
 
-/** The `remote` part of an extract request (snake_case: it is the worker protocol). */
-export function remoteRequest(o: ResolvedProbeOptions, model: ResolvedModel, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | undefined {
+/**
+ * The `remote` part of an extract request (snake_case: it is the worker protocol). Job ids are
+ * recorded in `ndif-jobs.json` beside the activation cache (`cacheDir`), else in LMPROBE_HOME.
+ */
+export function remoteRequest(o: ResolvedProbeOptions, model: ResolvedModel, cacheDir: string | null, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | undefined {
   if (o.remote === false) return undefined;
   const r = o.remote === true ? {} : o.remote;
   return {
@@ -52,7 +55,7 @@ export function remoteRequest(o: ResolvedProbeOptions, model: ResolvedModel, env
     poll_s: (r.pollIntervalMs ?? 2000) / 1000,
     backoff_s: (r.retryBackoffMs ?? 1000) / 1000,
     max_retries: o.maxRetries ?? DEFAULT_REMOTE_RETRIES,
-    jobs_file: join(lmprobeHome(env), "ndif-jobs.json"),
+    jobs_file: join(cacheDir ?? lmprobeHome(env), "ndif-jobs.json"),
     transfer_dtype: "float16",
   };
 }

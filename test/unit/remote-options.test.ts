@@ -62,7 +62,8 @@ describe("nnsight / remote options", () => {
     process.env.NDIF_API_KEY = "secret-key-never-in-bodies";
     const o = parseProbeOptions({ model: "org/model", backend: "nnsight", remote: { timeoutMs: 1500 }, maxRetries: 2 });
     const model = { name: "org/model", path: "/cache/snap", revision: "a".repeat(40), numLayers: 2, config: {} };
-    const body = remoteRequest(o, model, { LMPROBE_HOME: "/tmp/h" })!;
+    const body = remoteRequest(o, model, null, { LMPROBE_HOME: "/tmp/h" })!;
+    expect(remoteRequest(o, model, "/tmp/cache")!.jobs_file).toBe("/tmp/cache/ndif-jobs.json");
     expect(body).toMatchObject({ repo_id: "org/model", timeout_s: 1.5, max_retries: 2, jobs_file: "/tmp/h/ndif-jobs.json", transfer_dtype: "float16" });
     expect(JSON.stringify(body)).not.toContain("secret-key");
     expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: { _name_or_path: "org/name" } })).toBe("org/name");
