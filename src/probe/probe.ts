@@ -225,7 +225,7 @@ export class Probe implements AsyncDisposable {
     if (!this.source) {
       const pending = (async () => {
         const o = this.options;
-        const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
+        const model = await resolveModel(o.model, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options, weightless: o.remote !== false });
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
         const remote = remoteRequest(o, model, dir);
         const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };

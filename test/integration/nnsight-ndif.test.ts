@@ -5,7 +5,7 @@
  * models. The stand-in is reached through the `host` setting / NDIF_HOST, exactly as the real
  * service would be. Nothing here talks to the real NDIF.
  */
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -20,8 +20,28 @@ const KEY = "test-ndif-key-7f3a";
 let ndif: StandIn;
 const runtime = new PythonRuntime({ env: { NDIF_API_KEY: KEY } });
 
+// A hub id for the weightless test: the client's HF cache holds config and tokenizer only, the
+// stand-in's (NDIF's side) the whole model.
+const HUB_ID = "test-org/tiny-llama";
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+const clientHub = mkdtempSync(join(tmpdir(), "ndif-client-hub-"));
+const serverHub = mkdtempSync(join(tmpdir(), "ndif-server-hub-"));
+
+function fakeHubCache(root: string, weights: boolean): void {
+  const repo = join(root, `models--${HUB_ID.replace("/", "--")}`);
+  const snap = join(repo, "snapshots", SHA);
+  mkdirSync(snap, { recursive: true });
+  mkdirSync(join(repo, "refs"), { recursive: true });
+  writeFileSync(join(repo, "refs", "main"), SHA);
+  for (const f of readdirSync(models.llama.path)) {
+    if (weights || !/\.(safetensors|bin)$/.test(f)) copyFileSync(join(models.llama.path, f), join(snap, f));
+  }
+}
+
 beforeAll(async () => {
-  ndif = await startStandIn(python, KEY);
+  fakeHubCache(clientHub, false);
+  fakeHubCache(serverHub, true);
+  ndif = await startStandIn(python, KEY, { HF_HUB_CACHE: serverHub });
 }, 120_000);
 afterAll(async () => {
   await runtime.close();
@@ -205,6 +225,29 @@ describe("NDIF stand-in", () => {
       expect(JSON.stringify(jobsRecorded(dir))).not.toContain("wrong-key");
     } finally {
       await wrong.close();
+    }
+  });
+
+  it("NDIF stand-in: a hub id runs as a weightless stub: the client resolves config and tokenizer only, no weights", async () => {
+    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
+    process.env.HF_HUB_CACHE = clientHub;
+    process.env.HF_HUB_OFFLINE = "1";
+    try {
+      const snap = join(clientHub, `models--${HUB_ID.replace("/", "--")}`, "snapshots", SHA);
+      expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
+      const events: ProgressEvent[] = [];
+      const probe = new Probe({ model: HUB_ID, backend: "nnsight", remote: { host: ndif.host, pollIntervalMs: 50 }, layers: [1, 3], randomState: 0, runtime, cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")) });
+      await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
+      const local = new Probe({ model: models.llama.path, layers: [1, 3], randomState: 0, runtime, cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")) });
+      await local.fit(CATS, DOGS);
+      expect(await probe.predict(TEST_PROMPTS)).toEqual(await local.predict(TEST_PROMPTS));
+      expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED")).toBe(true);
+      expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
+    } finally {
+      for (const [k, v] of [["HF_HUB_CACHE", saved.cache], ["HF_HUB_OFFLINE", saved.offline]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     }
   });
 });
