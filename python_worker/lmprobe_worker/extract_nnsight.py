@@ -130,7 +130,10 @@ def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[
             m = mask.to(h.device)
             v = h[m.bool()] if pooling == "none" else pool(h, m, pooling)
             if transfer is not None:
-                v = v.to(TRANSFER_DTYPES[transfer])
+                t = TRANSFER_DTYPES[transfer]
+                if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
+                    t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
+                v = v.to(t)
             out.append(v.cpu())
         tracer.stop()
     return out

@@ -98,3 +98,23 @@ def test_failure_classification() -> None:
     assert _classify(httpx.ConnectError("refused", request=req)) == ("REMOTE", True, None)
     body = error_body(RemoteFailure("REMOTE_TIMEOUT", "late", job_id="j", timeout_s=2.0, host=None))
     assert body["code"] == "REMOTE_TIMEOUT" and body["details"] == {"job_id": "j", "timeout_s": 2.0}
+
+
+def test_float16_transfer_falls_back_to_bfloat16_beyond_its_range(tiny_models) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from lmprobe_worker.extract_nnsight import encode, trace_batch, wrap_loaded
+    from lmprobe_worker.models import LoadedModel, decoder_layers
+
+    path = tiny_models["gpt2"]["path"]
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    with torch.no_grad():
+        model.transformer.wte.weight.mul_(1e6)  # residual stream far beyond ±65504
+    tok = load_model(path, "float32", "cpu").tokenizer
+    nm = wrap_loaded(LoadedModel(model, tok, decoder_layers(model), torch.device("cpu")))
+    with torch.inference_mode():
+        out = trace_batch(nm, encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+        small = trace_batch(wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+    assert out[0].dtype == torch.bfloat16 and torch.isfinite(out[0].float()).all()
+    assert small[0].dtype == torch.float16
