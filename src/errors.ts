@@ -18,6 +18,8 @@ export type LmprobeErrorCode =
   | "ABORTED"
   | "TIMEOUT"
   | "CACHE"
+  | "NOT_SUPPORTED"
+  | "PROBE_FILE"
   | "REMOTE"
   | "REMOTE_AUTH"
   | "REMOTE_REJECTED"
@@ -58,6 +60,26 @@ export class InvalidInputError extends LmprobeError {
 export class NotFittedError extends LmprobeError {
   constructor(method: string) {
     super("NOT_FITTED", `${method}() needs a fitted probe: call fit() first.`);
+  }
+}
+
+/** The operation does not apply to this probe, e.g. `predictProba` on a regression probe. */
+export class NotSupportedError extends LmprobeError {
+  /** The method that was called. */
+  readonly method: string;
+  constructor(method: string, message: string) {
+    super("NOT_SUPPORTED", message);
+    this.method = method;
+  }
+}
+
+/** A saved probe cannot be read: missing, truncated, tampered with, or from a newer format. */
+export class ProbeFileError extends LmprobeError {
+  /** The file or folder at fault. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super("PROBE_FILE", message, options);
+    this.path = path;
   }
 }
 

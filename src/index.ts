@@ -1,14 +1,28 @@
 /** lmprobe-ts: linear probes on language-model activations, from TypeScript. */
-export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult, type CallProfile } from "./probe/probe.js";
+export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult, type CallProfile, type ProbaOf, type LabelsOf } from "./probe/probe.js";
+export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { ExtractionProfile } from "./probe/activation-source.js";
-export type { FittedState, ScalerState, LinearModelState } from "./probe/fitted-state.js";
-export type { ProbeOptions, LayerSpec, Pooling, RemoteOptions } from "./config/probe-options.js";
+export type { ActivationsInput, ActivationMatrix } from "./probe/activation-matrix.js";
+export type { ImportanceMetric } from "./probe/scoring.js";
+export type {
+  FittedState,
+  ScalerState,
+  PreprocessingState,
+  LinearModelState,
+  EnsembleModelState,
+  OpaqueModelState,
+  ModelState,
+  Link,
+} from "./probe/fitted-state.js";
+export { CLASSIFIERS, type ProbeOptions, type LayerSpec, type ClassifierName, type CustomEstimator, type RemoteOptions } from "./config/probe-options.js";
+export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./config/pooling.js";
+export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";
 export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
 export { ActivationCache, CACHE_FORMAT_VERSION, type ModelCacheInfo, type EntryKind } from "./cache/activation-cache.js";
 export type { CacheDtype } from "./cache/half-float.js";
-export type { ProgressEvent, RemoteJobStatus, CallOptions, EvaluationResult } from "./types.js";
+export type { ProgressEvent, RemoteJobStatus, CallOptions, EvaluationResult, ClassificationEvaluation, RegressionEvaluation } from "./types.js";
 export {
   LmprobeError,
   InvalidOptionError,
@@ -24,6 +38,8 @@ export {
   AbortError,
   TimeoutError,
   CacheError,
+  NotSupportedError,
+  ProbeFileError,
   RemoteError,
   RemoteJobError,
   RemoteTimeoutError,

@@ -45,11 +45,16 @@ export interface CallOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Metrics returned by `Probe.evaluate`. */
-export interface EvaluationResult {
+/** Metrics of `Probe.evaluate` for a classification probe. */
+export interface ClassificationEvaluation {
+  task: "classification";
   accuracy: number;
-  /** Area under the ROC curve of P(positive class); `null` when undefined (one class in the labels). */
+  /**
+   * Area under the ROC curve: of P(classes[1]) for two classes, one-vs-rest macro average for
+   * more; `null` when undefined (a class missing from the labels, or no probabilities).
+   */
   auroc: number | null;
+  /** Binary (positive label 1, as lmprobe) for two classes; macro average for more. */
   f1: number;
   precision: number;
   recall: number;
@@ -58,3 +63,24 @@ export interface EvaluationResult {
   /** `sha256:` hash identifying the evaluation set (sorted prompts and labels), as lmprobe computes it. */
   evalHash: string;
 }
+
+/** Metrics of `Probe.evaluate` for a regression probe. */
+export interface RegressionEvaluation {
+  task: "regression";
+  /** Coefficient of determination. */
+  r2: number;
+  /** Mean squared error. */
+  mse: number;
+  /** Mean absolute error. */
+  mae: number;
+  nEval: number;
+  evalHash: string;
+}
+
+/** Metrics returned by `Probe.evaluate`; `task` tells which. */
+export type EvaluationResult = (ClassificationEvaluation | RegressionEvaluation) & {
+  /** Swept probes (`layers: "sweep…"`): each layer's accuracy (R²) on these labels. */
+  layerResults?: Record<number, number>;
+  /** Swept probes: the best layer, which the probe now uses. */
+  bestLayer?: number;
+};

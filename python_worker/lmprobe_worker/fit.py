@@ -1,9 +1,14 @@
-"""Fitting scalers and classifiers with scikit-learn, and exporting the fitted state as arrays.
+"""The ``fit`` request: lmprobe 0.10.3's fit pipeline on pooled activations, exported as arrays.
 
-The state goes back to TypeScript as plain arrays (no pickle): TypeScript keeps it, scores new
-activations with it, and saves it. The scaling rules are lmprobe's: one layer is always
-StandardScaler-ed (sklearn), several layers get a per-neuron (or per-layer) scaler computed in
-float32 with population std and exact-zero std replaced by 1.
+Order (as lmprobe's ``Probe.fit``): layer scaling (StandardScaler for one layer, per-neuron or
+per-layer for several; off when preprocessing includes "standard"), mass-mean direction on the
+scaled features, preprocessing Pipeline, mass-mean column appended last, classifier fitted with
+``sample_weight``. ``layer_selection`` picks candidate layers first (group lasso or coefficient
+norms) and refits on the selected ones with a fresh scaler. Unlike lmprobe, that refit keeps
+``sample_weight``, preprocessing and the mass-mean column; without them it is lmprobe's.
+
+``path="activations"`` (lmprobe's ``fit_from_activations``) runs the same pipeline: lmprobe 0.10.3
+scales and preprocesses there too, with the layer count the caller gives.
 """
 
 from __future__ import annotations
@@ -12,81 +17,153 @@ from typing import Any
 
 import numpy as np
 
+from .classifiers import BINARY_01_ONLY, build_classifier
+from .export import export_model
+from .group_lasso import SELECTED_ABOVE, group_norms
+from .preprocessing import f64, fit_layer_scaler, fit_preprocessing, mass_mean_direction, parse_steps, scaling_strategy
 from .protocol import WorkerFailure
 
-CLASSIFIERS = ("logistic_regression",)
+
+def _labels(raw: Any, n: int, task: str) -> np.ndarray:
+    y = np.asarray(raw)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise WorkerFailure("BAD_REQUEST", f"got {y.size} labels for {n} samples")
+    if task == "regression":
+        if y.dtype.kind not in "iuf":
+            raise WorkerFailure("BAD_REQUEST", "regression targets must be numbers")
+        y = y.astype(np.float64)
+        if not np.isfinite(y).all():
+            raise WorkerFailure("BAD_REQUEST", "regression targets contain NaN or infinite values")
+        return y
+    if y.dtype.kind == "f":
+        if not (np.isfinite(y).all() and np.all(y == np.round(y))):
+            raise WorkerFailure("BAD_REQUEST", "classification labels must be integers")
+        y = y.astype(np.int64)
+    if y.dtype.kind not in "iub":
+        raise WorkerFailure("BAD_REQUEST", "classification labels must be integers")
+    if np.unique(y).size < 2:
+        raise WorkerFailure("BAD_REQUEST", "the training labels contain only one class; a probe needs at least two")
+    return y
 
 
-def build_classifier(name: str, random_state: int | None, kwargs: dict[str, Any]) -> Any:
-    if name == "logistic_regression":
-        from sklearn.linear_model import LogisticRegression
+def _fit_estimator(template: Any, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None, label: str) -> Any:
+    from sklearn.base import clone
 
-        params: dict[str, Any] = {"max_iter": 1000, "solver": "lbfgs", "random_state": random_state}
-        params.update(kwargs)
-        return LogisticRegression(**params)
-    raise WorkerFailure("BAD_REQUEST", f"unknown classifier {name!r}; use one of {CLASSIFIERS}")
-
-
-def fit_scaler(X: np.ndarray, n_layers: int, normalize_layers: bool | str) -> tuple[dict[str, Any], np.ndarray]:
-    """Fit lmprobe's layer scaling on X (n, n_layers * hidden); returns (state, scaled X)."""
-    if n_layers == 1:
-        from sklearn.preprocessing import StandardScaler
-
-        scaler = StandardScaler()
-        Xs = scaler.fit_transform(X)
-        return {"kind": "standard", "mean": scaler.mean_, "scale": scaler.scale_}, Xs
-    strategy = "per_neuron" if normalize_layers is True else normalize_layers
-    if not strategy:
-        return {"kind": "none"}, X
-    if strategy not in ("per_neuron", "per_layer"):
-        raise WorkerFailure("BAD_REQUEST", f"unknown normalize_layers {strategy!r}")
-    n, width = X.shape
-    per_layer = X.reshape(n, n_layers, width // n_layers)
-    if strategy == "per_neuron":
-        mean, std = per_layer.mean(axis=0), per_layer.std(axis=0)
-    else:
-        flat = per_layer.transpose(1, 0, 2).reshape(n_layers, -1)
-        mean, std = flat.mean(axis=1)[:, None], flat.std(axis=1)[:, None]
-    std = np.where(std == 0, np.float32(1.0), std).astype(X.dtype)
-    Xs = ((per_layer - mean) / std).reshape(n, width)
-    hidden = width // n_layers
-    # Exported per feature so that TypeScript applies every strategy the same way.
-    mean_f = np.broadcast_to(mean, (n_layers, hidden)).reshape(-1)
-    std_f = np.broadcast_to(std, (n_layers, hidden)).reshape(-1)
-    return {"kind": strategy, "mean": np.ascontiguousarray(mean_f), "scale": np.ascontiguousarray(std_f)}, Xs
+    clf = clone(template)
+    kwargs = {} if weights is None else {"sample_weight": weights}
+    try:
+        return clf.fit(X, y, **kwargs)
+    except (ValueError, TypeError) as err:
+        raise WorkerFailure("BAD_REQUEST", f"{label} could not be fitted: {err}") from None
 
 
-def export_linear(clf: Any) -> dict[str, Any]:
-    """Coefficients of a fitted linear classifier and how its scores map to probabilities."""
-    classes = clf.classes_
-    coef = np.asarray(clf.coef_, dtype=np.float64)
-    intercept = np.atleast_1d(np.asarray(clf.intercept_, dtype=np.float64))
-    return {
-        "kind": "linear",
-        "link": "logistic" if coef.shape[0] == 1 else "softmax",
-        "coef": np.ascontiguousarray(coef),
-        "intercept": intercept,
-        "classes": [c.item() if hasattr(c, "item") else c for c in classes],
-    }
+def _layer_importance(clf: Any, n_layers: int, hidden: int, label: str) -> np.ndarray:
+    """Unnormalised L2 norm of each layer's coefficient block (over all rows for multiclass)."""
+    coef = getattr(clf, "coef_", None)
+    if coef is None:
+        raise WorkerFailure(
+            "BAD_REQUEST", f"fast_auto layer selection needs a linear classifier with coefficients; {label} has none"
+        )
+    W = np.atleast_2d(np.asarray(coef, dtype=np.float64))
+    if W.shape[1] != n_layers * hidden:
+        raise WorkerFailure("BAD_REQUEST", f"{label} coefficients do not match the {n_layers} candidate layers")
+    return np.sqrt((W.reshape(W.shape[0], n_layers, hidden) ** 2).sum(axis=(0, 2)))
 
 
 def fit(body: dict[str, Any]) -> dict[str, Any]:
-    """Fit scaler + classifier on pooled activations ``X`` of shape (n, n_layers, hidden)."""
-    X3 = np.asarray(body["X"], dtype=np.float32)
-    if X3.ndim != 3:
-        raise WorkerFailure("BAD_REQUEST", "X must have shape (n, n_layers, hidden)")
+    X3 = np.asarray(body["X"])
+    if X3.ndim != 3 or X3.shape[0] == 0 or X3.shape[1] == 0 or X3.shape[2] == 0:
+        raise WorkerFailure("BAD_REQUEST", f"X must have shape (n, n_layers, hidden), got {X3.shape}")
+    X3 = X3.astype(np.float32, copy=False)
     if not np.isfinite(X3).all():
         raise WorkerFailure("BAD_ACTIVATIONS", "activations contain NaN or infinite values")
     n, n_layers, hidden = X3.shape
-    y = np.asarray(body["y"])
-    if y.shape[0] != n:
-        raise WorkerFailure("BAD_REQUEST", f"{y.shape[0]} labels for {n} samples")
-    if np.unique(y).size < 2:
-        raise WorkerFailure("BAD_REQUEST", "the training labels contain only one class")
-    X = X3.reshape(n, n_layers * hidden)
-    scaler, Xs = fit_scaler(X, n_layers, body.get("normalize_layers", True))
-    clf = build_classifier(body["classifier"], body.get("random_state"), body.get("classifier_kwargs") or {})
+
+    task = body.get("task", "classification")
+    if task not in ("classification", "regression"):
+        raise WorkerFailure("BAD_REQUEST", f"task must be 'classification' or 'regression', got {task!r}")
+    regression = task == "regression"
+    y = _labels(body["y"], n, task)
+    if body.get("path", "prompt") not in ("prompt", "activations"):
+        raise WorkerFailure("BAD_REQUEST", f"path must be 'prompt' or 'activations', got {body.get('path')!r}")
+
+    spec = body["classifier"]
+    template, label = build_classifier(spec, body.get("random_state"), body.get("classifier_kwargs") or {})
+    if isinstance(spec, str) and spec in BINARY_01_ONLY and not set(np.unique(y).tolist()) <= {0, 1}:
+        raise WorkerFailure("BAD_REQUEST", f"{spec} is binary only: the labels must be 0 and 1")
+
     weights = body.get("sample_weight")
-    fit_kwargs = {} if weights is None else {"sample_weight": np.asarray(weights, dtype=float)}
-    clf.fit(Xs, y, **fit_kwargs)
-    return {"scaler": scaler, "model": export_linear(clf), "n_layers": n_layers, "hidden": hidden}
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.ndim != 1 or weights.shape[0] != n:
+            raise WorkerFailure("BAD_REQUEST", f"sample_weight has {weights.size} values for {n} samples")
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise WorkerFailure("BAD_REQUEST", "sample_weight must be finite and non-negative")
+        if spec == "mass_mean":
+            raise WorkerFailure("BAD_REQUEST", "sample_weight is not supported by the mass_mean classifier")
+        from sklearn.utils.validation import has_fit_parameter
+
+        if not has_fit_parameter(template, "sample_weight"):
+            raise WorkerFailure("BAD_REQUEST", f"sample_weight is not supported by {label}")
+
+    steps = parse_steps(body.get("preprocessing"), body.get("pca_components"))
+    has_standard = any(kind == "standard" for kind, _ in steps)
+    strategy = scaling_strategy(body.get("normalize_layers", True))
+    augment = bool(body.get("mass_mean_augment", False))
+    X = X3.reshape(n, n_layers * hidden)
+
+    selected: list[int] | None = None
+    importances: np.ndarray | None = None
+    selection = body.get("layer_selection")
+    if selection is None:
+        X_final, layers_final, single_layer_standard = X, n_layers, True
+    else:
+        mode = selection.get("mode") if isinstance(selection, dict) else None
+        if mode not in ("auto", "fast_auto"):
+            raise WorkerFailure("BAD_REQUEST", f"layer_selection mode must be 'auto' or 'fast_auto', got {mode!r}")
+        # Candidates are scaled as lmprobe does it (no single-layer StandardScaler, no preprocessing).
+        _, X_cand = fit_layer_scaler(X, n_layers, strategy, single_layer_standard=False)
+        if mode == "auto":
+            if n_layers < 2:
+                raise WorkerFailure("BAD_REQUEST", "auto layer selection needs at least 2 candidate layers")
+            if regression:
+                raise WorkerFailure("BAD_REQUEST", "auto layer selection (logistic group lasso) is for classification only")
+            alpha = float(selection.get("alpha", 0.01) if selection.get("alpha") is not None else 0.01)
+            if not alpha > 0:
+                raise WorkerFailure("BAD_REQUEST", "auto layer selection alpha must be positive")
+            importances = group_norms(X_cand, y, n_layers, hidden, alpha)
+            selected = [i for i in range(n_layers) if importances[i] > SELECTED_ABOVE] or list(range(n_layers))
+        else:
+            first = _fit_estimator(template, X_cand, y, None, label)
+            importances = _layer_importance(first, n_layers, hidden, label)
+            top_k = selection.get("top_k")
+            top_k = max(1, n_layers // 2) if top_k is None else int(top_k)
+            if top_k < 1:
+                raise WorkerFailure("BAD_REQUEST", "fast_auto top_k must be at least 1")
+            top_k = min(top_k, n_layers)
+            selected = sorted(int(i) for i in np.argsort(importances)[-top_k:])
+        # Gather the columns the way lmprobe does (a column take, which numpy lays out in Fortran
+        # order): float32 means/stds then sum in the same order and match lmprobe bit for bit.
+        X_final = X[:, [c for i in selected for c in range(i * hidden, (i + 1) * hidden)]]
+        layers_final, single_layer_standard = len(selected), False
+
+    refit_strategy = None if has_standard else strategy
+    scaler, Xs = fit_layer_scaler(X_final, layers_final, refit_strategy, single_layer_standard=single_layer_standard)
+    direction = mass_mean_direction(Xs, y) if augment else None
+    preprocessing, Xt = fit_preprocessing(Xs, steps)
+    if direction is not None:
+        Xt = np.column_stack([Xt, Xs @ direction])
+    clf = _fit_estimator(template, Xt, y, weights, label)
+    model = export_model(clf, Xt, regression, label)
+    if regression and model["kind"] != "opaque":
+        model["classes"] = []
+    return {
+        "n_layers": layers_final,
+        "hidden": hidden,
+        "selected": selected,
+        "importances": None if importances is None else f64(importances),
+        "scaler": scaler,
+        "preprocessing": preprocessing,
+        "mass_mean_direction": None if direction is None else f64(direction),
+        "model": model,
+    }

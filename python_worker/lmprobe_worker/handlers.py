@@ -139,6 +139,13 @@ def fit(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     return state
 
 
+def score(body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
+    """Score transformed features with a custom estimator kept in the worker (see export.py)."""
+    from .export import score as run_score
+
+    return run_score(body)
+
+
 def embedded_prepare(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     from .embedded import prepare_embedded
 
@@ -164,6 +171,7 @@ HANDLERS: dict[str, Handler] = {
     "hello": hello,
     "extract": extract,
     "fit": fit,
+    "score": score,
     "embedded_prepare": embedded_prepare,
     "unload": unload,
 }

@@ -38,9 +38,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   const probe = new Probe({ model: "embedded:smollm2-135m", layers: layer, pooling: "last_token", randomState: 0, batchSize: 16 });
   try {
-    await timed("worker start + environment check", () => probe["runtime"].ready(onProgress));
+    await timed("worker start + environment check", () => probe.runtime.ready(onProgress));
     await timed("fit (prepare model, extract, train)", () => probe.fit(train.map((s) => s.text), train.map((s) => s.label), { onProgress }));
     const metrics = await timed("evaluate on held-out set", () => probe.evaluate(test.map((s) => s.text), test.map((s) => s.label)));
+    if (metrics.task !== "classification") throw new Error("the demo probe is a classifier");
     out("\nstep timings:");
     for (const [label, secs] of timings) out(`  ${label.padEnd(40)} ${secs.toFixed(2)} s`);
     out(`\nheld-out accuracy: ${metrics.accuracy.toFixed(3)}`);

@@ -6,16 +6,65 @@ import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "../models/resolve-model.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
+import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "./pooling.js";
 
-const layerNames = ["middle", "last", "all"] as const;
-const poolings = ["last_token", "first_token", "mean"] as const;
+export type { Pooling, InferencePooling, TrainPooling } from "./pooling.js";
 
-/** Poolings that reduce a prompt's tokens to one vector. */
-export type Pooling = (typeof poolings)[number];
-/** Which decoder blocks to probe: an index (negative counts from the end), several, or a named set. */
-export type LayerSpec = number | number[] | (typeof layerNames)[number];
+const layerNames = ["middle", "last", "all", "auto", "fast_auto", "sweep"] as const;
+
+/** Python: `classifier` names, built with lmprobe's exact scikit-learn constructors. */
+export const CLASSIFIERS = [
+  "logistic_regression",
+  "logistic_regression_cv",
+  "ridge",
+  "ridge_regression",
+  "svm",
+  "sgd",
+  "sgd_gpu",
+  "mass_mean",
+  "lda",
+  "ensemble",
+] as const;
+/** A built-in classifier name. */
+export type ClassifierName = (typeof CLASSIFIERS)[number];
+/** A scikit-learn estimator by its import path, e.g. `{ estimator: "sklearn.svm.LinearSVC", params: { C: 0.5 } }`. */
+export interface CustomEstimator {
+  /** Fully qualified class under `sklearn.` (other modules are refused: importing them would run arbitrary code). */
+  estimator: string;
+  /** Constructor keyword arguments (snake_case, as in Python). */
+  params?: Record<string, unknown>;
+}
+
+/**
+ * Which decoder blocks to probe: an index (negative counts from the end), several, a named set,
+ * automatic selection ("auto": Group Lasso; "fast_auto": coefficient norms), or a sweep
+ * ("sweep", "sweep:N" every N-th layer, "sweep:A-B" inclusive).
+ */
+export type LayerSpec = number | number[] | (typeof layerNames)[number] | `sweep:${number}` | `sweep:${number}-${number}`;
 
 const int = z.number().int();
+const SWEEP_STEP = /^sweep:(\d+)$/;
+const SWEEP_RANGE = /^sweep:(\d+)-(\d+)$/;
+const PREPROCESSING_STEP = /^(standard|standard_scaler|pca(:[1-9]\d*)?)$/;
+
+const layerSpec = z.union([
+  int,
+  z.array(int).min(1, "layers needs at least one index"),
+  z.enum(layerNames),
+  z.string().refine((s) => {
+    const step = SWEEP_STEP.exec(s);
+    if (step) return Number(step[1]) >= 1;
+    const range = SWEEP_RANGE.exec(s);
+    return range !== null && Number(range[1]) <= Number(range[2]);
+  }, 'layers must be an index, a list, "middle", "last", "all", "auto", "fast_auto", "sweep", "sweep:N" (N ≥ 1) or "sweep:START-END" (START ≤ END)'),
+]);
+
+const preprocessingSpec = z
+  .union([z.string(), z.array(z.string()).min(1)])
+  .nullable()
+  .refine((spec) => spec === null || (Array.isArray(spec) ? spec : spec.split("+")).every((s) => PREPROCESSING_STEP.test(s)), {
+    message: 'preprocessing steps are "standard" and "pca" / "pca:N", as a "+"-joined string (e.g. "standard+pca:16") or an array',
+  });
 
 export const probeOptionsSchema = z.strictObject({
   model: z
@@ -23,15 +72,24 @@ export const probeOptionsSchema = z.strictObject({
     .min(1, "model must name a local folder, a hub id, or an embedded model such as \"embedded:smollm2-135m\"")
     .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || (EMBEDDED_MODELS as readonly string[]).includes(m.slice(EMBEDDED_PREFIX.length)), {
       message: `unknown embedded model; known: ${EMBEDDED_MODELS.map((m) => EMBEDDED_PREFIX + m).join(", ")}`,
-    }),
+    })
+    .optional(),
   revision: z.string().min(1).optional(),
-  layers: z.union([int, z.array(int).min(1, "layers needs at least one index"), z.enum(layerNames)]).default("middle"),
-  pooling: z.enum(poolings).default("last_token"),
-  trainPooling: z.enum(poolings).optional(),
-  inferencePooling: z.enum(poolings).optional(),
-  classifier: z.literal("logistic_regression").default("logistic_regression"),
+  layers: layerSpec.default("middle"),
+  pooling: z.string().regex(POOLING_PATTERN, "pooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").default("last_token"),
+  trainPooling: z.enum(["last_token", "first_token", "mean", "all"]).optional(),
+  inferencePooling: z.string().regex(POOLING_PATTERN, "inferencePooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").optional(),
+  classifier: z
+    .union([
+      z.enum(CLASSIFIERS),
+      z.strictObject({
+        estimator: z.string().regex(/^sklearn(\.[A-Za-z_]\w*)+\.[A-Za-z_]\w*$/, 'estimator must be a scikit-learn class path such as "sklearn.svm.LinearSVC" (other modules are refused: importing them would run arbitrary code)'),
+        params: z.record(z.string(), z.unknown()).optional(),
+      }),
+    ])
+    .default("logistic_regression"),
   classifierKwargs: z.record(z.string(), z.unknown()).optional(),
-  task: z.literal("classification").default("classification"),
+  task: z.enum(["classification", "regression"]).default("classification"),
   device: z
     .string()
     .regex(/^(auto|cpu|mps|cuda(:\d+)?)$/, 'device must be "auto", "cpu", "mps", "cuda" or "cuda:N"')
@@ -53,6 +111,12 @@ export const probeOptionsSchema = z.strictObject({
   batchSize: int.positive().default(8),
   dtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
   normalizeLayers: z.union([z.boolean(), z.enum(["per_neuron", "per_layer"])]).default(true),
+  autoCandidates: z.array(z.number()).min(1).optional(),
+  autoAlpha: z.number().positive().default(0.01),
+  fastAutoTopK: int.positive().optional(),
+  preprocessing: preprocessingSpec.optional(),
+  pcaComponents: int.positive().optional(),
+  massMeanAugment: z.boolean().default(false),
   runtime: z.instanceof(PythonRuntime).optional(),
   cacheDir: z.string().min(1).nullable().optional(),
   groupByLength: z.boolean().default(true),
@@ -66,7 +130,7 @@ export const probeOptionsSchema = z.strictObject({
   if (o.remote !== false && o.backend !== "nnsight") {
     ctx.addIssue({ code: "custom", path: ["remote"], message: 'remote execution (NDIF) needs backend: "nnsight"; the "local" backend runs on this machine only' });
   }
-  if (o.remote !== false && o.model.startsWith(EMBEDDED_PREFIX)) {
+  if (o.remote !== false && o.model?.startsWith(EMBEDDED_PREFIX)) {
     ctx.addIssue({ code: "custom", path: ["remote"], message: "embedded models run locally only: NDIF serves hub models (pass a hub id such as \"meta-llama/Llama-3.1-8B\")" });
   }
 });
@@ -76,24 +140,27 @@ export const probeOptionsSchema = z.strictObject({
  * values keep lmprobe's spelling.
  */
 export interface ProbeOptions {
-  /** Python: `model`. A local folder (saved with `save_pretrained`), a hub id, or `"embedded:smollm2-135m"`. */
-  model: string;
+  /**
+   * Python: `model`. A local folder (saved with `save_pretrained`), a hub id, or
+   * `"embedded:smollm2-135m"`. Optional only for probes used purely through the `*FromActivations` methods.
+   */
+  model?: string;
   /** Hub revision (branch, tag or commit) for hub ids. @default "main" */
   revision?: string;
   /** Python: `layers`. Decoder block(s) whose output is probed; layer i is the output of block i. @default "middle" */
   layers?: LayerSpec;
-  /** Python: `pooling`. How a prompt's token activations become one vector. @default "last_token" */
+  /** Python: `pooling`. How a prompt's tokens become one prediction (both stages). @default "last_token" */
   pooling?: Pooling;
-  /** Python: `train_pooling`. Overrides `pooling` for fit. */
-  trainPooling?: Pooling;
-  /** Python: `inference_pooling`. Overrides `pooling` for predict. */
-  inferencePooling?: Pooling;
-  /** Python: `classifier`. @default "logistic_regression" */
-  classifier?: "logistic_regression";
-  /** Python: `classifier_kwargs`. Passed to the scikit-learn constructor untouched (snake_case keys). */
+  /** Python: `train_pooling`. Overrides `pooling` for fit; "all" trains on every real token. */
+  trainPooling?: TrainPooling;
+  /** Python: `inference_pooling`. Overrides `pooling` for prediction; "max"/"min" pool per-token scores. */
+  inferencePooling?: InferencePooling;
+  /** Python: `classifier`. A built-in name or a scikit-learn estimator. @default "logistic_regression" ("ridge_regression" for regression) */
+  classifier?: ClassifierName | CustomEstimator;
+  /** Python: `classifier_kwargs`. Constructor overrides (snake_case keys), saved with the probe and never mutated. */
   classifierKwargs?: Record<string, unknown>;
-  /** Python: `task`. @default "classification" */
-  task?: "classification";
+  /** Python: `task`. Regression predicts values, scores R². @default "classification" */
+  task?: "classification" | "regression";
   /** Python: `device`. `"auto"` picks CUDA, then MPS, then CPU. @default "auto" */
   device?: string;
   /** Python: `backend`. `"local"`: transformers with forward hooks; `"nnsight"`: nnsight traces (same numbers). @default "local" */
@@ -113,6 +180,18 @@ export interface ProbeOptions {
   dtype?: "float32" | "float16" | "bfloat16";
   /** Python: `normalize_layers`. Scaling of multi-layer features (one layer is always standardized). @default true */
   normalizeLayers?: boolean | "per_neuron" | "per_layer";
+  /** Python: `auto_candidates`. Candidate layers of "auto"/"fast_auto": indices, or fractions of depth in [0, 1]. @default [0.25, 0.5, 0.75] */
+  autoCandidates?: number[];
+  /** Python: `auto_alpha`. Group Lasso strength of "auto". @default 0.01 */
+  autoAlpha?: number;
+  /** Python: `fast_auto_top_k`. Layers kept by "fast_auto". @default half the candidates (at least 1) */
+  fastAutoTopK?: number;
+  /** Python: `preprocessing`. "standard", "pca", "pca:N", "standard+pca", or an array of steps. */
+  preprocessing?: string | string[] | null;
+  /** Python: `pca_components`. Components of a bare "pca" step. */
+  pcaComponents?: number;
+  /** Python: `mass_mean_augment`. Appends the projection on the class-mean difference as a feature. @default false */
+  massMeanAugment?: boolean;
   /** A shared worker. Without it the probe starts its own and closes it in `close()`. */
   runtime?: PythonRuntime;
   /**
@@ -140,14 +219,18 @@ export interface RemoteOptions {
 }
 
 /** Options with defaults applied. */
-export type ResolvedProbeOptions = z.output<typeof probeOptionsSchema>;
+export type ResolvedProbeOptions = Omit<z.output<typeof probeOptionsSchema>, "pooling" | "inferencePooling" | "layers"> & {
+  pooling: Pooling;
+  inferencePooling?: InferencePooling;
+  layers: LayerSpec;
+};
 
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Validates probe options; throws InvalidOptionError naming the first bad option. */
 export function parseProbeOptions(input: unknown): ResolvedProbeOptions {
   const parsed = probeOptionsSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return checkCombinations(parsed.data as ResolvedProbeOptions, input as Record<string, unknown>);
   const issue = parsed.error.issues[0];
   let option = String(issue?.path[0] ?? "options");
   let hint = "";
@@ -160,4 +243,45 @@ export function parseProbeOptions(input: unknown): ResolvedProbeOptions {
       : ` Known options: ${known.join(", ")}.`;
   }
   throw new InvalidOptionError(option, `Invalid Probe options:\n${z.prettifyError(parsed.error)}${hint}`, { cause: parsed.error });
+}
+
+/** Preprocessing steps, normalised: "standard" and "pca" with its component count. */
+export type PreprocessingStep = { kind: "standard" } | { kind: "pca"; components: number };
+
+/** Parses `preprocessing` (+ `pcaComponents`); throws when a "pca" step has no component count. */
+export function preprocessingSteps(spec: string | string[] | null | undefined, pcaComponents: number | undefined): PreprocessingStep[] {
+  if (spec === null || spec === undefined) return [];
+  return (Array.isArray(spec) ? spec : spec.split("+")).map((step) => {
+    if (step === "standard" || step === "standard_scaler") return { kind: "standard" };
+    const n = step.startsWith("pca:") ? Number(step.slice(4)) : pcaComponents;
+    if (n === undefined) {
+      throw new InvalidOptionError("pcaComponents", 'Invalid Probe options: preprocessing "pca" needs a component count: set pcaComponents, or write "pca:N".');
+    }
+    return { kind: "pca", components: n };
+  });
+}
+
+/** Checks between options that a schema of single fields cannot express. */
+function checkCombinations(o: ResolvedProbeOptions, raw: Record<string, unknown>): ResolvedProbeOptions {
+  resolveTrainPooling(o.pooling, o.trainPooling);
+  resolveInferencePooling(o.pooling, o.inferencePooling);
+  preprocessingSteps(o.preprocessing, o.pcaComponents);
+  if (o.task === "regression") {
+    // lmprobe builds Ridge for regression when the classifier is left at its default.
+    if (raw.classifier === undefined) o.classifier = "ridge_regression";
+    if (typeof o.classifier === "string" && o.classifier !== "ridge_regression") {
+      throw new InvalidOptionError("classifier", `Invalid Probe options: classifier "${o.classifier}" is a classifier; task "regression" needs "ridge_regression" or a scikit-learn regressor ({ estimator: "sklearn.linear_model.Ridge" }).`);
+    }
+    if (o.massMeanAugment) throw new InvalidOptionError("massMeanAugment", "Invalid Probe options: massMeanAugment needs two classes; it cannot be used with task \"regression\".");
+  } else if (o.classifier === "ridge_regression") {
+    throw new InvalidOptionError("classifier", 'Invalid Probe options: "ridge_regression" is a regressor: set task: "regression", or use "ridge" (RidgeClassifier) for classification.');
+  }
+  const auto = o.layers === "auto" || o.layers === "fast_auto";
+  if (o.autoCandidates !== undefined && !auto) {
+    throw new InvalidOptionError("autoCandidates", 'Invalid Probe options: autoCandidates only applies to layers "auto" or "fast_auto".');
+  }
+  if (o.layers === "auto" && o.autoCandidates !== undefined && o.autoCandidates.length < 2) {
+    throw new InvalidOptionError("autoCandidates", 'Invalid Probe options: layers "auto" selects among candidate layers and needs at least two autoCandidates.');
+  }
+  return o;
 }

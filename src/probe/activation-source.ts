@@ -4,7 +4,7 @@
  * to the cache one by one so an interrupted run resumes from what was stored. With everything
  * cached, no request reaches the worker at all (no model load).
  */
-import type { Pooling } from "../config/probe-options.js";
+import type { Reduction, VectorPooling } from "../config/pooling.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
@@ -30,7 +30,8 @@ export interface SourceSettings {
 export interface ActivationRequest extends CallOptions {
   prompts: string[];
   layers: number[];
-  pooling: Pooling;
+  /** A vector pooling, or "sequence" for every real token's activations. */
+  pooling: VectorPooling | "sequence";
   batchSize: number;
   /** Ignore cached entries and overwrite them. */
   invalidateCache?: boolean;
@@ -58,6 +59,8 @@ export interface Activations {
   data: Float32Array;
   n: number;
   hidden: number;
+  /** Sequence requests: each prompt's real tokens as (tokens, layers, hidden), token-major; `data` is then empty. */
+  sequences?: Float32Array[];
   cachedPrompts: number;
   profile: ExtractionProfile;
 }
@@ -67,16 +70,22 @@ function chunkSize(batchSize: number): number {
   return batchSize * Math.max(1, Math.ceil(64 / batchSize));
 }
 
-/** Derives a pooled vector from a full unpadded sequence (rows × dim). */
-export function poolSequence(seq: CachedValues, pooling: Pooling): Float32Array {
+/**
+ * Reduces a full unpadded sequence (rows × dim) over its tokens. Sequences hold real tokens only,
+ * so first_token is the first real token whatever the padding side.
+ */
+export function poolSequence(seq: CachedValues, pooling: Reduction): Float32Array {
   const { rows, dim, data } = seq;
   if (pooling === "last_token") return data.slice((rows - 1) * dim, rows * dim);
   if (pooling === "first_token") return data.slice(0, dim);
   const out = new Float32Array(dim);
   for (let j = 0; j < dim; j++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += data[r * dim + j]!;
-    out[j] = s / rows;
+    let s = pooling === "mean" ? 0 : data[j]!;
+    for (let r = pooling === "mean" ? 0 : 1; r < rows; r++) {
+      const v = data[r * dim + j]!;
+      s = pooling === "mean" ? s + v : pooling === "max" ? Math.max(s, v) : Math.min(s, v);
+    }
+    out[j] = pooling === "mean" ? s / rows : s;
   }
   return out;
 }
@@ -87,6 +96,8 @@ export function poolSequence(seq: CachedValues, pooling: Pooling): Float32Array 
  */
 class Output {
   data: Float32Array | undefined;
+  /** Sequence mode: per prompt hash, one (rows × hidden) array per layer. */
+  readonly sequences = new Map<string, Float32Array[]>();
   hidden = 0;
   /** found[layerIndex]: prompt hashes already placed for that layer. */
   readonly found: Array<Set<string>>;
@@ -101,6 +112,25 @@ class Output {
     for (const row of this.rowsOf.get(hash)!) this.data.set(vec, (row * this.layerCount + li) * this.hidden);
     this.found[li]!.add(hash);
   }
+  placeSequence(hash: string, li: number, seq: CachedValues): void {
+    this.hidden = seq.dim;
+    const perLayer = this.sequences.get(hash) ?? new Array<Float32Array>(this.layerCount);
+    perLayer[li] = seq.data;
+    this.sequences.set(hash, perLayer);
+    this.found[li]!.add(hash);
+  }
+  /** Sequence mode: each prompt's (rows, layers, hidden) array, in prompt order. */
+  assembleSequences(hashes: string[]): Float32Array[] {
+    return hashes.map((h) => {
+      const perLayer = this.sequences.get(h)!;
+      const rows = perLayer[0]!.length / this.hidden;
+      const out = new Float32Array(rows * this.layerCount * this.hidden);
+      for (let r = 0; r < rows; r++) {
+        perLayer.forEach((seq, li) => out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden));
+      }
+      return out;
+    });
+  }
 }
 
 export async function pooledActivations(settings: SourceSettings, req: ActivationRequest): Promise<Activations> {
@@ -112,8 +142,14 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const textOf = new Map(hashes.map((h, i) => [h, req.prompts[i]!]));
   const output = new Output(rowsOf, req.prompts.length, layers.length);
   const cache = settings.cache;
+  const sequenceMode = pooling === "sequence";
+  const fullSequence = sequenceMode || req.fullSequence === true;
   if (cache && !req.invalidateCache) {
     layers.forEach((layer, li) => {
+      if (sequenceMode) {
+        for (const [h, seq] of cache.store.getMany(cache.modelKey, unique, layer, "full", cache.dtype)) output.placeSequence(h, li, seq);
+        return;
+      }
       for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) output.place(h, li, v.data);
       const rest = unique.filter((h) => !output.found[li]!.has(h));
       if (rest.length === 0) return;
@@ -141,7 +177,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         model: settings.modelPath,
         prompts: chunks[k]!.map((h) => textOf.get(h)!),
         layers,
-        pooling: req.fullSequence ? "none" : pooling,
+        pooling: fullSequence ? "none" : pooling,
         batch_size: req.batchSize,
         group_by_length: settings.groupByLength,
         dtype: settings.dtype,
@@ -178,7 +214,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     const width = acts.shape[2]!;
     const entries: NewEntry[] = [];
     const L = layers.length;
-    if (req.fullSequence) {
+    if (fullSequence) {
       const lengths = Array.from((result.lengths as Tensor).data as Int32Array);
       let row = 0;
       chunk.forEach((h, i) => {
@@ -188,7 +224,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
           for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
           const values = { rows, dim: width, data: seq };
           entries.push({ promptHash: h, layer, kind: "full", ...values });
-          output.place(h, li, poolSequence(values, pooling));
+          if (sequenceMode) output.placeSequence(h, li, values);
+          else output.place(h, li, poolSequence(values, pooling));
         });
         row += rows;
       });
@@ -196,7 +233,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
           const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width); // copied by place() and the cache write
-          entries.push({ promptHash: h, layer, kind: pooling, rows: 1, dim: width, data: vec });
+          entries.push({ promptHash: h, layer, kind: pooling as VectorPooling, rows: 1, dim: width, data: vec });
           output.place(h, li, vec);
         });
       });
@@ -205,5 +242,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   }
   if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
 
+  if (sequenceMode) {
+    return { data: new Float32Array(0), sequences: output.assembleSequences(hashes), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
+  }
   return { data: output.data!, n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
 }

@@ -47,12 +47,70 @@ export function precisionRecallF1(truth: number[], predicted: number[]): { preci
   });
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  // sklearn's form (2tp / (2tp + fp + fn)): the same value as 2PR/(P+R) without its rounding.
+  const f1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
   return { precision, recall, f1 };
 }
 
 /** lmprobe's evaluation-set id: sha256 over the sorted prompts and label strings, newline-joined. */
-export function evalHash(prompts: string[], labels: number[]): string {
-  const items = [...prompts, ...labels.map(String)].sort();
+export function evalHash(prompts: string[], labels: number[], floatLabels = false): string {
+  const items = [...prompts, ...labels.map((l) => (floatLabels ? pythonFloat(l) : String(l)))].sort();
   return `sha256:${createHash("sha256").update(items.join("\n")).digest("hex")}`;
+}
+
+/** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), as sklearn's average="macro". */
+export function macroPrecisionRecallF1(truth: number[], predicted: number[], classes: number[]): { precision: number; recall: number; f1: number } {
+  const labels = [...new Set([...classes, ...truth, ...predicted])].sort((a, b) => a - b);
+  const per = labels.map((c) => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    truth.forEach((t, i) => {
+      const p = predicted[i];
+      if (p === c && t === c) tp++;
+      else if (p === c) fp++;
+      else if (t === c) fn++;
+    });
+    const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+    const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+    return { precision, recall, f1: tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn) };
+  });
+  const mean = (k: "precision" | "recall" | "f1") => per.reduce((s, m) => s + m[k], 0) / per.length;
+  return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1") };
+}
+
+/** One-vs-rest macro ROC AUC (sklearn's multi_class="ovr", average="macro"); null if a class is absent from the truth. */
+export function ovrRocAuc(truth: number[], proba: number[][], classes: number[]): number | null {
+  const aucs = classes.map((c, k) => rocAuc(truth.map((t) => (t === c ? 1 : 0)), proba.map((row) => row[k]!)));
+  return aucs.some((a) => a === null) ? null : aucs.reduce((sum: number, a) => sum + a!, 0) / aucs.length;
+}
+
+/** Coefficient of determination R², as sklearn's r2_score (constant truth: 1 if exact, else 0). */
+export function r2Score(truth: number[], predicted: number[]): number {
+  const mean = truth.reduce((s, v) => s + v, 0) / truth.length;
+  let ssRes = 0;
+  let ssTot = 0;
+  truth.forEach((t, i) => {
+    ssRes += (t - predicted[i]!) ** 2;
+    ssTot += (t - mean) ** 2;
+  });
+  if (ssTot === 0) return ssRes === 0 ? 1 : 0; // sklearn's force_finite convention
+  return 1 - ssRes / ssTot;
+}
+
+/** Mean squared and mean absolute error. */
+export function regressionErrors(truth: number[], predicted: number[]): { mse: number; mae: number } {
+  let se = 0;
+  let ae = 0;
+  truth.forEach((t, i) => {
+    se += (t - predicted[i]!) ** 2;
+    ae += Math.abs(t - predicted[i]!);
+  });
+  return { mse: se / truth.length, mae: ae / truth.length };
+}
+
+/** Python's `str(float)`: "1.0" for integral values, exponents as "1e-05". */
+function pythonFloat(v: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
+  return String(v).replace(/e([+-])(\d)$/, "e$10$2");
 }

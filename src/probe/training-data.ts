@@ -20,20 +20,24 @@ export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
   return prompts as string[];
 }
 
-/** Checks labels: integers, one per prompt. */
-export function checkLabels(labels: unknown, count: number, argument = "labels"): number[] {
-  if (!Array.isArray(labels)) throw new InvalidInputError(argument, `${argument} must be an array of integers.`);
-  if (labels.length !== count) throw new InvalidInputError(argument, `${argument} has ${labels.length} entries for ${count} prompts: pass one label per prompt.`);
+/** Checks labels: one per prompt; integers for classification, finite numbers for regression. */
+export function checkLabels(labels: unknown, count: number, argument = "labels", task: "classification" | "regression" = "classification"): number[] {
+  if (!Array.isArray(labels)) throw new InvalidInputError(argument, `${argument} must be an array of ${task === "regression" ? "numbers" : "integers"}.`);
+  if (labels.length !== count) throw new InvalidInputError(argument, `${argument} has ${labels.length} entries for ${count} samples: pass one label per sample.`);
   labels.forEach((l, i) => {
-    if (typeof l !== "number" || !Number.isInteger(l)) {
-      throw new InvalidInputError(argument, `${argument}[${i}] is ${JSON.stringify(l)}: classification labels must be integers.`);
+    if (typeof l !== "number" || !Number.isFinite(l)) throw new InvalidInputError(argument, `${argument}[${i}] is ${JSON.stringify(l)}: labels must be finite numbers.`);
+    if (task === "classification" && !Number.isInteger(l)) {
+      throw new InvalidInputError(argument, `${argument}[${i}] is ${l}: classification labels must be integers (for continuous targets set task: "regression").`);
     }
   });
   return labels as number[];
 }
 
-/** Interprets the two positional arguments of `fit`. */
-export function trainingData(first: unknown, second: unknown): TrainingData {
+/**
+ * Interprets the two positional arguments of `fit`: numbers (integers or floats) mean labelled
+ * mode; strings mean contrastive mode.
+ */
+export function trainingData(first: unknown, second: unknown, task: "classification" | "regression" = "classification"): TrainingData {
   if (!Array.isArray(second)) {
     throw new InvalidInputError("negativePrompts", "fit() takes (positivePrompts, negativePrompts) or (prompts, labels); the second argument is missing or not an array.");
   }
@@ -41,13 +45,14 @@ export function trainingData(first: unknown, second: unknown): TrainingData {
   let data: TrainingData;
   if (labelled) {
     const prompts = checkPrompts(first, "prompts");
-    data = { prompts, labels: checkLabels(second, prompts.length) };
+    data = { prompts, labels: checkLabels(second, prompts.length, "labels", task) };
   } else {
+    if (task === "regression") throw new InvalidInputError("labels", "A regression probe trains on (prompts, values): pass one number per prompt as the second argument.");
     const positive = checkPrompts(first, "positivePrompts");
     const negative = checkPrompts(second, "negativePrompts");
     data = { prompts: [...positive, ...negative], labels: [...positive.map(() => 1), ...negative.map(() => 0)] };
   }
-  if (new Set(data.labels).size < 2) {
+  if (task === "classification" && new Set(data.labels).size < 2) {
     throw new InvalidInputError("labels", `The training labels contain only one class (${data.labels[0]}): a classifier needs at least two.`);
   }
   return data;

@@ -1,6 +1,7 @@
 /** The activation cache through the real worker: hits, partial hits, derived poolings, bounds. */
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { ActivationCache, Probe, PythonRuntime, type ProgressEvent } from "../../src/index.js";
+import type { LinearModelState } from "../../src/index.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
 import { freshDir, manyPrompts } from "../helpers/cache.js";
 
@@ -27,7 +28,7 @@ describe("activation cache", () => {
     await second.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
     expect(extractEvents(events)).toEqual([{ type: "extract", completed: 20, total: 20, tokens: 0, cached: 20 }]);
     expect((await runtime.request("loaded_models", {})).models).toEqual([]);
-    expect(second.fittedState.model.coef).toEqual(first.fittedState.model.coef);
+    expect((second.fittedState.model as LinearModelState).coef).toEqual((first.fittedState.model as LinearModelState).coef);
     expect(await second.predictProba(CATS.slice(0, 2))).toEqual(await first.predictProba(CATS.slice(0, 2)));
   });
 
@@ -58,8 +59,8 @@ describe("activation cache", () => {
       expect((await runtime.request("loaded_models", {})).models).toEqual([]);
       const direct = new Probe({ model: models.llama.path, layers: [0, 2], pooling, randomState: 0, cacheDir: null, runtime: directRuntime });
       await direct.fit(CATS, DOGS);
-      const a = cached.fittedState.model.coef;
-      const b = direct.fittedState.model.coef;
+      const a = (cached.fittedState.model as LinearModelState).coef;
+      const b = (direct.fittedState.model as LinearModelState).coef;
       a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-4));
     }
   });

@@ -1,6 +1,7 @@
 /** The whole path through the real worker: options → ZeroMQ → transformers + sklearn → TypeScript scoring. */
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { Probe, PythonRuntime } from "../../src/index.js";
+import type { LinearModelState } from "../../src/index.js";
 import { CATS, DOGS, TEST_PROMPTS } from "../helpers/prompts.js";
 
 const models = inject("tinyModels");
@@ -32,7 +33,7 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("Probe on a tiny %s", (fam
       await probe.fit([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)]);
       expect(probe.selectedLayers).toHaveLength(models[family].num_layers);
       expect(probe.fittedState.scaler.kind).toBe("per_neuron");
-      expect(probe.fittedState.model.coef).toHaveLength(models[family].num_layers * models[family].hidden_size);
+      expect((probe.fittedState.model as LinearModelState).coef).toHaveLength(models[family].num_layers * models[family].hidden_size);
       const proba = await probe.predictProba(CATS.slice(0, 3));
       expect(proba.every((r) => r.every((p) => p >= 0 && p <= 1))).toBe(true);
     }
@@ -55,6 +56,7 @@ describe("Probe behaviour across calls", () => {
     await probe.fit(CATS, DOGS);
     const labels = [...CATS.map(() => 1), ...DOGS.map(() => 0)];
     const result = await probe.evaluate([...CATS, ...DOGS], labels);
+    if (result.task !== "classification") throw new Error("expected classification metrics");
     expect(result.nEval).toBe(20);
     expect(result.accuracy).toBeGreaterThanOrEqual(0.9);
     expect(result.auroc).toBeGreaterThanOrEqual(0.9);

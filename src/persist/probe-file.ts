@@ -1,0 +1,193 @@
+/**
+ * Saved probes without pickle: a folder with `probe.json` (format version, versions, options,
+ * model id and revision, the state's structure) and `probe.safetensors` (its arrays). Both are
+ * hashed in the manifest, so truncation or tampering fails loudly; the folder is written to a
+ * temporary sibling and renamed, so a crash never leaves a half-written probe.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options.js";
+import { NotSupportedError, ProbeFileError } from "../errors.js";
+import { PACKAGE_ROOT } from "../env/paths.js";
+import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
+import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
+
+/** Version of the saved-probe format this build writes; newer files are refused. */
+export const PROBE_FORMAT_VERSION = 1;
+const FORMAT = "lmprobe-ts/probe";
+const MANIFEST = "probe.json";
+const TENSORS = "probe.safetensors";
+
+const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
+const packageVersion = (): string => JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version as string;
+
+/** Canonical JSON: sorted keys, so the manifest hash does not depend on key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function f64(data: Float64Array): NamedTensor {
+  return { dtype: "F64", shape: [data.length], data };
+}
+
+/** Splits the state into a JSON structure and named arrays. */
+function flatten(state: FittedState): { structure: Record<string, unknown>; tensors: Record<string, NamedTensor> } {
+  const tensors: Record<string, NamedTensor> = {};
+  const linear = (m: LinearModelState, prefix: string) => {
+    tensors[`${prefix}.coef`] = f64(m.coef);
+    tensors[`${prefix}.intercept`] = f64(m.intercept);
+    if (m.probA && m.probB) {
+      tensors[`${prefix}.prob_a`] = f64(m.probA);
+      tensors[`${prefix}.prob_b`] = f64(m.probB);
+    }
+    return { link: m.link, classes: m.classes, plattA: m.plattA, plattB: m.plattB };
+  };
+  const model = state.model;
+  let modelStructure: Record<string, unknown>;
+  if (model.kind === "opaque") {
+    throw new NotSupportedError("save", `save() cannot store ${model.estimator}: it has no array form, and lmprobe-ts never pickles. Use a linear scikit-learn estimator or a built-in classifier to save the probe.`);
+  } else if (model.kind === "ensemble") {
+    tensors["model.coef"] = f64(model.coef);
+    tensors["model.intercept"] = f64(model.intercept);
+    modelStructure = { kind: "ensemble", classes: model.classes, members: model.members.map((m, i) => linear(m, `member.${i}`)) };
+  } else {
+    modelStructure = { kind: "linear", ...linear(model, "model") };
+  }
+  if (state.scaler.mean && state.scaler.scale) {
+    tensors["scaler.mean"] = f64(state.scaler.mean);
+    tensors["scaler.scale"] = f64(state.scaler.scale);
+  }
+  state.preprocessing.forEach((step, i) => {
+    tensors[`preprocessing.${i}.mean`] = f64(step.mean);
+    if (step.kind === "pca") tensors[`preprocessing.${i}.components`] = f64(step.components);
+    else tensors[`preprocessing.${i}.scale`] = f64(step.scale);
+  });
+  if (state.massMeanDirection) tensors.mass_mean_direction = f64(state.massMeanDirection);
+  const structure = {
+    task: state.task,
+    layers: state.layers,
+    hidden: state.hidden,
+    path: state.path,
+    scaler: state.scaler.kind,
+    preprocessing: state.preprocessing.map((s) => (s.kind === "pca" ? { kind: "pca", k: s.k } : { kind: "standard" })),
+    model: modelStructure,
+    candidateLayers: state.candidateLayers,
+    layerImportances: state.layerImportances,
+  };
+  return { structure, tensors };
+}
+
+/** Saves a probe's options and state to the folder `path` (replaced atomically if it exists). */
+export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState): Promise<void> {
+  const target = resolve(path);
+  const { structure, tensors } = flatten(state);
+  const { runtime: _runtime, cacheDir: _cacheDir, ...portable } = options;
+  const bytes = encodeSafetensors(tensors, { format: FORMAT });
+  const body = {
+    format: FORMAT,
+    formatVersion: PROBE_FORMAT_VERSION,
+    createdBy: { lmprobeTs: packageVersion(), node: process.version },
+    createdAt: new Date().toISOString(),
+    model: { id: options.model ?? null, revision: options.revision ?? null },
+    options: portable,
+    state: structure,
+    tensors: { file: TENSORS, sha256: sha256(bytes) },
+  };
+  const manifest = { ...body, checksum: sha256(canonical(body)) };
+  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(temp, { recursive: true });
+  try {
+    await writeFile(join(temp, TENSORS), bytes, { flush: true });
+    await writeFile(join(temp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { flush: true });
+    const old = existsSync(target) ? `${temp}.old` : undefined;
+    if (old) await rename(target, old);
+    await rename(temp, target);
+    if (old) await rm(old, { recursive: true, force: true });
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Reads and verifies a saved probe. */
+export async function loadProbe(path: string): Promise<{ options: ProbeOptions; state: FittedState }> {
+  const folder = resolve(path);
+  const fail = (message: string, cause?: unknown): never => {
+    throw new ProbeFileError(folder, `Cannot load the probe at ${folder}: ${message}`, cause === undefined ? undefined : { cause });
+  };
+  let manifest: Record<string, unknown> = {};
+  try {
+    manifest = JSON.parse(await readFile(join(folder, MANIFEST), "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    fail((err as NodeJS.ErrnoException).code === "ENOENT" ? `${MANIFEST} is missing (not a folder written by probe.save()).` : `${MANIFEST} is not valid JSON (truncated or edited).`, err);
+  }
+  if (manifest.format !== FORMAT) fail(`${MANIFEST} is not an lmprobe-ts probe manifest.`);
+  const version = Number(manifest.formatVersion);
+  if (!(version >= 1)) fail(`unknown format version ${String(manifest.formatVersion)}.`);
+  if (version > PROBE_FORMAT_VERSION) fail(`it was written in format version ${version} by a newer lmprobe-ts; this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`);
+  const { checksum, ...body } = manifest;
+  if (checksum !== sha256(canonical(body))) fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
+  let bytes: Buffer = Buffer.alloc(0);
+  try {
+    bytes = await readFile(join(folder, TENSORS));
+  } catch (err) {
+    fail(`${TENSORS} is missing.`, err);
+  }
+  if (sha256(bytes) !== (body.tensors as { sha256?: string }).sha256) fail(`${TENSORS} does not match the hash in ${MANIFEST}: it is truncated or was modified.`);
+  let tensors: Record<string, NamedTensor> = {};
+  try {
+    tensors = decodeSafetensors(bytes, join(folder, TENSORS)).tensors;
+  } catch (err) {
+    fail(err instanceof SafetensorsFormatError ? err.message : String(err), err);
+  }
+  const state = unflatten(body.state as Record<string, unknown>, tensors, fail);
+  return { options: body.options as ProbeOptions, state };
+}
+
+function unflatten(s: Record<string, unknown>, tensors: Record<string, NamedTensor>, fail: (m: string) => never): FittedState {
+  const arr = (name: string): Float64Array => {
+    const t = tensors[name];
+    if (!t || t.dtype !== "F64") fail(`array "${name}" is missing from ${TENSORS}.`);
+    return t!.data as Float64Array;
+  };
+  const linear = (m: Record<string, unknown>, prefix: string): LinearModelState => ({
+    kind: "linear",
+    link: m.link as LinearModelState["link"],
+    coef: arr(`${prefix}.coef`),
+    intercept: arr(`${prefix}.intercept`),
+    classes: m.classes as number[],
+    ...(m.plattA !== undefined ? { plattA: m.plattA as number, plattB: m.plattB as number } : {}),
+    ...(m.link === "libsvm" ? { probA: arr(`${prefix}.prob_a`), probB: arr(`${prefix}.prob_b`) } : {}),
+  });
+  const m = s.model as Record<string, unknown>;
+  const model: ModelState =
+    m.kind === "ensemble"
+      ? { kind: "ensemble", classes: m.classes as number[], coef: arr("model.coef"), intercept: arr("model.intercept"), members: (m.members as Record<string, unknown>[]).map((x, i) => linear(x, `member.${i}`)) }
+      : linear(m, "model");
+  const scalerKind = s.scaler as FittedState["scaler"]["kind"];
+  return {
+    task: s.task as FittedState["task"],
+    layers: s.layers as number[],
+    hidden: s.hidden as number,
+    path: s.path as FittedState["path"],
+    scaler: scalerKind === "none" ? { kind: "none" } : { kind: scalerKind, mean: arr("scaler.mean"), scale: arr("scaler.scale") },
+    preprocessing: (s.preprocessing as { kind: string; k?: number }[]).map((step, i) =>
+      step.kind === "pca"
+        ? { kind: "pca", k: step.k!, mean: arr(`preprocessing.${i}.mean`), components: arr(`preprocessing.${i}.components`) }
+        : { kind: "standard", mean: arr(`preprocessing.${i}.mean`), scale: arr(`preprocessing.${i}.scale`) },
+    ),
+    ...(tensors.mass_mean_direction ? { massMeanDirection: arr("mass_mean_direction") } : {}),
+    model,
+    ...(s.candidateLayers ? { candidateLayers: s.candidateLayers as number[], layerImportances: s.layerImportances as number[] } : {}),
+  };
+}
