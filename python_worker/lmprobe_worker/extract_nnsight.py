@@ -128,7 +128,7 @@ def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[
             h = block.output
             h = h[0] if isinstance(h, tuple) else h
             m = mask.to(h.device)
-            v = h[m.bool()] if pooling == "none" else pool(h, m, pooling)
+            v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
             if transfer is not None:
                 t = TRANSFER_DTYPES[transfer]
                 if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
