@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError, NotFittedError, NotSupportedError, Probe, PythonRuntime, type ClassificationEvaluation, type RegressionEvaluation } from "../../src/index.js";
+import { InvalidInputError, NotFittedError, NotSupportedError, Probe, PythonRuntime, type ClassificationEvaluation, type ProgressEvent, type RegressionEvaluation } from "../../src/index.js";
 import { BIRDS, CATS, DOGS, TEST_PROMPTS } from "../helpers/prompts.js";
 
 const models = inject("tinyModels");
@@ -74,6 +74,21 @@ describe("deliberate differences from lmprobe", () => {
     expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
     expect(scores[result.bestLayer!]).toBe(Math.max(...Object.values(scores)));
     expect(probe.selectedLayers).toEqual([result.bestLayer]);
+  });
+
+  it("Probe.sweepLayers trains every layer from one extraction and scores them from one more", async () => {
+    const events: ProgressEvent[] = [];
+    await using sweep = await Probe.sweepLayers({ model: models.gpt_neox.path, positivePrompts: CATS, negativePrompts: DOGS, randomState: 0, runtime, cacheDir: null, onProgress: (e) => events.push(e) });
+    const finished = events.filter((e) => e.type === "extract" && e.completed === e.total);
+    expect(finished).toHaveLength(1); // one pass over the prompts for all three layers
+    expect(sweep.layers).toEqual([0, 1, 2]);
+    expect(sweep.size).toBe(3);
+    const scores = await sweep.score(PROMPTS, LABELS);
+    expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
+    expect(await sweep.bestLayer(PROMPTS, LABELS)).toBe(sweep.layers.reduce((b, l) => (scores[l]! > scores[b]! ? l : b)));
+    const proba = await sweep.predictProba(TEST_PROMPTS);
+    expect(proba[1]).toEqual(await sweep.get(1).predictProba(TEST_PROMPTS));
+    expect(() => sweep.get(7)).toThrow(/not swept/);
   });
 
   it("classifierKwargs are never mutated (lmprobe's ensemble pops C_values from the caller's dict)", async () => {
