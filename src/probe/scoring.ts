@@ -131,8 +131,28 @@ export function hasProba(model: ModelState): boolean {
   return !["decision", "identity"].includes(model.link);
 }
 
+/** Rows scored per block: transformed features are held for one block only, never for all rows. */
+const BLOCK_ROWS = 256;
+
 /** Scores raw activation rows (m × d) with the fitted state. */
 export async function scoreRows(state: FittedState, x: Float32Array, m: number, opaque: OpaqueScorer): Promise<RowScores> {
+  const d = x.length / m;
+  const out: Required<RowScores> = { proba: [], labels: [], values: [] };
+  for (let start = 0; start < m; start += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, m - start);
+    const block = await scoreBlock(state, x.subarray(start * d, (start + rows) * d), rows, opaque);
+    if (block.proba) out.proba.push(...block.proba);
+    if (block.labels) out.labels.push(...block.labels);
+    if (block.values) out.values.push(...block.values);
+  }
+  return {
+    ...(out.proba.length ? { proba: out.proba } : {}),
+    ...(out.labels.length ? { labels: out.labels } : {}),
+    ...(out.values.length ? { values: out.values } : {}),
+  };
+}
+
+async function scoreBlock(state: FittedState, x: Float32Array, m: number, opaque: OpaqueScorer): Promise<RowScores> {
   const { features, width } = transformRows(state, x, m);
   const model = state.model;
   if (model.kind === "opaque") {

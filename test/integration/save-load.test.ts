@@ -77,7 +77,8 @@ describe("save / load", () => {
     it("a tampered coefficient", async () => {
       await fresh();
       const bytes = readFileSync(join(path, "probe.safetensors"));
-      bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff;
+      const at = bytes.length - 3;
+      bytes[at] = bytes[at]! ^ 0xff;
       writeFileSync(join(path, "probe.safetensors"), bytes);
       expect(await loadError()).toMatch(/does not match the hash/);
     });
