@@ -14,7 +14,7 @@ export type {
   ModelState,
   Link,
 } from "./probe/fitted-state.js";
-export { CLASSIFIERS, type ProbeOptions, type LayerSpec, type ClassifierName, type CustomEstimator } from "./config/probe-options.js";
+export { CLASSIFIERS, type ProbeOptions, type LayerSpec, type ClassifierName, type CustomEstimator, type RemoteOptions } from "./config/probe-options.js";
 export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./config/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
@@ -22,7 +22,7 @@ export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/py
 export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
 export { ActivationCache, CACHE_FORMAT_VERSION, type ModelCacheInfo, type EntryKind } from "./cache/activation-cache.js";
 export type { CacheDtype } from "./cache/half-float.js";
-export type { ProgressEvent, CallOptions, EvaluationResult, ClassificationEvaluation, RegressionEvaluation } from "./types.js";
+export type { ProgressEvent, RemoteJobStatus, CallOptions, EvaluationResult, ClassificationEvaluation, RegressionEvaluation } from "./types.js";
 export {
   LmprobeError,
   InvalidOptionError,
@@ -40,5 +40,9 @@ export {
   CacheError,
   NotSupportedError,
   ProbeFileError,
+  RemoteError,
+  RemoteJobError,
+  RemoteTimeoutError,
+  type RemoteErrorInfo,
   type LmprobeErrorCode,
 } from "./errors.js";

@@ -6,7 +6,36 @@ export type ProgressEvent =
   | { type: "worker"; phase: "starting" | "ready"; pid?: number }
   | { type: "model"; phase: "resolving" | "preparing" | "loading" | "loaded"; model: string; message?: string }
   | { type: "extract"; completed: number; total: number; tokens: number; cached?: number }
-  | { type: "fit"; phase: "start" | "done" };
+  | { type: "fit"; phase: "start" | "done" }
+  | {
+      /** A remote (NDIF) job changed state; one job per batch. */
+      type: "remote";
+      /** NDIF's job status, or `PREFLIGHT` (a version warning in `message`), `RETRYING`, `REATTACHED` (a recorded job is collected). */
+      status: RemoteJobStatus;
+      host: string;
+      jobId?: string;
+      /** 1-based batch number within the current request, and the request's batch count. */
+      batch?: number;
+      batches?: number;
+      /** Retries made so far for this batch. */
+      attempt?: number;
+      message?: string;
+    };
+
+/** Job statuses of NDIF (nnsight 0.8.1's `Status`), plus the SDK's own `PREFLIGHT`, `RETRYING`, `REATTACHED`. */
+export type RemoteJobStatus =
+  | "RECEIVED"
+  | "QUEUED"
+  | "PROVISIONING"
+  | "DEPLOYING"
+  | "DISPATCHED"
+  | "RUNNING"
+  | "COMPLETED"
+  | "ERROR"
+  | "LOG"
+  | "PREFLIGHT"
+  | "RETRYING"
+  | "REATTACHED";
 
 /** Options accepted by every long-running method. */
 export interface CallOptions {

@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,15 @@ def preload() -> None:
     import sklearn.linear_model  # noqa: F401
     import torch  # noqa: F401
     from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401 - resolves the lazy modules too
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return ""
 
 
 def hello(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
@@ -41,10 +51,11 @@ def hello(_body: dict[str, Any], _ctx: RequestContext) -> dict[str, Any]:
             "sklearn": sklearn.__version__,
             "numpy": numpy.__version__,
             "pyzmq": zmq.__version__,
+            "nnsight": _dist_version("nnsight"),
         },
         "device": str(resolve_device("auto")),
         "threads": torch.get_num_threads(),
-        "capabilities": ["extract.local", "fit.sklearn", "embedded"],
+        "capabilities": ["extract.local", "extract.nnsight", "extract.ndif", "fit.sklearn", "embedded"],
     }
 
 
@@ -53,6 +64,11 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     from .models import is_loaded, load_model
 
     t0 = time.perf_counter()
+    backend = body.get("backend", "local")
+    if backend not in ("local", "nnsight"):
+        raise WorkerFailure("BAD_REQUEST", f"unknown backend {backend!r}; use 'local' or 'nnsight'")
+    if backend == "nnsight" and body.get("remote"):
+        return _extract_remote(body, ctx, t0)  # NDIF: no local weights are loaded
     spec = (body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
     fresh = not is_loaded(*spec)  # report a model load only when one happens
     if fresh:
@@ -70,6 +86,10 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     timings: dict[str, float] = {}
     if not all(isinstance(p, str) for p in prompts):
         raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
+    if backend == "nnsight":
+        from .extract_nnsight import extract_local as nnsight_extract
+
+        run_extract = partial(nnsight_extract, simulate_remote=bool(body.get("simulate_remote", False)))
     acts, lengths = run_extract(
         loaded,
         prompts,
@@ -85,6 +105,26 @@ def extract(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         "lengths": np.asarray(lengths, dtype=np.int32),
         "tokens": int(sum(lengths)),
         "seconds": {"load": t_load, "forward": timings.get("forward", 0.0), "total": time.perf_counter() - t0},
+    }
+
+
+def _extract_remote(body: dict[str, Any], ctx: RequestContext, t0: float) -> dict[str, Any]:
+    from .ndif import extract_remote
+
+    prompts = body["prompts"]
+    if not all(isinstance(p, str) for p in prompts):
+        raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
+    acts, lengths, summary = extract_remote(
+        body, prompts, list(body["layers"]), body["pooling"], int(body["batch_size"]),
+        ctx.progress, ctx.check_cancelled, bool(body.get("group_by_length", False)),
+    )
+    total = time.perf_counter() - t0
+    return {
+        "activations": acts,
+        "lengths": np.asarray(lengths, dtype=np.int32),
+        "tokens": int(sum(lengths)),
+        "seconds": {"load": 0.0, "forward": total, "total": total},
+        "remote": summary,
     }
 
 

@@ -105,4 +105,5 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         "ename": type(exc).__name__,
         "evalue": str(exc),
         "traceback": traceback.format_exception(type(exc), exc, exc.__traceback__),
+        **({"details": exc.details} if isinstance(getattr(exc, "details", None), dict) else {}),
     }

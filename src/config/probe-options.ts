@@ -94,8 +94,19 @@ export const probeOptionsSchema = z.strictObject({
     .string()
     .regex(/^(auto|cpu|mps|cuda(:\d+)?)$/, 'device must be "auto", "cpu", "mps", "cuda" or "cuda:N"')
     .default("auto"),
-  backend: z.literal("local").default("local"),
-  remote: z.literal(false).default(false),
+  backend: z.enum(["local", "nnsight"]).default("local"),
+  remote: z
+    .union([
+      z.boolean(),
+      z.looseObject({
+        host: z.string().regex(/^https?:\/\//, "remote.host must start with http:// or https://").optional(),
+        timeoutMs: int.positive().optional(),
+        pollIntervalMs: int.positive().optional(),
+        retryBackoffMs: int.nonnegative().optional(),
+      }),
+    ])
+    .default(false),
+  maxRetries: int.nonnegative().optional(),
   randomState: int.nullable().optional(),
   batchSize: int.positive().default(8),
   dtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
@@ -110,6 +121,18 @@ export const probeOptionsSchema = z.strictObject({
   cacheDir: z.string().min(1).nullable().optional(),
   groupByLength: z.boolean().default(true),
   cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
+}).superRefine((o, ctx) => {
+  const remoteKeys = ["host", "timeoutMs", "pollIntervalMs", "retryBackoffMs"];
+  const unknown = typeof o.remote === "object" ? Object.keys(o.remote).filter((k) => !remoteKeys.includes(k)) : [];
+  if (unknown.length > 0) {
+    ctx.addIssue({ code: "custom", path: ["remote"], message: `unknown remote setting(s) ${unknown.join(", ")}; known: ${remoteKeys.join(", ")}` });
+  }
+  if (o.remote !== false && o.backend !== "nnsight") {
+    ctx.addIssue({ code: "custom", path: ["remote"], message: 'remote execution (NDIF) needs backend: "nnsight"; the "local" backend runs on this machine only' });
+  }
+  if (o.remote !== false && o.model?.startsWith(EMBEDDED_PREFIX)) {
+    ctx.addIssue({ code: "custom", path: ["remote"], message: "embedded models run locally only: NDIF serves hub models (pass a hub id such as \"meta-llama/Llama-3.1-8B\")" });
+  }
 });
 
 /**
@@ -140,10 +163,15 @@ export interface ProbeOptions {
   task?: "classification" | "regression";
   /** Python: `device`. `"auto"` picks CUDA, then MPS, then CPU. @default "auto" */
   device?: string;
-  /** Python: `backend`. @default "local" (transformers) */
-  backend?: "local";
-  /** Python: `remote`. @default false */
-  remote?: false;
+  /** Python: `backend`. `"local"`: transformers with forward hooks; `"nnsight"`: nnsight traces (same numbers). @default "local" */
+  backend?: "local" | "nnsight";
+  /**
+   * Python: `remote`. Run the extraction on NDIF (needs `backend: "nnsight"` and `NDIF_API_KEY`);
+   * an object sets the host and the job deadline, polling and backoff. @default false
+   */
+  remote?: boolean | RemoteOptions;
+  /** Retries per remote batch (transport failures, 5xx, transient job errors), with exponential backoff and jitter. @default 3 */
+  maxRetries?: number;
   /** Python: `random_state`. Seed of the classifier. @default undefined */
   randomState?: number | null;
   /** Python: `batch_size`. Prompts per forward pass. @default 8 */
@@ -176,6 +204,18 @@ export interface ProbeOptions {
   cacheDir?: string | null;
   /** Storage dtype of cached activations. float16/bfloat16 halve the disk use but are lossy. @default "float32" */
   cacheDtype?: "float32" | "float16" | "bfloat16";
+}
+
+/** Settings of remote (NDIF) execution, for `remote: { ... }`. */
+export interface RemoteOptions {
+  /** NDIF host. @default NDIF_HOST, else "https://api.ndif.us" */
+  host?: string;
+  /** Deadline per job, from submission to result. @default 3600000 @unit milliseconds */
+  timeoutMs?: number;
+  /** Pause between status polls. @default 2000 @unit milliseconds */
+  pollIntervalMs?: number;
+  /** First retry delay; doubled per retry, with ±50% jitter. @default 1000 @unit milliseconds */
+  retryBackoffMs?: number;
 }
 
 /** Options with defaults applied. */

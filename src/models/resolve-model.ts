@@ -14,6 +14,7 @@ import { withLock } from "../internal/lock.js";
 import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { readModelConfig } from "./model-config.js";
+import { downloadWeightless, hfToken } from "../remote/weightless-model.js";
 
 /** Embedded models the SDK can build offline from a PyPI package. */
 export const EMBEDDED_MODELS = ["smollm2-135m"] as const;
@@ -53,7 +54,15 @@ async function cachedSnapshot(repo: string, revision: string, env: NodeJS.Proces
 /** Resolves a model name to a local folder and reads its layer count. */
 export async function resolveModel(
   model: string,
-  options: { runtime: PythonRuntime; revision?: string; signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void; env?: NodeJS.ProcessEnv },
+  options: {
+    runtime: PythonRuntime;
+    revision?: string;
+    signal?: AbortSignal;
+    onProgress?: (e: ProgressEvent) => void;
+    env?: NodeJS.ProcessEnv;
+    /** Config and tokenizer only (remote runs build a weightless model): never download weights. */
+    weightless?: boolean;
+  },
 ): Promise<ResolvedModel> {
   const env = options.env ?? process.env;
   if (model.startsWith(EMBEDDED_PREFIX)) {
@@ -71,9 +80,13 @@ export async function resolveModel(
   let snap = await cachedSnapshot(model, revision, env);
   if (!snap) {
     try {
-      const token = env.HF_TOKEN;
-      const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...(token ? { accessToken: token } : {}) });
-      snap = { path, sha: path.split(/[\\/]/).pop() ?? revision };
+      const token = hfToken(env);
+      if (options.weightless) {
+        snap = await downloadWeightless(model, revision, hubCacheDir(env), env);
+      } else {
+        const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...(token ? { accessToken: token as `hf_${string}` } : {}) });
+        snap = { path, sha: path.split(/[\\/]/).pop() ?? revision };
+      }
     } catch (err) {
       throw new ModelNotFoundError(
         model,

@@ -20,6 +20,9 @@ export interface SourceSettings {
   device: string;
   /** Batch by token length (true) or in input order, as lmprobe does (false). */
   groupByLength: boolean;
+  /** "local" (transformers hooks) or "nnsight"; with `remote`, the NDIF job settings (worker protocol). */
+  backend?: string;
+  remote?: Record<string, unknown>;
   cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
 }
 
@@ -179,6 +182,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         group_by_length: settings.groupByLength,
         dtype: settings.dtype,
         device: settings.device,
+        ...(settings.backend ? { backend: settings.backend } : {}),
+        ...(settings.remote ? { remote: settings.remote } : {}),
       },
       { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
     );

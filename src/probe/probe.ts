@@ -10,6 +10,7 @@ import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from 
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidInputError, InvalidOptionError, NotFittedError, NotSupportedError } from "../errors.js";
 import { resolveModel } from "../models/resolve-model.js";
+import { checkRemoteKey, remoteRequest } from "../remote/remote-settings.js";
 import { tensor, type Tensor } from "../protocol/codec.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
@@ -57,6 +58,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     this.options = Object.freeze(parseProbeOptions(options));
     this.ownsRuntime = this.options.runtime === undefined;
     this.runtime = this.options.runtime ?? new PythonRuntime();
+    checkRemoteKey(this.options, (name) => this.runtime.envValue(name));
   }
 
   /** Class labels, in the order of `predictProba`'s columns (empty for regression). Python: `classes_`. */
@@ -354,12 +356,13 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
         throw new InvalidOptionError("model", "This probe has no model: set the model option to extract activations, or use the *FromActivations methods.");
       }
       const pending = (async () => {
-        const model = await resolveModel(o.model!, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options });
-        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers };
+        const model = await resolveModel(o.model!, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options, weightless: o.remote !== false });
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
+        const remote = remoteRequest(o, model, dir);
+        const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
         if (dir !== null) {
           this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
-          const { modelKey } = await modelCacheKey(model, { backend: o.backend, dtype: o.dtype }, this.cache);
+          const { modelKey } = await modelCacheKey(model, remote ? { backend: "nnsight-ndif", dtype: "server-float16" } : { backend: o.backend, dtype: o.dtype }, this.cache);
           settings.cache = { store: this.cache, modelKey, dtype: o.cacheDtype };
         }
         return settings;

@@ -7,7 +7,7 @@
 import { AbortError, LmprobeError, ProtocolError, TimeoutError, WorkerExitedError, WorkerStartError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
-import type { ProgressEvent } from "../types.js";
+import type { ProgressEvent, RemoteJobStatus } from "../types.js";
 import { RpcClient } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
 
@@ -57,6 +57,11 @@ export class PythonRuntime implements AsyncDisposable {
     const runtime = new PythonRuntime(options);
     await runtime.ready(onProgress);
     return runtime;
+  }
+
+  /** An environment variable as the worker sees it (this runtime's `env`, else `process.env`). */
+  envValue(name: string): string | undefined {
+    return this.options.env?.[name] ?? process.env[name];
   }
 
   /** True once `close()` was called. */
@@ -190,6 +195,17 @@ function toProgressEvent(b: Record<string, unknown>): ProgressEvent | undefined 
       return { type: "model", phase: b.phase === "loaded" ? "loaded" : "loading", model: String(b.model) };
     case "fit":
       return { type: "fit", phase: b.phase === "done" ? "done" : "start" };
+    case "remote":
+      return {
+        type: "remote",
+        status: String(b.status) as RemoteJobStatus,
+        host: String(b.host ?? ""),
+        ...(b.job_id != null ? { jobId: String(b.job_id) } : {}),
+        ...(typeof b.batch === "number" ? { batch: b.batch } : {}),
+        ...(typeof b.batches === "number" ? { batches: b.batches } : {}),
+        ...(typeof b.attempt === "number" ? { attempt: b.attempt } : {}),
+        ...(typeof b.message === "string" ? { message: b.message } : {}),
+      };
     case "embedded":
       return { type: "model", phase: "preparing", model: "embedded", message: String(b.message) };
     default:

@@ -8,6 +8,7 @@ import { Dealer } from "zeromq";
 import { AbortError, ProtocolError, PythonError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
+import { remoteErrorFromWire } from "../remote/remote-errors.js";
 
 /** Per-request options. */
 export interface RequestOptions {
@@ -149,5 +150,5 @@ function toError(method: string, body: Record<string, unknown>): Error {
     traceback: Array.isArray(body.traceback) ? body.traceback.map(String) : [],
   };
   if (info.code === "CANCELLED") return new AbortError();
-  return new PythonError(method, info);
+  return remoteErrorFromWire(body) ?? new PythonError(method, info);
 }

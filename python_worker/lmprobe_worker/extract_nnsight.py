@@ -1,0 +1,211 @@
+"""Activation extraction through nnsight traces (the "nnsight" backend), locally or on NDIF.
+
+The numbers are those of the local backend (extract_local.py), on purpose: the same tokenizer
+call (the tokenizer's own padding side, special tokens, no truncation, pad = eos), the same
+batches (``batches``), the same definition of layer i (output of decoder block i, no final norm)
+and the same pooling (``pool``), which here runs *inside* the trace. Blocks are read in ascending
+order (nnsight requires forward order) and ``tracer.stop()`` ends the forward pass after the
+highest requested block.
+
+nnsight's TransformersModel re-collates what a trace is given and, for a left-padding tokenizer,
+adds mask-derived ``position_ids``; the local backend passes none (the model counts 0..T-1). So
+the trace gets the already padded ``input_ids``/``attention_mask`` plus explicit 0..T-1
+``position_ids``: nnsight then leaves the batch as it is, locally and on a server whose
+tokenizer may be configured differently.
+
+Remote (NDIF) jobs live in ``ndif.py``; this module builds the traces for both.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .extract_local import FULL, POOLINGS, batches, pool
+from .models import LoadedModel
+from .protocol import WorkerFailure
+
+TRANSFER_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+@dataclass
+class NnsightModel:
+    """An nnsight model plus what the extraction needs beside it."""
+
+    model: Any  # nnsight TransformersModel (dispatched locally, or a weightless meta stub)
+    tokenizer: Any  # the tokenizer exactly as the local backend configures it
+    layers_path: list[str]  # attribute path of the decoder blocks' ModuleList, e.g. ["model", "layers"]
+    n_blocks: int
+
+    def block(self, i: int) -> Any:
+        node = self.model
+        for attr in self.layers_path:
+            node = getattr(node, attr)
+        return node[i]
+
+
+_WRAPPED: dict[int, NnsightModel] = {}
+_LOCK = threading.Lock()
+
+
+def _layers_path(module: Any, blocks: list[Any]) -> list[str]:
+    """Attribute path of the ModuleList holding ``blocks`` (as found by models.decoder_layers)."""
+    for name, sub in module.named_modules():
+        if sub is blocks[0]:
+            parts = name.split(".")
+            return parts[:-1]
+    raise WorkerFailure("UNSUPPORTED_MODEL", "cannot locate the decoder blocks inside the nnsight model")
+
+
+def wrap_loaded(loaded: LoadedModel) -> NnsightModel:
+    """The nnsight view of a model the local backend already loaded (same weights, no second copy).
+
+    nnsight sets its tokenizer to left padding; it gets a copy so the local backend's tokenizer
+    keeps its own padding side.
+    """
+    with _LOCK:
+        hit = _WRAPPED.get(id(loaded))
+        if hit is not None:
+            return hit
+        from nnsight import TransformersModel
+
+        model = TransformersModel(loaded.model, tokenizer=copy.deepcopy(loaded.tokenizer), task="text-generation")
+        wrapped = NnsightModel(model, loaded.tokenizer, _layers_path(loaded.model, loaded.layers), len(loaded.layers))
+        _WRAPPED[id(loaded)] = wrapped
+        return wrapped
+
+
+def load_tokenizer(path: str) -> Any:
+    """The tokenizer as models.load_model configures it (pad = eos when there is no pad token)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def encode(tokenizer: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
+    """Model inputs of one batch: the local backend's tokenization plus explicit positions."""
+    enc = tokenizer(prompts, return_tensors="pt", padding=True)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    return {"input_ids": ids, "attention_mask": mask, "position_ids": torch.arange(ids.shape[1]).expand_as(ids).clone()}
+
+
+def check_request(n_blocks: int, prompts: list[str], layers: list[int], pooling: str) -> None:
+    if not prompts:
+        raise WorkerFailure("BAD_REQUEST", "no prompts to extract")
+    bad = [i for i in layers if not 0 <= i < n_blocks]
+    if bad:
+        raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
+    if layers != sorted(set(layers)):
+        # nnsight must see the blocks in forward order; the client sends them sorted and unique.
+        raise WorkerFailure("BAD_REQUEST", f"layers must be ascending and unique for the nnsight backend, got {layers}")
+    if pooling not in POOLINGS and pooling != FULL:
+        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS} or {FULL!r}")
+
+
+def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[int], pooling: str, transfer: str | None, **trace_kwargs: Any) -> Any:
+    """Runs one batch as an nnsight trace and returns what the trace saved.
+
+    Locally the saved list of per-layer tensors comes back; with a non-blocking remote backend
+    the trace only submits the job and the backend is returned for polling. Everything that
+    reduces the data (pooling, dropping pads, the down-cast) happens inside the trace, i.e. on
+    the server for a remote run.
+    """
+    mask = inputs["attention_mask"]
+    blocks = [nm.block(i) for i in layers]
+    out = None  # a non-blocking remote trace does not run the body here: nothing comes back yet
+    with nm.model.trace(dict(inputs), use_cache=False, **trace_kwargs) as tracer:
+        out = list().save()
+        for block in blocks:
+            h = block.output
+            h = h[0] if isinstance(h, tuple) else h
+            m = mask.to(h.device)
+            v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
+            if transfer is not None:
+                t = TRANSFER_DTYPES[transfer]
+                if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
+                    t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
+                v = v.to(t)
+            out.append(v.cpu())
+        tracer.stop()
+    return out
+
+
+def assemble(per_layer: list[torch.Tensor], mask: torch.Tensor) -> tuple[np.ndarray, list[int]]:
+    """(rows, layers, hidden) float32 from the per-layer tensors a trace saved, and token counts."""
+    stacked = torch.stack([t.detach().float() for t in per_layer], dim=1).numpy()
+    return stacked, mask.sum(dim=1).tolist()
+
+
+def split_batches(tokenizer: Any, prompts: list[str], batch_size: int, group_by_length: bool) -> list[list[int]]:
+    """The local backend's batching (input order, or grouped by token length)."""
+
+    class _Tok:  # batches() only reads .tokenizer
+        pass
+
+    holder = _Tok()
+    holder.tokenizer = tokenizer  # type: ignore[attr-defined]
+    return batches(holder, prompts, batch_size, group_by_length)  # type: ignore[arg-type]
+
+
+def gather(
+    prompts: list[str], idx_batches: list[list[int]], results: list[tuple[np.ndarray, list[int]]], pooling: str
+) -> tuple[np.ndarray, list[int]]:
+    """Puts per-batch results back in input order (as extract_local.extract does)."""
+    per_prompt: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(prompts)
+    lengths = [0] * len(prompts)
+    for idx, (acts, batch_lengths) in zip(idx_batches, results):
+        ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
+        for k, i in enumerate(idx):
+            per_prompt[i] = acts[(ends[k - 1] if k else 0) : ends[k]]
+            lengths[i] = batch_lengths[k]
+    return np.concatenate(per_prompt, axis=0), lengths
+
+
+def extract_local(
+    loaded: LoadedModel,
+    prompts: list[str],
+    layers: list[int],
+    pooling: str,
+    batch_size: int,
+    on_batch: Callable[[int, int, int], None] | None = None,
+    group_by_length: bool = False,
+    timings: dict[str, float] | None = None,
+    simulate_remote: bool = False,
+) -> tuple[np.ndarray, list[int]]:
+    """nnsight traces on the worker's own model. ``simulate_remote`` runs each trace through
+    nnsight's local simulation of NDIF (serialize, deserialize with local modules hidden, run)."""
+    nm = wrap_loaded(loaded)
+    check_request(nm.n_blocks, prompts, layers, pooling)
+    idx_batches = split_batches(nm.tokenizer, prompts, batch_size, group_by_length)
+    results = []
+    done = tokens = 0
+    for idx in idx_batches:
+        inputs = encode(nm.tokenizer, [prompts[i] for i in idx])
+        inputs = {k: v.to(loaded.device) for k, v in inputs.items()}
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            if simulate_remote:
+                from .ndif import register_by_value
+
+                register_by_value()
+                out = trace_batch(nm, inputs, layers, pooling, None, remote="local")
+            else:
+                out = trace_batch(nm, inputs, layers, pooling, None)
+        if timings is not None:
+            timings["forward"] = timings.get("forward", 0.0) + time.perf_counter() - t0
+        res = assemble(list(out), inputs["attention_mask"].cpu())
+        results.append(res)
+        done += len(idx)
+        tokens += sum(res[1])
+        if on_batch is not None:
+            on_batch(done, len(prompts), tokens)
+    return gather(prompts, idx_batches, results, pooling)

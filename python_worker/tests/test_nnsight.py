@@ -1,0 +1,120 @@
+"""The nnsight backend and the NDIF client pieces that need no server."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lmprobe_worker.extract_local import extract
+from lmprobe_worker.extract_nnsight import extract_local as extract_nnsight
+from lmprobe_worker.models import load_model
+from lmprobe_worker.ndif import JobBook, RemoteFailure, RemoteSettings, _classify, stub_model
+from lmprobe_worker.protocol import WorkerFailure, error_body
+
+PROMPTS = ["The cat sat on the mat.", "A dog.", "Three plus four is seven, they said.", "Hi"]
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gpt_neox"])
+@pytest.mark.parametrize("pooling", ["last_token", "mean", "none"])
+def test_nnsight_equals_local(tiny_models, family: str, pooling: str) -> None:
+    lm = load_model(tiny_models[family]["path"], "float32", "cpu")
+    layers = [0, len(lm.layers) - 1]
+    a, la = extract(lm, PROMPTS, layers, pooling, 3)
+    b, lb = extract_nnsight(lm, PROMPTS, layers, pooling, 3)
+    assert la == lb
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+
+
+def test_the_local_backend_keeps_its_padding_side_after_nnsight_wraps_the_model(tiny_models) -> None:
+    lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
+    side = lm.tokenizer.padding_side
+    extract_nnsight(lm, PROMPTS, [0], "mean", 2)
+    assert lm.tokenizer.padding_side == side == "right"
+
+
+def test_remote_local_simulation_ships_the_worker_code_by_value(tiny_models) -> None:
+    lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")
+    a, _ = extract(lm, PROMPTS, [1, 2], "first_token", 2)
+    b, _ = extract_nnsight(lm, PROMPTS, [1, 2], "first_token", 2, simulate_remote=True)
+    np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+
+
+def test_layers_must_be_ascending(tiny_models) -> None:
+    lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")
+    with pytest.raises(WorkerFailure, match="ascending"):
+        extract_nnsight(lm, PROMPTS, [2, 1], "mean", 2)
+
+
+def test_stub_model_is_weightless_and_keyed_by_the_hub_id(tiny_models) -> None:
+    stub = stub_model(tiny_models["gpt_neox"]["path"], "org/some-model", "main")
+    assert all(p.device.type == "meta" for p in stub.model._module.parameters())
+    key = stub.model.to_model_key()
+    assert key.startswith("nnsight.modeling.transformers.TransformersModel:")
+    assert json.loads(key.split(":", 1)[1]) == {"repo_id": "org/some-model", "revision": None, "task": "text-generation"}
+    assert stub.tokenizer.padding_side == "right"  # the local backend's tokenization, not nnsight's left padding
+
+
+def test_missing_key_is_a_remote_auth_failure(monkeypatch) -> None:
+    monkeypatch.delenv("NDIF_API_KEY", raising=False)
+    with pytest.raises(RemoteFailure) as info:
+        RemoteSettings.from_body({"model": "/m", "remote": {}})
+    assert info.value.code == "REMOTE_AUTH"
+
+
+def test_settings_take_the_host_from_ndif_host_and_never_show_the_key(monkeypatch) -> None:
+    monkeypatch.setenv("NDIF_API_KEY", "super-secret")
+    monkeypatch.setenv("NDIF_HOST", "http://127.0.0.1:9/")
+    s = RemoteSettings.from_body({"model": "/m", "remote": {"repo_id": "org/m"}})
+    assert s.host == "http://127.0.0.1:9" and s.max_retries == 3 and s.transfer == "float16"
+    assert "super-secret" not in repr(s)
+
+
+def test_job_book_round_trip(tmp_path) -> None:
+    book = JobBook(str(tmp_path / "sub" / "jobs.json"))
+    book.put("k", {"job_id": "j1", "host": "h"})
+    assert JobBook(book.path).get("k") == {"job_id": "j1", "host": "h"}
+    book.drop("k")
+    assert book.get("k") is None
+
+
+def test_failure_classification() -> None:
+    import httpx
+
+    req = httpx.Request("POST", "http://x/request")
+
+    def status_error(code: int) -> Exception:
+        try:
+            raise httpx.HTTPStatusError("x", request=req, response=httpx.Response(code, request=req))
+        except httpx.HTTPStatusError as inner:
+            try:
+                raise RuntimeError("Failed to send request") from inner
+            except RuntimeError as outer:
+                return outer
+
+    assert _classify(status_error(503)) == ("REMOTE", True, 503)
+    assert _classify(status_error(429)) == ("REMOTE", True, 429)
+    assert _classify(status_error(401)) == ("REMOTE_AUTH", False, 401)
+    assert _classify(status_error(422)) == ("REMOTE_REJECTED", False, 422)
+    assert _classify(httpx.ConnectError("refused", request=req)) == ("REMOTE", True, None)
+    body = error_body(RemoteFailure("REMOTE_TIMEOUT", "late", job_id="j", timeout_s=2.0, host=None))
+    assert body["code"] == "REMOTE_TIMEOUT" and body["details"] == {"job_id": "j", "timeout_s": 2.0}
+
+
+def test_float16_transfer_falls_back_to_bfloat16_beyond_its_range(tiny_models) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from lmprobe_worker.extract_nnsight import encode, trace_batch, wrap_loaded
+    from lmprobe_worker.models import LoadedModel, decoder_layers
+
+    path = tiny_models["gpt2"]["path"]
+    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    with torch.no_grad():
+        model.transformer.wte.weight.mul_(1e6)  # residual stream far beyond ±65504
+    tok = load_model(path, "float32", "cpu").tokenizer
+    nm = wrap_loaded(LoadedModel(model, tok, decoder_layers(model), torch.device("cpu")))
+    with torch.inference_mode():
+        out = trace_batch(nm, encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+        small = trace_batch(wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+    assert out[0].dtype == torch.bfloat16 and torch.isfinite(out[0].float()).all()
+    assert small[0].dtype == torch.float16

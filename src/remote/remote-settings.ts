@@ -1,0 +1,61 @@
+/**
+ * What a probe sends the worker for remote (NDIF) extraction, and the checks made in TypeScript
+ * before anything starts: the API key must be present (it reaches the worker through its
+ * environment only; it is never put in a request body, a file or a message).
+ */
+import { join } from "node:path";
+import { RemoteError } from "../errors.js";
+import { lmprobeHome } from "../env/paths.js";
+import type { ResolvedProbeOptions } from "../config/probe-options.js";
+import type { ResolvedModel } from "../models/resolve-model.js";
+
+/** Default retries per remote batch. */
+export const DEFAULT_REMOTE_RETRIES = 3;
+
+/** True when the options ask for NDIF. */
+export function isRemote(o: Pick<ResolvedProbeOptions, "remote">): boolean {
+  return o.remote !== false;
+}
+
+/**
+ * Throws `RemoteError` (`REMOTE_AUTH`) when remote execution is asked for without `NDIF_API_KEY`
+ * (in `process.env` or the shared runtime's `env`). Runs before any Python or network call.
+ */
+export function checkRemoteKey(o: Pick<ResolvedProbeOptions, "remote">, envValue: (name: string) => string | undefined): void {
+  if (!isRemote(o)) return;
+  if (!envValue("NDIF_API_KEY")) {
+    throw new RemoteError(
+      "REMOTE_AUTH",
+      "remote: true needs an NDIF API key: get one at https://login.ndif.us and set NDIF_API_KEY in the environment " +
+        "(or in the `env` of a shared PythonRuntime). The key is handed to the worker through its environment and never written to disk.",
+    );
+  }
+}
+
+/** The hub repo NDIF should run: the hub id for hub models, else the folder's `_name_or_path` if it names a repo, else the folder. */
+export function remoteRepoId(model: ResolvedModel): string {
+  if (model.revision) return model.name;
+  const named = model.config._name_or_path;
+  if (typeof named === "string" && /^[\w.-]+\/[\w.-]+$/.test(named)) return named;
+  return model.path;
+}
+
+/**
+ * The `remote` part of an extract request (snake_case: it is the worker protocol). Job ids are
+ * recorded in `ndif-jobs.json` beside the activation cache (`cacheDir`), else in LMPROBE_HOME.
+ */
+export function remoteRequest(o: ResolvedProbeOptions, model: ResolvedModel, cacheDir: string | null, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | undefined {
+  if (o.remote === false) return undefined;
+  const r = o.remote === true ? {} : o.remote;
+  return {
+    repo_id: remoteRepoId(model),
+    revision: o.revision ?? null,
+    ...(r.host ? { host: r.host } : {}), // else the worker reads NDIF_HOST, else nnsight's default
+    timeout_s: (r.timeoutMs ?? 3_600_000) / 1000,
+    poll_s: (r.pollIntervalMs ?? 2000) / 1000,
+    backoff_s: (r.retryBackoffMs ?? 1000) / 1000,
+    max_retries: o.maxRetries ?? DEFAULT_REMOTE_RETRIES,
+    jobs_file: join(cacheDir ?? lmprobeHome(env), "ndif-jobs.json"),
+    transfer_dtype: "float16",
+  };
+}
