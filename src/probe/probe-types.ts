@@ -1,10 +1,18 @@
 /** Option and result types of Probe's methods. */
-import type { ProbeOptions } from "../config/probe-options.js";
+import type { ProbeOptions, RemoteOptions } from "../config/probe-options.js";
 import type { CallOptions } from "../types.js";
 import type { ExtractionProfile } from "./activation-source.js";
 
+/** Per-call overrides of where extraction runs. */
+export interface RemoteOverride {
+  /** Python: `remote`. Run this call on NDIF (needs `backend: "nnsight"`), or locally with `false`. */
+  remote?: boolean | RemoteOptions;
+  /** Python: `max_retries`. Retries per remote batch for this call. */
+  maxRetries?: number;
+}
+
 /** Per-call options of `fit`. */
-export interface FitOptions extends CallOptions {
+export interface FitOptions extends CallOptions, RemoteOverride {
   /** Python: `invalidate_cache`. Re-extract every prompt and overwrite its cached activations. */
   invalidateCache?: boolean;
   /** Python: `sample_weight`. One non-negative weight per training prompt. */
@@ -14,7 +22,7 @@ export interface FitOptions extends CallOptions {
 }
 
 /** Per-call options of the inference methods. */
-export interface PredictOptions extends CallOptions {
+export interface PredictOptions extends CallOptions, RemoteOverride {
   /** Python: `batch_size`. Overrides the probe's batch size for this call. */
   batchSize?: number;
   /** Python: `invalidate_cache`. Re-extract and overwrite cached activations. */

@@ -24,9 +24,9 @@ import { planLayers, type LayerPlan } from "./layers.js";
 import { accuracy, r2Score } from "./metrics.js";
 import { hasProba, layerImportance, scoreRows, type ImportanceMetric, type OpaqueScorer } from "./scoring.js";
 import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
-import type { CallProfile, FitOptions, PredictOptions, ProbaOf, LabelsOf, WarmupOptions, WarmupResult } from "./probe-types.js";
+import type { CallProfile, FitOptions, PredictOptions, ProbaOf, LabelsOf, RemoteOverride, WarmupOptions, WarmupResult } from "./probe-types.js";
 
-export type { CallProfile, FitOptions, PredictOptions, WarmupOptions, WarmupResult, ProbaOf, LabelsOf } from "./probe-types.js";
+export type { CallProfile, FitOptions, PredictOptions, RemoteOverride, WarmupOptions, WarmupResult, ProbaOf, LabelsOf } from "./probe-types.js";
 
 /**
  * A linear probe on a language model's activations (lmprobe's `Probe`).
@@ -45,7 +45,8 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   /** The worker this probe uses (its own, or the shared `runtime` option). */
   readonly runtime: PythonRuntime;
   private readonly ownsRuntime: boolean;
-  private source: Promise<SourceSettings & { numLayers: number }> | undefined;
+  /** Resolved model + cache per remote setting ("" = the probe's own; per-call overrides get their own). */
+  private readonly sources = new Map<string, Promise<SourceSettings & { numLayers: number }>>();
   private cache: ActivationCache | undefined;
   private state: FittedState | undefined;
   /** Per-layer probes of the last sweep fit (`layers: "sweep…"`). Python: `sweep_result_`. */
@@ -274,7 +275,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   async close(): Promise<void> {
     this.cache?.close();
     this.cache = undefined; // a probe on a shared runtime may be used again: it reopens the cache
-    this.source = undefined;
+    this.sources.clear();
     if (this.ownsRuntime) await this.runtime.close();
   }
 
@@ -294,7 +295,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   }
 
   /** @internal Activations of `layers`, through the cache. */
-  async extractFor(prompts: string[], layers: number[], pooling: VectorPooling | "sequence", options: CallOptions & { batchSize?: number; invalidateCache?: boolean; fullSequence?: boolean }): Promise<Activations> {
+  async extractFor(prompts: string[], layers: number[], pooling: VectorPooling | "sequence", options: CallOptions & RemoteOverride & { batchSize?: number; invalidateCache?: boolean; fullSequence?: boolean }): Promise<Activations> {
     const batchSize = options.batchSize ?? this.options.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
     return pooledActivations(await this.settings(options), { ...options, prompts, layers, pooling, batchSize });
@@ -348,15 +349,33 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return this.state;
   }
 
-  /** Resolves the model and opens the cache once (retried on the next call after a failure). */
-  private settings(options: CallOptions): Promise<SourceSettings & { numLayers: number }> {
-    if (!this.source) {
-      const o = this.options;
+  /**
+   * The options a call runs with: the probe's own, or with the call's `remote` / `maxRetries`
+   * overrides (validated like constructor options; the NDIF key is checked before anything starts).
+   */
+  private callOptions(call: RemoteOverride): Readonly<ResolvedProbeOptions> {
+    if (call.remote === undefined && call.maxRetries === undefined) return this.options;
+    const variant = parseProbeOptions({
+      ...this.options,
+      ...(call.remote !== undefined ? { remote: call.remote } : {}),
+      ...(call.maxRetries !== undefined ? { maxRetries: call.maxRetries } : {}),
+    });
+    checkRemoteKey(variant, (name) => this.runtime.envValue(name));
+    return variant;
+  }
+
+  /** Resolves the model and opens the cache once per remote setting (retried on the next call after a failure). */
+  private settings(call: CallOptions & RemoteOverride): Promise<SourceSettings & { numLayers: number }> {
+    const o = this.callOptions(call);
+    const key = o === this.options ? "" : JSON.stringify([o.remote, o.maxRetries]);
+    let source = this.sources.get(key);
+    if (!source) {
       if (o.model === undefined) {
         throw new InvalidOptionError("model", "This probe has no model: set the model option to extract activations, or use the *FromActivations methods.");
       }
+      const { signal, onProgress } = call;
       const pending = (async () => {
-        const model = await resolveModel(o.model!, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...options, weightless: o.remote !== false });
+        const model = await resolveModel(o.model!, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}), weightless: o.remote !== false });
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
         const remote = remoteRequest(o, model, dir);
         const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
@@ -367,11 +386,12 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
         }
         return settings;
       })();
-      this.source = pending;
+      source = pending;
+      this.sources.set(key, pending);
       pending.catch(() => {
-        if (this.source === pending) this.source = undefined;
+        if (this.sources.get(key) === pending) this.sources.delete(key);
       });
     }
-    return this.source;
+    return source;
   }
 }

@@ -141,6 +141,27 @@ describe("the activation path", () => {
   });
 });
 
+describe("per-call overrides", () => {
+  it("invalidateCache and batchSize per predict call; remote per call is checked like the option", async () => {
+    const probe = new Probe({ ...base, layers: 1 });
+    await probe.fit(CATS, DOGS);
+    await probe.warmup(TEST_PROMPTS);
+    const cached = await probe.predictProba(TEST_PROMPTS);
+    expect(probe.lastProfile?.extraction.cachedPrompts).toBe(TEST_PROMPTS.length);
+    const fresh = await probe.predictProba(TEST_PROMPTS, { invalidateCache: true, batchSize: 1 });
+    expect(probe.lastProfile?.extraction.cachedPrompts).toBe(0);
+    expect(maxAbs(fresh, cached)).toBeLessThan(1e-4);
+    await expect(probe.predict(TEST_PROMPTS, { remote: true })).rejects.toMatchObject({ code: "INVALID_OPTION", option: "remote" });
+    const nnsight = new Probe({ ...base, layers: 1, backend: "nnsight", runtime: new PythonRuntime({ env: { NDIF_API_KEY: "" } }) });
+    await expect(nnsight.fit(CATS, DOGS, { remote: true })).rejects.toMatchObject({ code: "REMOTE_AUTH" });
+    await nnsight.close();
+  });
+});
+
+function maxAbs(a: number[][], b: number[][]): number {
+  return Math.max(...a.flatMap((row, i) => row.map((v, k) => Math.abs(v - b[i]![k]!))));
+}
+
 describe("bad input", () => {
   it("sample weights of the wrong length", async () => {
     const probe = new Probe({ ...base, layers: 1 });
