@@ -254,10 +254,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   }
 
   /**
-   * Loads a probe saved with `save`; it predicts exactly what the saved one did.
+   * Loads a probe saved with `save`; it predicts exactly what the saved one did. `overrides`
+   * re-point it: another worker or cache, a moved model folder, or local instead of remote runs.
    * @throws {ProbeFileError} for a missing, truncated, tampered or newer-format file.
    */
-  static async load<L extends ProbeOptions = ProbeOptions>(path: string, overrides: Pick<ProbeOptions, "runtime" | "cacheDir" | "device" | "model"> = {}): Promise<Probe<L>> {
+  static async load<L extends ProbeOptions = ProbeOptions>(path: string, overrides: Pick<ProbeOptions, "runtime" | "cacheDir" | "device" | "model" | "backend" | "remote" | "maxRetries"> = {}): Promise<Probe<L>> {
     const { loadProbe } = await import("../persist/probe-file.js");
     const { options, state } = await loadProbe(path);
     const probe = new Probe<L>({ ...options, ...overrides } as L);
