@@ -1,6 +1,7 @@
 // Node's peak memory with many prompts and every layer (issue "Performance": 5,000 prompts,
-// layers "all", pooled). Extracts them (cold), then reads them all back from the cache into one
-// (n, 30, 576) array, and reports process.resourceUsage().maxRSS. Run: node bench/memory.mjs [n]
+// layers "all", pooled). Warms the cache (cold extraction), then warms again (every entry read back
+// and checked), and reports process.resourceUsage().maxRSS. warmup assembles no (n, 30, 576)
+// array (it only fills the cache), so the peak is independent of n. Run: node bench/memory.mjs [n]
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -37,6 +37,8 @@ export interface ActivationRequest extends CallOptions {
   invalidateCache?: boolean;
   /** Also store every token's activations (unpadded), from which any pooling can be derived later. */
   fullSequence?: boolean;
+  /** Only fill the cache (warmup): nothing is assembled, so memory stays at one chunk. */
+  cacheOnly?: boolean;
 }
 
 /** Where the time of one extraction went (seconds, as reported by the worker). */
@@ -101,10 +103,15 @@ class Output {
   hidden = 0;
   /** found[layerIndex]: prompt hashes already placed for that layer. */
   readonly found: Array<Set<string>>;
-  constructor(private readonly rowsOf: Map<string, number[]>, private readonly n: number, private readonly layerCount: number) {
+  constructor(private readonly rowsOf: Map<string, number[]>, private readonly n: number, private readonly layerCount: number, private readonly keep: boolean) {
     this.found = Array.from({ length: layerCount }, () => new Set<string>());
   }
   place(hash: string, li: number, vec: Float32Array): void {
+    this.hidden = vec.length;
+    if (!this.keep) {
+      this.found[li]!.add(hash);
+      return;
+    }
     if (!this.data) {
       this.hidden = vec.length;
       this.data = new Float32Array(this.n * this.layerCount * this.hidden);
@@ -114,10 +121,11 @@ class Output {
   }
   placeSequence(hash: string, li: number, seq: CachedValues): void {
     this.hidden = seq.dim;
+    this.found[li]!.add(hash);
+    if (!this.keep) return;
     const perLayer = this.sequences.get(hash) ?? new Array<Float32Array>(this.layerCount);
     perLayer[li] = seq.data;
     this.sequences.set(hash, perLayer);
-    this.found[li]!.add(hash);
   }
   /** Sequence mode: each prompt's (rows, layers, hidden) array, in prompt order. */
   assembleSequences(hashes: string[]): Float32Array[] {
@@ -140,7 +148,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   hashes.forEach((h, i) => rowsOf.set(h, [...(rowsOf.get(h) ?? []), i]));
   const unique = [...rowsOf.keys()];
   const textOf = new Map(hashes.map((h, i) => [h, req.prompts[i]!]));
-  const output = new Output(rowsOf, req.prompts.length, layers.length);
+  const output = new Output(rowsOf, req.prompts.length, layers.length, req.cacheOnly !== true);
   const cache = settings.cache;
   const sequenceMode = pooling === "sequence";
   const fullSequence = sequenceMode || req.fullSequence === true;
@@ -242,6 +250,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   }
   if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
 
+  if (req.cacheOnly) return { data: new Float32Array(0), ...(sequenceMode ? { sequences: [] } : {}), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
   if (sequenceMode) {
     return { data: new Float32Array(0), sequences: output.assembleSequences(hashes), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
   }

@@ -135,7 +135,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     const stage = resolveInferencePooling(this.options.pooling, this.options.inferencePooling);
     // Token-level poolings (either stage) need every token: cache full sequences then.
     const tokens = train === "all" || stage.stage !== "activation" || !["last_token", "first_token", "mean"].includes(stage.reduction);
-    const acts = await this.extractFor(list, layers, tokens ? "sequence" : (train as VectorPooling), options);
+    const acts = await this.extractFor(list, layers, tokens ? "sequence" : (train as VectorPooling), { ...options, cacheOnly: true });
     this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: acts.profile };
     return { prompts: new Set(list).size, cached: acts.cachedPrompts };
   }
@@ -296,7 +296,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   }
 
   /** @internal Activations of `layers`, through the cache. */
-  async extractFor(prompts: string[], layers: number[], pooling: VectorPooling | "sequence", options: CallOptions & RemoteOverride & { batchSize?: number; invalidateCache?: boolean; fullSequence?: boolean }): Promise<Activations> {
+  async extractFor(prompts: string[], layers: number[], pooling: VectorPooling | "sequence", options: CallOptions & RemoteOverride & { batchSize?: number; invalidateCache?: boolean; fullSequence?: boolean; cacheOnly?: boolean }): Promise<Activations> {
     const batchSize = options.batchSize ?? this.options.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
     return pooledActivations(await this.settings(options), { ...options, prompts, layers, pooling, batchSize });
