@@ -12,6 +12,7 @@ import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options
 import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
 import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
+import { checkFileOptions, checkStateShapes, manifestObject, parseManifestBody } from "./probe-schema.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */
@@ -131,19 +132,22 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
   } catch (err) {
     fail((err as NodeJS.ErrnoException).code === "ENOENT" ? `${MANIFEST} is missing (not a folder written by probe.save()).` : `${MANIFEST} is not valid JSON (truncated or edited).`, err);
   }
+  manifest = manifestObject(manifest, fail);
   if (manifest.format !== FORMAT) fail(`${MANIFEST} is not an lmprobe-ts probe manifest.`);
   const version = Number(manifest.formatVersion);
   if (!(version >= 1)) fail(`unknown format version ${String(manifest.formatVersion)}.`);
   if (version > PROBE_FORMAT_VERSION) fail(`it was written in format version ${version} by a newer lmprobe-ts; this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`);
-  const { checksum, ...body } = manifest;
-  if (checksum !== sha256(canonical(body))) fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
+  const { checksum, ...unchecked } = manifest;
+  if (checksum !== sha256(canonical(unchecked))) fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
+  const body = parseManifestBody(unchecked, fail);
+  checkFileOptions(body.options, fail);
   let bytes: Buffer = Buffer.alloc(0);
   try {
     bytes = await readFile(join(folder, TENSORS));
   } catch (err) {
     fail(`${TENSORS} is missing.`, err);
   }
-  if (sha256(bytes) !== (body.tensors as { sha256?: string }).sha256) fail(`${TENSORS} does not match the hash in ${MANIFEST}: it is truncated or was modified.`);
+  if (sha256(bytes) !== body.tensors.sha256) fail(`${TENSORS} does not match the hash in ${MANIFEST}: it is truncated or was modified.`);
   let tensors: Record<string, NamedTensor> = {};
   try {
     tensors = decodeSafetensors(bytes, join(folder, TENSORS)).tensors;
@@ -151,6 +155,7 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
     fail(err instanceof SafetensorsFormatError ? err.message : String(err), err);
   }
   const state = unflatten(body.state as Record<string, unknown>, tensors, fail);
+  checkStateShapes(state, fail);
   return { options: body.options as ProbeOptions, state };
 }
 
