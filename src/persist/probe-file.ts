@@ -2,16 +2,17 @@
  * Saved probes without pickle: a folder with `probe.json` (format version, versions, options,
  * model id and revision, the state's structure) and `probe.safetensors` (its arrays). Both are
  * hashed in the manifest, so truncation or tampering fails loudly; the folder is written to a
- * temporary sibling and renamed, so a crash never leaves a half-written probe.
+ * temporary sibling and swapped in (atomic-folder.ts), so a crash never destroys the old probe.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options.js";
 import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
 import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
+import { recoverFolder, writeFolderAtomically, type ReplaceHooks } from "./atomic-folder.js";
 import { checkFileOptions, checkStateShapes, manifestObject, parseManifestBody } from "./probe-schema.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
 
@@ -89,7 +90,7 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
 }
 
 /** Saves a probe's options and state to the folder `path` (replaced atomically if it exists). */
-export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState): Promise<void> {
+export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState, hooks?: ReplaceHooks): Promise<void> {
   const target = resolve(path);
   const { structure, tensors } = flatten(state);
   const { runtime: _runtime, cacheDir: _cacheDir, ...portable } = options;
@@ -105,24 +106,13 @@ export async function saveProbe(path: string, options: Readonly<ResolvedProbeOpt
     tensors: { file: TENSORS, sha256: sha256(bytes) },
   };
   const manifest = { ...body, checksum: sha256(canonical(body)) };
-  const temp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-  await mkdir(temp, { recursive: true });
-  try {
-    await writeFile(join(temp, TENSORS), bytes, { flush: true });
-    await writeFile(join(temp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { flush: true });
-    const old = existsSync(target) ? `${temp}.old` : undefined;
-    if (old) await rename(target, old);
-    await rename(temp, target);
-    if (old) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(temp, { recursive: true, force: true });
-    throw err;
-  }
+  await writeFolderAtomically(target, { [TENSORS]: bytes, [MANIFEST]: `${JSON.stringify(manifest, null, 2)}\n` }, hooks);
 }
 
 /** Reads and verifies a saved probe. */
 export async function loadProbe(path: string): Promise<{ options: ProbeOptions; state: FittedState }> {
   const folder = resolve(path);
+  await recoverFolder(folder); // a save that crashed between its two renames left the old probe aside
   const fail = (message: string, cause?: unknown): never => {
     throw new ProbeFileError(folder, `Cannot load the probe at ${folder}: ${message}`, cause === undefined ? undefined : { cause });
   };
