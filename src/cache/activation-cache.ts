@@ -14,9 +14,11 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { CacheError } from "../errors.js";
 import { decodeValues, encodeValues, type CacheDtype } from "./half-float.js";
+import { cacheFailure, isBusy, isDamaged, markedDamaged, openIndex, retryBusy, setIndexAside } from "./sqlite-guard.js";
+import { blobTempName, removeStaleTemporaries } from "./stale-temporaries.js";
 
 /** Version of the on-disk layout; an index from a newer version is refused, never rewritten. */
 export const CACHE_FORMAT_VERSION = 2;
@@ -70,33 +72,59 @@ export class ActivationCache {
   constructor(dir: string, options: { maxGb?: number } = {}) {
     this.dir = dir;
     this.maxBytes = (options.maxGb ?? 20) * 1024 ** 3;
-    try {
-      mkdirSync(join(dir, "blobs"), { recursive: true });
-      this.db = new Database(join(dir, "index.sqlite"));
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("busy_timeout = 30000");
-      this.db.pragma("synchronous = NORMAL");
-    } catch (err) {
-      throw new CacheError(dir, `Cannot open the activation cache in ${dir}: ${(err as Error).message}. Make the folder writable or set LMPROBE_CACHE_DIR to another one.`, { cause: err });
-    }
-    this.migrate();
+    this.db = this.open(true);
   }
 
-  private migrate(): void {
-    this.db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as { value: string } | undefined;
+  /** Opens (and creates or migrates) the index; a damaged one is set aside once and started afresh. */
+  private open(repairDamaged: boolean): Database.Database {
+    let db: Database.Database | undefined;
+    try {
+      mkdirSync(join(this.dir, "blobs"), { recursive: true });
+      if (markedDamaged(this.dir)) setIndexAside(this.dir);
+      mkdirSync(join(this.dir, "blobs"), { recursive: true });
+      db = openIndex(this.dir);
+      const opened = db;
+      retryBusy(() => this.migrate(opened));
+      return db;
+    } catch (err) {
+      db?.close();
+      if (err instanceof CacheError) throw err;
+      if (repairDamaged && isDamaged(err)) {
+        setIndexAside(this.dir);
+        return this.open(false);
+      }
+      throw cacheFailure(this.dir, "opening it", err);
+    }
+  }
+
+  /** Runs one operation on the index; every failure becomes a CacheError naming the folder and the fix. */
+  private guard<T>(action: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw err instanceof CacheError ? err : cacheFailure(this.dir, action, err);
+    }
+  }
+
+  private migrate(db: Database.Database): void {
+    // One writer at a time: two processes creating a fresh index wait for each other (busy timeout).
+    db.transaction(() => this.createSchema(db)).immediate();
+  }
+
+  private createSchema(db: Database.Database): void {
+    db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as { value: string } | undefined;
     const version = row ? Number(row.value) : CACHE_FORMAT_VERSION;
     if (version > CACHE_FORMAT_VERSION) {
-      this.db.close();
       throw new CacheError(this.dir, `The activation cache in ${this.dir} has format version ${version}, newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.`);
     }
     if (version < CACHE_FORMAT_VERSION) {
       // An older layout is only a cache: start afresh rather than migrate.
-      this.db.exec("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS models; DROP TABLE IF EXISTS fingerprints");
+      db.exec("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS models; DROP TABLE IF EXISTS fingerprints");
       rmSync(join(this.dir, "blobs"), { recursive: true, force: true });
       mkdirSync(join(this.dir, "blobs"), { recursive: true });
     }
-    this.db.exec(`
+    db.exec(`
       CREATE TABLE IF NOT EXISTS models (model_key TEXT PRIMARY KEY, name TEXT NOT NULL, identity TEXT NOT NULL, created REAL NOT NULL);
       CREATE TABLE IF NOT EXISTS entries (
         model_key TEXT NOT NULL, prompt_hash TEXT NOT NULL, layer INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -106,22 +134,28 @@ export class ActivationCache {
       CREATE INDEX IF NOT EXISTS entries_lru ON entries (last_access);
       CREATE TABLE IF NOT EXISTS fingerprints (path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
     `);
-    this.db.prepare("INSERT OR REPLACE INTO meta VALUES ('format_version', ?)").run(String(CACHE_FORMAT_VERSION));
+    db.prepare("INSERT OR REPLACE INTO meta VALUES ('format_version', ?)").run(String(CACHE_FORMAT_VERSION));
   }
 
   /** Records what a model key stands for (for `cache info`). */
   registerModel(modelKey: string, name: string, identity: unknown): void {
-    this.db.prepare("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)").run(modelKey, name, JSON.stringify(identity), Date.now() / 1000);
+    return this.guard("recording a model", () => {
+      this.db.prepare("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)").run(modelKey, name, JSON.stringify(identity), Date.now() / 1000);
+    });
   }
 
   /** A folder fingerprint computed earlier for the same file listing (`stat`), if any. */
   lookupFingerprint(path: string, stat: string): string | undefined {
-    const hit = this.db.prepare("SELECT stat, digest FROM fingerprints WHERE path = ?").get(path) as { stat: string; digest: string } | undefined;
-    return hit?.stat === stat ? hit.digest : undefined;
+    return this.guard("reading a model fingerprint", () => {
+      const hit = this.db.prepare("SELECT stat, digest FROM fingerprints WHERE path = ?").get(path) as { stat: string; digest: string } | undefined;
+      return hit?.stat === stat ? hit.digest : undefined;
+    });
   }
 
   storeFingerprint(path: string, stat: string, digest: string): void {
-    this.db.prepare("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)").run(path, stat, digest);
+    return this.guard("storing a model fingerprint", () => {
+      this.db.prepare("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)").run(path, stat, digest);
+    });
   }
 
   /**
@@ -130,32 +164,34 @@ export class ActivationCache {
    * warning, to be recomputed).
    */
   getMany(modelKey: string, promptHashes: string[], layer: number, kind: EntryKind, dtype: CacheDtype): Map<string, CachedValues> {
-    const out = new Map<string, CachedValues>();
-    const stale: string[] = [];
-    const select = (n: number) =>
-      this.db.prepare(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
-    for (let i = 0; i < promptHashes.length; i += CHUNK) {
-      const part = promptHashes.slice(i, i + CHUNK);
-      for (const row of select(part.length).all(modelKey, layer, kind, ...part) as Row[]) {
-        if (row.dtype !== dtype) continue;
-        let bytes: Buffer;
-        try {
-          bytes = row.data ?? readFileSync(join(this.dir, "blobs", row.file!));
-        } catch {
-          stale.push(row.prompt_hash); // a blob deleted behind the index's back
-          continue;
+    return this.guard("reading entries", () => {
+      const out = new Map<string, CachedValues>();
+      const stale: string[] = [];
+      const select = (n: number) =>
+        this.db.prepare(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
+      for (let i = 0; i < promptHashes.length; i += CHUNK) {
+        const part = promptHashes.slice(i, i + CHUNK);
+        for (const row of select(part.length).all(modelKey, layer, kind, ...part) as Row[]) {
+          if (row.dtype !== dtype) continue;
+          let bytes: Buffer;
+          try {
+            bytes = row.data ?? readFileSync(join(this.dir, "blobs", row.file!));
+          } catch {
+            stale.push(row.prompt_hash); // a blob deleted behind the index's back
+            continue;
+          }
+          if (crc32(bytes) !== row.crc) {
+            process.emitWarning(`lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`, { code: "LMPROBE_CACHE_CORRUPT" });
+            stale.push(row.prompt_hash);
+            continue;
+          }
+          out.set(row.prompt_hash, { rows: row.rows, dim: row.dim, data: decodeValues(bytes, row.dtype) });
         }
-        if (crc32(bytes) !== row.crc) {
-          process.emitWarning(`lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`, { code: "LMPROBE_CACHE_CORRUPT" });
-          stale.push(row.prompt_hash);
-          continue;
-        }
-        out.set(row.prompt_hash, { rows: row.rows, dim: row.dim, data: decodeValues(bytes, row.dtype) });
       }
-    }
-    if (stale.length > 0) this.deleteEntries(modelKey, stale, layer, kind);
-    if (out.size > 0) this.touch(modelKey, [...out.keys()], layer, kind);
-    return out;
+      if (stale.length > 0) this.deleteEntries(modelKey, stale, layer, kind);
+      if (out.size > 0) this.touch(modelKey, [...out.keys()], layer, kind);
+      return out;
+    });
   }
 
   private touch(modelKey: string, hashes: string[], layer: number, kind: EntryKind): void {
@@ -193,9 +229,14 @@ export class ActivationCache {
         const file = blobName(modelKey, e.promptHash, e.layer, e.kind, dtype);
         const path = join(this.dir, "blobs", file);
         mkdirSync(join(this.dir, "blobs", file.slice(0, 2)), { recursive: true });
-        const tmp = `${path}.tmp-${process.pid}`;
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, path);
+        const tmp = blobTempName(path);
+        try {
+          writeFileSync(tmp, bytes);
+          renameSync(tmp, path);
+        } catch (err) {
+          rmSync(tmp, { force: true }); // a full disk leaves a zero-byte or partial temporary
+          throw err;
+        }
         written.push(path);
         rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, file, null, bytes.byteLength, crc32(bytes), now, now]);
       }
@@ -207,6 +248,7 @@ export class ActivationCache {
       // Nothing of this batch is committed; blobs already renamed are harmless orphans of an
       // earlier identical entry or unreferenced, and are removed here when unreferenced.
       for (const p of written) if (!this.referenced(p)) rmSync(p, { force: true });
+      if (isDamaged(err) || isBusy(err)) throw cacheFailure(this.dir, "writing entries", err);
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === "ENOSPC" || code === "SQLITE_FULL" ? "the disk is full" : (err as Error).message;
       throw new CacheError(this.dir, `Writing the activation cache in ${this.dir} failed: ${why}. Nothing of this batch was committed; earlier entries are intact. Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`, { cause: err });
@@ -225,50 +267,63 @@ export class ActivationCache {
 
   /** Total bytes of all committed entries. */
   totalBytes(): number {
-    return (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) AS b FROM entries").get() as { b: number }).b;
+    return this.guard("measuring its size", () => {
+      return (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) AS b FROM entries").get() as { b: number }).b;
+    });
   }
 
   /** Evicts least recently used entries until the cache holds at most `maxBytes`. */
   evictTo(maxBytes: number): { removed: number; bytes: number } {
-    let total = this.totalBytes();
-    if (total <= maxBytes) return { removed: 0, bytes: 0 };
-    const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string | null; bytes: number }> = [];
-    for (const row of this.db.prepare("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate() as Iterable<(typeof victims)[number]>) {
-      if (total <= maxBytes) break;
-      victims.push(row);
-      total -= row.bytes;
-    }
-    const del = this.db.prepare("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?");
-    this.db.transaction(() => {
-      for (const v of victims) del.run(v.model_key, v.prompt_hash, v.layer, v.kind);
-    })();
-    for (const v of victims) if (v.file) rmSync(join(this.dir, "blobs", v.file), { force: true });
-    return { removed: victims.length, bytes: victims.reduce((s, v) => s + v.bytes, 0) };
+    return this.guard("evicting entries", () => {
+      let total = this.totalBytes();
+      if (total <= maxBytes) return { removed: 0, bytes: 0 };
+      const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string | null; bytes: number }> = [];
+      for (const row of this.db.prepare("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate() as Iterable<(typeof victims)[number]>) {
+        if (total <= maxBytes) break;
+        victims.push(row);
+        total -= row.bytes;
+      }
+      const del = this.db.prepare("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?");
+      this.db.transaction(() => {
+        for (const v of victims) del.run(v.model_key, v.prompt_hash, v.layer, v.kind);
+      })();
+      for (const v of victims) if (v.file) rmSync(join(this.dir, "blobs", v.file), { force: true });
+      return { removed: victims.length, bytes: victims.reduce((s, v) => s + v.bytes, 0) };
+    });
+  }
+
+  /** Removes blob temporaries left by failed or killed writers (`cache prune`). Returns the count. */
+  removeTemporaries(): number {
+    return this.guard("removing temporary files", () => removeStaleTemporaries(join(this.dir, "blobs")));
   }
 
   /** Per-model entries, prompts, layers, bytes and age. */
   info(): ModelCacheInfo[] {
-    const rows = this.db
-      .prepare(
-        `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries, COUNT(DISTINCT e.prompt_hash) AS prompts,
-                COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes, MIN(e.created) AS oldest, MAX(e.created) AS newest
-         FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
-      )
-      .all() as Array<Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>;
-    return rows.map((r) => ({ ...r, oldest: r.oldest ? new Date(r.oldest * 1000) : null, newest: r.newest ? new Date(r.newest * 1000) : null }));
+    return this.guard("summarising it", () => {
+      const rows = this.db
+        .prepare(
+          `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries, COUNT(DISTINCT e.prompt_hash) AS prompts,
+                  COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes, MIN(e.created) AS oldest, MAX(e.created) AS newest
+           FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
+        )
+        .all() as Array<Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>;
+      return rows.map((r) => ({ ...r, oldest: r.oldest ? new Date(r.oldest * 1000) : null, newest: r.newest ? new Date(r.newest * 1000) : null }));
+    });
   }
 
   /** Removes every entry, or those of models whose name (or key) is `model`. Returns the count. */
   clear(model?: string): number {
-    const where = model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
-    const args = model === undefined ? [] : [model, model];
-    const files = this.db.transaction(() => {
-      const list = (this.db.prepare(`SELECT file FROM entries ${where}`).all(...args) as Array<{ file: string | null }>).map((r) => r.file);
-      this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
-      return list;
-    })();
-    for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
-    return files.length;
+    return this.guard("clearing entries", () => {
+      const where = model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
+      const args = model === undefined ? [] : [model, model];
+      const files = this.db.transaction(() => {
+        const list = (this.db.prepare(`SELECT file FROM entries ${where}`).all(...args) as Array<{ file: string | null }>).map((r) => r.file);
+        this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
+        return list;
+      })();
+      for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
+      return files.length;
+    });
   }
 
   close(): void {

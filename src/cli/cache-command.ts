@@ -31,7 +31,9 @@ export function cacheCommand(args: string[], out: (line: string) => void): numbe
           throw new InvalidOptionError("max-gb", "lmprobe cache prune needs --max-gb N (a size in GB, 0 or more).");
         }
         const { removed, bytes } = cache.evictTo(limit * 1024 ** 3);
+        const temporaries = cache.removeTemporaries();
         out(`removed ${removed} least recently used entries (${gb(bytes)}); ${gb(cache.totalBytes())} left`);
+        if (temporaries > 0) out(`removed ${temporaries} temporary files left by interrupted writes`);
         return 0;
       }
       case "clear": {
