@@ -148,13 +148,30 @@ class WorkerServer:
         self.ctx.destroy(linger=500)
 
 
-def _exit_when_parent_dies() -> None:
-    """The parent holds our stdin open; EOF means it died, so we must not outlive it."""
+def _remove_socket(endpoint: str) -> None:
+    """Remove our ``ipc://`` socket file and the private folder ``mkdtemp`` made for it (idempotent)."""
+    if not endpoint.startswith("ipc://"):
+        return
+    path = endpoint[len("ipc://") :]
+    for leftover in (path, os.path.dirname(path)):
+        try:
+            os.remove(leftover) if leftover == path else os.rmdir(leftover)
+        except OSError:
+            pass
+
+
+def _exit_when_parent_dies(endpoint: str) -> None:
+    """The parent holds our stdin open; EOF means it died (or closed us), so we must not outlive it.
+
+    EOF can arrive while the main thread is still shutting down, and ``os._exit`` here would cut
+    its cleanup short: so this thread removes the socket folder itself before exiting.
+    """
     try:
         while sys.stdin.buffer.read(65536):
             pass
     except (OSError, ValueError):
         pass
+    _remove_socket(endpoint)
     os._exit(0)
 
 
@@ -169,15 +186,9 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
     server = WorkerServer(handlers, endpoint)
-    threading.Thread(target=_exit_when_parent_dies, name="stdin-watch", daemon=True).start()
+    threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
     print(json.dumps({"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}), flush=True)
     server.serve(preload)
-    if endpoint.startswith("ipc://"):
-        path = endpoint[len("ipc://") :]
-        for leftover in (path, os.path.dirname(path)):
-            try:
-                os.remove(leftover) if leftover == path else os.rmdir(leftover)
-            except OSError:
-                pass
+    _remove_socket(endpoint)
     sys.stdout.flush()
     os._exit(0)  # torch's thread pools can delay a normal interpreter exit

@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
 import { WorkerStartError } from "../errors.js";
+import { removeSocketFolder } from "./socket-folder.js";
 
 /** How a worker process ended. */
 export interface WorkerExit {
@@ -61,6 +62,7 @@ export class WorkerProcess {
     );
     void this.exited.then(() => {
       this.done = true;
+      removeSocketFolder(this.endpoint);
     });
   }
 
