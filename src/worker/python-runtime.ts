@@ -103,6 +103,8 @@ export class PythonRuntime implements AsyncDisposable {
     const proc = await WorkerProcess.spawn(python, { env: env as Record<string, string>, timeoutMs });
     const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
     rpc.onCancelStuck = () => proc.kill();
+    // Idle workers must not keep a script alive that forgot close(); calls in flight must.
+    rpc.onBusyChange = (busy) => proc.holdEventLoop(busy);
     void proc.exited.then((exit) => {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       rpc.failAll(() => new WorkerExitedError(`The Python worker (pid ${proc.pid}) ${how}; the next call starts a fresh worker.`, exit.exitCode, exit.signal, proc.stderrTail.toString()));

@@ -1,7 +1,9 @@
 /**
  * Request/response over one ZeroMQ Dealer. zeromq.js allows one pending send and one pending
  * receive per socket, so there is a single reader loop dispatching replies by request id and a
- * single serialized send queue.
+ * single serialized send queue. A pending receive holds Node's event loop (zeromq.js sockets
+ * cannot be unref'd), so the reader runs only while a request awaits its reply: an idle client
+ * lets the process exit; replies arriving meanwhile wait in ZeroMQ's queue.
  */
 import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
@@ -31,20 +33,38 @@ export class RpcClient {
   private readonly pending = new Map<string, Pending>();
   private sendQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private reading = false;
+  private busy = false;
   /** Called when a cancelled request does not finish within the grace period. */
   onCancelStuck: (() => void) | undefined;
+  /** Called when the client goes from idle to waiting for a reply (true) and back (false). */
+  onBusyChange: ((busy: boolean) => void) | undefined;
 
   constructor(endpoint: string, private readonly cancelGraceMs = 5000) {
     // linger 0: a closed socket never holds the Node process open with unsent messages.
     // ZMTP heartbeats drop a silent peer (matters for tcp workers; a local one is also watched by its exit).
     this.socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, heartbeatInterval: 5000, heartbeatTimeout: 30000 });
     this.socket.connect(endpoint);
+  }
+
+  /** Tells the owner whether a request is in flight (it refs/unrefs the worker process). */
+  private updateBusy(): void {
+    const busy = this.pending.size > 0;
+    if (busy === this.busy) return;
+    this.busy = busy;
+    this.onBusyChange?.(busy);
+  }
+
+  private startReading(): void {
+    if (this.reading || this.closed) return;
+    this.reading = true;
     void this.readLoop();
   }
 
   private async readLoop(): Promise<void> {
     try {
-      for await (const frames of this.socket) {
+      while (!this.closed && this.pending.size > 0) {
+        const frames = await this.socket.receive();
         let header: Record<string, unknown>;
         let body: Record<string, unknown>;
         try {
@@ -73,9 +93,12 @@ export class RpcClient {
             this.pending.delete(String(header.parent));
             entry.reject(new ProtocolError(`unexpected reply type ${String(header.type)}`));
         }
+        this.updateBusy();
       }
     } catch (err) {
       if (!this.closed) this.failAll(err as Error);
+    } finally {
+      this.reading = false;
     }
   }
 
@@ -115,8 +138,11 @@ export class RpcClient {
         reject(e);
       };
       this.pending.set(id, entry);
+      this.updateBusy();
+      this.startReading();
       this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: Error) => {
         this.pending.delete(id);
+        this.updateBusy();
         entry.reject(new ProtocolError(`could not send ${type}: ${err.message}`));
       });
     });
@@ -133,6 +159,7 @@ export class RpcClient {
       this.pending.delete(id);
       if (!entry.abandoned) entry.reject(typeof err === "function" ? err() : err);
     }
+    this.updateBusy();
   }
 
   close(): void {

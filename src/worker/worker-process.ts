@@ -104,10 +104,28 @@ export class WorkerProcess {
     } finally {
       clearTimeout(timer);
     }
+    // Node exiting with the worker still running (a script without close()): its EOF-triggered
+    // exit may lose the race with execa's SIGTERM, so the socket folder is removed from here too.
+    const onParentExit = () => removeSocketFolder(proc.endpoint);
+    process.once("exit", onParentExit);
+    void proc.exited.then(() => process.off("exit", onParentExit));
     // Stray stdout lines after start-up (prints in user code) go to the stderr tail for diagnosis.
     lines.removeAllListeners("line");
     lines.on("line", (line) => proc.stderrTail.push(`[stdout] ${line}`));
     return proc;
+  }
+
+  /**
+   * Lets Node exit while the worker idles (`false`), or holds Node while a call runs (`true`), as
+   * execa/undici do with idle resources: the child handle and its three pipes are (un)ref'd. An
+   * unref'd worker still dies with this process: its stdin reaches EOF when Node exits.
+   */
+  holdEventLoop(hold: boolean): void {
+    if (this.done) return;
+    // The pipes are net.Sockets at run time (typed as plain streams): they carry ref/unref.
+    type Refable = { ref?: () => unknown; unref?: () => unknown } | null | undefined;
+    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Refable[];
+    for (const h of handles) (hold ? h?.ref : h?.unref)?.call(h);
   }
 
   /** Kills the process at once. */

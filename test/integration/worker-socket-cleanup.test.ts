@@ -18,7 +18,7 @@ describe("socket folders", () => {
       expect(readdirSync(tmp).filter((f) => f.startsWith("lmprobe-"))).toHaveLength(1); // the live worker's
       await runtime.close();
     }
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith("lmprobe-"))).toEqual([]); // torch may add its own folders
   }, 600_000); // five cold starts of torch on a busy 2-core machine
 
   it("a worker killed with SIGKILL leaves no folder either (TypeScript removes it)", async () => {
@@ -27,6 +27,6 @@ describe("socket folders", () => {
     const { pid } = await runtime.ready();
     process.kill(pid, "SIGKILL");
     await runtime.close();
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => f.startsWith("lmprobe-"))).toEqual([]); // torch may add its own folders
   });
 });
