@@ -136,6 +136,7 @@ export class WorkerProcess {
   /** Closes stdin (the worker exits on EOF), then escalates to SIGTERM and SIGKILL. */
   async stop(graceMs = 2000): Promise<WorkerExit> {
     if (!this.done) {
+      this.holdEventLoop(true); // close() awaits the exit: Node must not exit before it resolves
       this.child.stdin.end();
       const timedOut = Symbol("timeout");
       const wait = (ms: number) => Promise.race([this.exited, new Promise<typeof timedOut>((r) => setTimeout(r, ms, timedOut).unref())]);

@@ -48,7 +48,7 @@ async function runUntilDone(body: string, tmp: string) {
   return { exitedByItself: true, result: await child, output };
 }
 
-describe("a script that forgets close()", () => {
+describe("Node's event loop and the worker", () => {
   it("exits by itself after fit and predict, and its Python worker is gone", async () => {
     const tmp = freshDir("lmprobe-idle-");
     const { exitedByItself, result, output } = await runUntilDone(
@@ -87,6 +87,24 @@ describe("a script that forgets close()", () => {
     expect(exitedByItself, output).toBe(true);
     expect(result.exitCode, output).toBe(0);
     expect(await processGone(Number(/PID (\d+)/.exec(output)?.[1]))).toBe(true);
+  }, 300_000);
+
+  it("close() still holds Node until the worker has exited (the code after it runs)", async () => {
+    const tmp = freshDir("lmprobe-idle-");
+    const { result, output } = await runUntilDone(
+      `
+      const probe = new Probe({ model: ${JSON.stringify(models.gpt2.path)}, layers: 0, randomState: 0 });
+      await probe.fit(${JSON.stringify(CATS)}, ${JSON.stringify(DOGS)});
+      const pid = await probe.runtime.pid();
+      await probe.close();
+      let alive = true;
+      try { process.kill(pid, 0); } catch { alive = false; }
+      console.log("CLOSED alive=" + alive + " DONE");
+    `,
+      tmp,
+    );
+    expect(result.exitCode, output).toBe(0);
+    expect(output).toContain("CLOSED alive=false");
   }, 300_000);
 
   it("a call in flight keeps Node alive until it completes, even when nothing awaits it", async () => {
