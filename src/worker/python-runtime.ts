@@ -2,7 +2,9 @@
  * PythonRuntime: the handle on one worker process, shareable by several probes. It starts the
  * worker lazily (Python environment check, spawn, `hello` handshake), forwards requests, and
  * replaces a worker that died: the call in flight fails with WorkerExitedError, the next call
- * gets a fresh worker.
+ * gets a fresh worker. A call the dead worker never ran is resent to a fresh worker instead:
+ * one it never acknowledged, or one queued behind a cancelled request the runtime itself killed
+ * the worker for (the user aborted that one; this one is a bystander).
  */
 import { AbortError, LmprobeError, ProtocolError, TimeoutError, WorkerExitedError, WorkerStartError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
@@ -40,6 +42,8 @@ interface Connection {
   proc: WorkerProcess;
   rpc: RpcClient;
   info: WorkerInfo;
+  /** Set when the runtime killed the worker because a cancelled request did not stop. */
+  killedForCancel: { value: boolean };
 }
 
 /** A managed Python worker process. Close it with `close()` or `await using`. */
@@ -102,7 +106,11 @@ export class PythonRuntime implements AsyncDisposable {
     emit(onProgress, { type: "worker", phase: "starting" });
     const proc = await WorkerProcess.spawn(python, { env: env as Record<string, string>, timeoutMs });
     const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
-    rpc.onCancelStuck = () => proc.kill();
+    const killedForCancel = { value: false };
+    rpc.onCancelStuck = () => {
+      killedForCancel.value = true;
+      proc.kill();
+    };
     // Idle workers must not keep a script alive that forgot close(); calls in flight must.
     rpc.onBusyChange = (busy) => proc.holdEventLoop(busy);
     void proc.exited.then((exit) => {
@@ -122,7 +130,7 @@ export class PythonRuntime implements AsyncDisposable {
         throw new ProtocolError(`the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`, proc.stderrTail.toString());
       }
       emit(onProgress, { type: "worker", phase: "ready", pid: info.pid });
-      return { proc, rpc, info };
+      return { proc, rpc, info, killedForCancel };
     } catch (err) {
       rpc.close();
       proc.kill();
@@ -143,14 +151,27 @@ export class PythonRuntime implements AsyncDisposable {
     options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void } = {},
   ): Promise<Record<string, unknown>> {
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
-    const conn = await this.connect(options.onProgress);
-    return conn.rpc.request(type, body, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (b) => {
-        const event = toProgressEvent(b);
-        if (event) emit(options.onProgress, event);
-      },
-    });
+    for (let attempt = 1; ; attempt++) {
+      const conn = await this.connect(options.onProgress);
+      let acked = false;
+      try {
+        return await conn.rpc.request(type, body, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          onAck: () => {
+            acked = true;
+          },
+          onProgress: (b) => {
+            const event = toProgressEvent(b);
+            if (event) emit(options.onProgress, event);
+          },
+        });
+      } catch (err) {
+        // Resent once: the worker died without having run this call (see the file comment).
+        const neverRan = !acked || conn.killedForCancel.value;
+        if (!(err instanceof WorkerExitedError) || !neverRan || attempt > 1 || this.closing) throw err;
+        await conn.proc.exited; // the dead connection is dropped on exit: the next connect() starts afresh
+      }
+    }
   }
 
   /** The worker's pid, if one is running. */

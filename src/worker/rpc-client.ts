@@ -17,6 +17,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Raw progress bodies sent by the worker for this request. */
   onProgress?: (body: Record<string, unknown>) => void;
+  /** Called when the worker acknowledges receipt (a request never acknowledged never ran). */
+  onAck?: () => void;
 }
 
 interface Pending {
@@ -24,6 +26,7 @@ interface Pending {
   resolve: (body: Record<string, unknown>) => void;
   reject: (err: Error) => void;
   onProgress?: (body: Record<string, unknown>) => void;
+  onAck?: () => void;
   /** Set once the caller gave up (abort): the terminal reply is then only awaited, not delivered. */
   abandoned?: boolean;
 }
@@ -77,6 +80,7 @@ export class RpcClient {
         if (!entry) continue; // a late reply to a request that was failed already
         switch (header.type) {
           case "ack":
+            entry.onAck?.();
             break;
           case "progress":
             if (!entry.abandoned) entry.onProgress?.(body);
@@ -116,7 +120,7 @@ export class RpcClient {
     if (signal?.aborted) return Promise.reject(new AbortError({ cause: signal.reason }));
     const id = randomUUID();
     return new Promise((resolve, reject) => {
-      const entry: Pending = { type, resolve, reject, ...(options.onProgress ? { onProgress: options.onProgress } : {}) };
+      const entry: Pending = { type, resolve, reject, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.onAck ? { onAck: options.onAck } : {}) };
       const onAbort = () => {
         entry.abandoned = true;
         reject(new AbortError({ cause: signal?.reason }));
