@@ -76,7 +76,10 @@ export function setIndexAside(dir: string): string {
   for (const suffix of ["-wal", "-shm"]) rmSync(join(dir, INDEX_FILE + suffix), { force: true });
   rmSync(join(dir, "blobs"), { recursive: true, force: true });
   rmSync(join(dir, DAMAGED_MARKER), { force: true });
-  process.emitWarning(`lmprobe cache: the index in ${dir} was damaged; it was moved to ${aside} and the cache starts empty (values are recomputed)`, { code: "LMPROBE_CACHE_CORRUPT" });
+  process.emitWarning(
+    `lmprobe cache: the index in ${dir} was damaged; it was moved to ${aside} and the cache starts empty (values are recomputed)`,
+    { code: "LMPROBE_CACHE_CORRUPT" },
+  );
   return aside;
 }
 

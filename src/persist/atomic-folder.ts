@@ -65,7 +65,9 @@ export async function recoverFolder(target: string): Promise<boolean> {
     if (existsSync(target)) return false; // the live save finished its swap
   }
   // Several crashed swaps: the most recent old folder is the last complete probe.
-  const dated = await Promise.all(olds.map(async (e) => ({ e, t: (await stat(join(dirname(target), e)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  const dated = await Promise.all(
+    olds.map(async (e) => ({ e, t: (await stat(join(dirname(target), e)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
   dated.sort((a, b) => b.t - a.t);
   try {
     await rename(join(dirname(target), dated[0]!.e), target);
@@ -92,7 +94,11 @@ export async function removeLeftovers(target: string): Promise<void> {
  * crash at any step leaves a complete folder (old or new) at `target`, or restorable by
  * {@link recoverFolder}.
  */
-export async function writeFolderAtomically(target: string, files: Record<string, Uint8Array | string>, hooks: ReplaceHooks = {}): Promise<void> {
+export async function writeFolderAtomically(
+  target: string,
+  files: Record<string, Uint8Array | string>,
+  hooks: ReplaceHooks = {},
+): Promise<void> {
   const step = (s: ReplaceStep) => hooks.onStep?.(s);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });

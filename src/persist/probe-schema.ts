@@ -31,10 +31,19 @@ export const stateStructureSchema = z.strictObject({
   hidden: int.positive(),
   path: z.enum(["prompt", "activations"]),
   scaler: z.enum(["standard", "per_neuron", "per_layer", "none"]),
-  preprocessing: z.array(z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("pca"), k: int.positive() }), z.strictObject({ kind: z.literal("standard") })])),
+  preprocessing: z.array(
+    z.discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("pca"), k: int.positive() }),
+      z.strictObject({ kind: z.literal("standard") }),
+    ]),
+  ),
   model: z.discriminatedUnion("kind", [
     linearStructure.extend({ kind: z.literal("linear") }),
-    z.strictObject({ kind: z.literal("ensemble"), classes: z.array(z.number()), members: z.array(linearStructure).min(1) }),
+    z.strictObject({
+      kind: z.literal("ensemble"),
+      classes: z.array(z.number()),
+      members: z.array(linearStructure).min(1),
+    }),
   ]),
   candidateLayers: z.array(int.nonnegative()).optional(),
   layerImportances: z.array(z.number()).optional(),
@@ -58,7 +67,9 @@ export type ManifestBody = z.output<typeof manifestBodySchema>;
 /** `probe.json` must hold a JSON object (not `null`, an array or a number). */
 export function manifestObject(value: unknown, fail: Fail): Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    fail(`probe.json holds ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a probe manifest object.`);
+    fail(
+      `probe.json holds ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a probe manifest object.`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -67,8 +78,12 @@ export function manifestObject(value: unknown, fail: Fail): Record<string, unkno
 export function parseManifestBody(body: unknown, fail: Fail): ManifestBody {
   const result = manifestBodySchema.safeParse(body);
   if (result.success) return result.data;
-  const problems = result.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(manifest)"}: ${issue.message}`);
-  return fail(`probe.json is not a valid probe manifest (${problems.join("; ")}). It was edited or written by another program: save the probe again.`);
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join(".") || "(manifest)"}: ${issue.message}`);
+  return fail(
+    `probe.json is not a valid probe manifest (${problems.join("; ")}). It was edited or written by another program: save the probe again.`,
+  );
 }
 
 /** The file's options must be valid options by themselves (InvalidOptionError becomes a file error). */
@@ -92,9 +107,13 @@ export function checkStateShapes(state: FittedState, fail: Fail): void {
     if (!data) bad(`array "${name}" is missing`);
     if (data!.length !== length) bad(`array "${name}" has ${data!.length} values where ${length} are needed`);
     const at = data!.findIndex((v) => !Number.isFinite(v) || (positive && !(v > 0)));
-    if (at >= 0) bad(`array "${name}" holds ${data![at]} at index ${at}${positive ? " (it must be finite and above 0)" : " (it must be finite)"}`);
+    if (at >= 0)
+      bad(
+        `array "${name}" holds ${data![at]} at index ${at}${positive ? " (it must be finite and above 0)" : " (it must be finite)"}`,
+      );
   };
-  if (state.layers.some((l, i) => i > 0 && l <= state.layers[i - 1]!)) bad(`layers [${state.layers.join(", ")}] are not strictly ascending`);
+  if (state.layers.some((l, i) => i > 0 && l <= state.layers[i - 1]!))
+    bad(`layers [${state.layers.join(", ")}] are not strictly ascending`);
   const inputWidth = state.layers.length * state.hidden;
   if (state.scaler.kind !== "none") {
     vector("scaler.mean", state.scaler.mean, inputWidth);
@@ -117,26 +136,35 @@ export function checkStateShapes(state: FittedState, fail: Fail): void {
   const model = state.model;
   if (model.kind === "opaque") bad("an opaque model cannot come from a file");
   if (state.task === "regression" && !(model.kind === "linear" && model.link === "identity")) {
-    bad(`a regression probe needs a linear model with link "identity", not ${model.kind === "linear" ? `link "${model.link}"` : `an ${model.kind}`}`);
+    bad(
+      `a regression probe needs a linear model with link "identity", not ${model.kind === "linear" ? `link "${model.link}"` : `an ${model.kind}`}`,
+    );
   }
   if (model.kind === "linear") checkLinear(model, "model", width, state.task, bad);
   if (model.kind === "ensemble") {
     checkClasses(model.classes, "model", bad);
     model.members.forEach((member, i) => {
       checkLinear(member, `member.${i}`, width, state.task, bad);
-      if (member.link === "decision" || member.link === "identity") bad(`ensemble member ${i} has link "${member.link}", which gives no probabilities`);
-      if (member.classes.join() !== model.classes.join()) bad(`ensemble member ${i} has classes [${member.classes.join(", ")}], the ensemble [${model.classes.join(", ")}]`);
+      if (member.link === "decision" || member.link === "identity")
+        bad(`ensemble member ${i} has link "${member.link}", which gives no probabilities`);
+      if (member.classes.join() !== model.classes.join())
+        bad(
+          `ensemble member ${i} has classes [${member.classes.join(", ")}], the ensemble [${model.classes.join(", ")}]`,
+        );
     });
     vector("model.intercept", model.intercept, model.intercept.length);
     if (model.intercept.length === 0) bad(`array "model.intercept" is empty`);
     vector("model.coef", model.coef, model.intercept.length * width);
   }
   const { candidateLayers: candidates, layerImportances: importances } = state;
-  if ((candidates === undefined) !== (importances === undefined)) bad("candidateLayers and layerImportances must come together");
+  if ((candidates === undefined) !== (importances === undefined))
+    bad("candidateLayers and layerImportances must come together");
   if (candidates && importances) {
-    if (importances.length !== candidates.length) bad(`layerImportances has ${importances.length} values for ${candidates.length} candidateLayers`);
+    if (importances.length !== candidates.length)
+      bad(`layerImportances has ${importances.length} values for ${candidates.length} candidateLayers`);
     if (!importances.every(Number.isFinite)) bad("layerImportances holds a value that is not finite");
-    if (!state.layers.every((l) => candidates.includes(l))) bad(`layers [${state.layers.join(", ")}] are not all among candidateLayers`);
+    if (!state.layers.every((l) => candidates.includes(l)))
+      bad(`layers [${state.layers.join(", ")}] are not all among candidateLayers`);
   }
 }
 
@@ -162,25 +190,39 @@ function rowsFor(link: LinearModelState["link"], k: number): number | undefined 
   }
 }
 
-function checkLinear(m: LinearModelState, prefix: string, width: number, task: FittedState["task"], bad: (what: string) => never): void {
+function checkLinear(
+  m: LinearModelState,
+  prefix: string,
+  width: number,
+  task: FittedState["task"],
+  bad: (what: string) => never,
+): void {
   const rows = m.intercept.length;
   if (m.link === "identity") {
     if (task !== "regression") bad(`${prefix} has link "identity" (regression) in a ${task} probe`);
     if (m.classes.length > 0) bad(`${prefix} is a regression model with classes [${m.classes.join(", ")}]`);
   } else {
     checkClasses(m.classes, prefix, bad);
-    if ((m.link === "logistic" || m.link === "platt") && m.classes.length !== 2) bad(`${prefix} has link "${m.link}" (binary) but ${m.classes.length} classes`);
+    if ((m.link === "logistic" || m.link === "platt") && m.classes.length !== 2)
+      bad(`${prefix} has link "${m.link}" (binary) but ${m.classes.length} classes`);
   }
   const k = m.classes.length;
   const need = rowsFor(m.link, k);
   const rowsOk = need === undefined ? rows === k || (rows === 1 && k === 2) : rows === need;
-  if (!rowsOk) bad(`${prefix} (link "${m.link}", ${k} classes) has ${rows} coefficient rows where ${need ?? (k === 2 ? `1 or ${k}` : k)} are needed`);
-  if (m.coef.length !== rows * width) bad(`array "${prefix}.coef" has ${m.coef.length} values for ${rows} row(s) × ${width} features`);
+  if (!rowsOk)
+    bad(
+      `${prefix} (link "${m.link}", ${k} classes) has ${rows} coefficient rows where ${need ?? (k === 2 ? `1 or ${k}` : k)} are needed`,
+    );
+  if (m.coef.length !== rows * width)
+    bad(`array "${prefix}.coef" has ${m.coef.length} values for ${rows} row(s) × ${width} features`);
   if (!m.coef.every(Number.isFinite)) bad(`array "${prefix}.coef" holds a value that is not finite`);
   if (!m.intercept.every(Number.isFinite)) bad(`array "${prefix}.intercept" holds a value that is not finite`);
-  if (m.link === "platt" && !(Number.isFinite(m.plattA) && Number.isFinite(m.plattB))) bad(`${prefix} has link "platt" without finite plattA and plattB`);
+  if (m.link === "platt" && !(Number.isFinite(m.plattA) && Number.isFinite(m.plattB)))
+    bad(`${prefix} has link "platt" without finite plattA and plattB`);
   if (m.link === "libsvm") {
-    if (!m.probA || !m.probB || m.probA.length !== rows || m.probB.length !== rows) bad(`${prefix} (libsvm) needs prob_a and prob_b of ${rows} values`);
-    if (![...m.probA!, ...m.probB!].every(Number.isFinite)) bad(`${prefix} (libsvm) holds a Platt parameter that is not finite`);
+    if (!m.probA || !m.probB || m.probA.length !== rows || m.probB.length !== rows)
+      bad(`${prefix} (libsvm) needs prob_a and prob_b of ${rows} values`);
+    if (![...m.probA!, ...m.probB!].every(Number.isFinite))
+      bad(`${prefix} (libsvm) holds a Platt parameter that is not finite`);
   }
 }

@@ -23,7 +23,13 @@ export function syntheticState(): FittedState {
     path: "prompt",
     scaler: { kind: "per_neuron", mean: ramp(FEATURES, (i) => i / 10), scale: ramp(FEATURES, (i) => 1 + i / 100) },
     preprocessing: [],
-    model: { kind: "linear", link: "logistic", coef: ramp(FEATURES, (i) => (i % 3) - 1), intercept: Float64Array.of(0.25), classes: [0, 1] },
+    model: {
+      kind: "linear",
+      link: "logistic",
+      coef: ramp(FEATURES, (i) => (i % 3) - 1),
+      intercept: Float64Array.of(0.25),
+      classes: [0, 1],
+    },
   };
 }
 
@@ -37,7 +43,9 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).sort().filter((k) => o[k] !== undefined);
+    const keys = Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined);
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
   }
   return JSON.stringify(value);
@@ -68,4 +76,8 @@ export function forgeProbe(
 }
 
 /** A float64 tensor of `values`. */
-export const f64Tensor = (values: number[]): NamedTensor => ({ dtype: "F64", shape: [values.length], data: Float64Array.from(values) });
+export const f64Tensor = (values: number[]): NamedTensor => ({
+  dtype: "F64",
+  shape: [values.length],
+  data: Float64Array.from(values),
+});

@@ -34,7 +34,9 @@ describe("opening a fresh cache concurrently", () => {
       }
       console.log(JSON.stringify(failures));
     `;
-    const children = Array.from({ length: 6 }, () => execa("node", ["--input-type=module", "-e", script], { reject: false, timeout: 60_000 }));
+    const children = Array.from({ length: 6 }, () =>
+      execa("node", ["--input-type=module", "-e", script], { reject: false, timeout: 60_000 }),
+    );
     const results = await Promise.all(children);
     const failures = results.flatMap((r) => {
       expect(r.exitCode, r.stderr).toBe(0);

@@ -30,7 +30,8 @@ const interceptAt = async (path: string) => {
 };
 
 /** A pid that no process has any more (a child that already exited). */
-const deadPid = () => Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
 
 async function freshPair(): Promise<{ parent: string; path: string }> {
   const parent = join(root, `case${n++}`);
@@ -82,9 +83,11 @@ describe("kill -9 during save", () => {
     ["new-in-place", 0.75],
   ] as const;
 
-  it.each(steps)("at step %s: the probe still loads (intercept %s) and the next save cleans up", async (step, expected) => {
-    const { parent, path } = await freshPair();
-    const script = `
+  it.each(steps)(
+    "at step %s: the probe still loads (intercept %s) and the next save cleans up",
+    async (step, expected) => {
+      const { parent, path } = await freshPair();
+      const script = `
       import { saveProbe } from ${dist("persist/probe-file.js")};
       import { parseProbeOptions } from ${dist("config/probe-options.js")};
       import { Probe } from ${dist("index.js")};
@@ -96,11 +99,12 @@ describe("kill -9 during save", () => {
       });
       console.log("not killed");
     `;
-    const child = await execa("node", ["--input-type=module", "-e", script], { reject: false, timeout: 60_000 });
-    expect(child.signal, child.stderr).toBe("SIGKILL");
-    expect(readdirSync(parent).length).toBeGreaterThan(1); // the crash left something behind
-    await expectRecovered(parent, path, expected);
-  });
+      const child = await execa("node", ["--input-type=module", "-e", script], { reject: false, timeout: 60_000 });
+      expect(child.signal, child.stderr).toBe("SIGKILL");
+      expect(readdirSync(parent).length).toBeGreaterThan(1); // the crash left something behind
+      await expectRecovered(parent, path, expected);
+    },
+  );
 
   it("a process saving in a loop, killed at random moments, always leaves a loadable probe", async () => {
     const { parent, path } = await freshPair();

@@ -15,9 +15,20 @@ afterAll(() => runtime.close());
 function hardProblem(n: number, d: number, seed: number) {
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  return { x: { data: Float32Array.from({ length: n * d }, rnd), shape: [n, d] as [number, number] }, y: Array.from({ length: n }, () => (rnd() > 0 ? 1 : 0)) };
+  return {
+    x: { data: Float32Array.from({ length: n * d }, rnd), shape: [n, d] as [number, number] },
+    y: Array.from({ length: n }, () => (rnd() > 0 ? 1 : 0)),
+  };
 }
-const easy = { x: [[0, 1], [0, 2], [1, 0], [2, 0]], y: [0, 0, 1, 1] };
+const easy = {
+  x: [
+    [0, 1],
+    [0, 2],
+    [1, 0],
+    [2, 0],
+  ],
+  y: [0, 0, 1, 1],
+};
 
 describe("the call after an abort the worker could not honour", () => {
   it("abort during a scikit-learn fit: the next call on the same probe succeeds on a fresh worker", async () => {
@@ -28,12 +39,20 @@ describe("the call after an abort the worker could not honour", () => {
       signal: controller.signal,
       onProgress: (e) => e.type === "fit" && e.phase === "start" && controller.abort(new Error("stop")),
     });
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AbortError);
     const before = await runtime.pid();
     // The very next call, at once: the old worker is still busy in scikit-learn.
     await slow.fitFromActivations(easy.x, easy.y);
-    expect(await slow.predictFromActivations([[0, 3], [3, 0]])).toEqual([0, 1]);
+    expect(
+      await slow.predictFromActivations([
+        [0, 3],
+        [3, 0],
+      ]),
+    ).toEqual([0, 1]);
     expect(await runtime.pid()).not.toBe(before); // the stuck worker was replaced
   });
 
@@ -45,7 +64,12 @@ describe("the call after an abort the worker could not honour", () => {
     const controller = new AbortController();
     const call = probe.fitFromActivations(easy.x, easy.y, { signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
-    expect(await call.then(() => undefined, (e: unknown) => e)).toBeInstanceOf(AbortError);
+    expect(
+      await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    ).toBeInstanceOf(AbortError);
     await probe.fitFromActivations(easy.x, easy.y);
     expect(await probe.predictFromActivations([[0, 3]])).toEqual([0]);
     expect(await runtime.pid()).not.toBe(pid);

@@ -30,7 +30,11 @@ const processGone = async (pid: number): Promise<boolean> => {
 /** Runs `body` in a child Node; after it prints DONE, waits up to GUARD_MS for the child to exit by itself. */
 async function runUntilDone(body: string, tmp: string) {
   const script = `import { Probe, PythonRuntime } from ${DIST};\n${body}`;
-  const child = execa("node", ["--input-type=module", "-e", script], { reject: false, all: true, env: { TMPDIR: tmp } });
+  const child = execa("node", ["--input-type=module", "-e", script], {
+    reject: false,
+    all: true,
+    env: { TMPDIR: tmp },
+  });
   let output = "";
   const done = new Promise<void>((resolve) =>
     child.all!.on("data", (chunk: Buffer) => {
@@ -61,7 +65,9 @@ describe("Node's event loop and the worker", () => {
     `,
       tmp,
     );
-    expect(exitedByItself, `the script did not exit within ${GUARD_MS} ms of its last statement:\n${output}`).toBe(true);
+    expect(exitedByItself, `the script did not exit within ${GUARD_MS} ms of its last statement:\n${output}`).toBe(
+      true,
+    );
     expect(result.exitCode, output).toBe(0);
     expect(output).toMatch(/PRED \[[01]\]/);
     const pid = Number(/PID (\d+)/.exec(output)?.[1]);

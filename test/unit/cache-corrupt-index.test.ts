@@ -40,7 +40,8 @@ function damageEntriesTable(dir: string): void {
   const file = join(dir, "index.sqlite");
   const db = new Database(file, { readonly: true });
   const pageSize = db.pragma("page_size", { simple: true }) as number;
-  const root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").get() as { rootpage: number }).rootpage;
+  const root = (db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'entries'").get() as { rootpage: number })
+    .rootpage;
   db.close();
   const fd = openSync(file, "r+");
   writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (root - 1) * pageSize);
@@ -73,7 +74,15 @@ describe("a damaged page in the index", () => {
 
   it.each([
     ["getMany", (c: ActivationCache) => c.getMany("mk", hashes(10), 0, "last_token", "float32")],
-    ["putMany", (c: ActivationCache) => c.putMany("mk", entries(50).map((e) => ({ ...e, promptHash: `ff${e.promptHash.slice(2)}` })), "float32")],
+    [
+      "putMany",
+      (c: ActivationCache) =>
+        c.putMany(
+          "mk",
+          entries(50).map((e) => ({ ...e, promptHash: `ff${e.promptHash.slice(2)}` })),
+          "float32",
+        ),
+    ],
     ["totalBytes", (c: ActivationCache) => c.totalBytes()],
     ["evictTo", (c: ActivationCache) => c.evictTo(0)],
     ["info", (c: ActivationCache) => c.info()],
@@ -96,7 +105,10 @@ describe("a damaged page in the index", () => {
     first.close();
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     const cache = new ActivationCache(dir);
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining("damaged"), expect.objectContaining({ code: "LMPROBE_CACHE_CORRUPT" }));
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining("damaged"),
+      expect.objectContaining({ code: "LMPROBE_CACHE_CORRUPT" }),
+    );
     expect(cache.info()).toEqual([]);
     cache.putMany("mk", entries(3), "float32");
     expect(cache.getMany("mk", hashes(3), 0, "last_token", "float32").size).toBe(3);
@@ -113,7 +125,10 @@ describe("an index file that is not a database", () => {
     closeSync(fd);
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     const cache = new ActivationCache(dir);
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining("damaged"), expect.objectContaining({ code: "LMPROBE_CACHE_CORRUPT" }));
+    expect(warn).toHaveBeenCalledWith(
+      expect.stringContaining("damaged"),
+      expect.objectContaining({ code: "LMPROBE_CACHE_CORRUPT" }),
+    );
     expect(cache.info()).toEqual([]);
     cache.putMany("mk", entries(2, "full"), "float32");
     expect(cache.getMany("mk", hashes(2), 0, "full", "float32").size).toBe(2);

@@ -49,7 +49,11 @@ describe.skipIf(!mounted)("a full disk (a real 1 MB tmpfs)", () => {
     let err: unknown;
     for (let round = 0; round < 200 && err === undefined; round++) {
       try {
-        cache.putMany("mk", fullEntries(4, `${round.toString(16).padStart(2, "0")}`).map((e) => ({ ...e, layer: 2 + round })), "float32");
+        cache.putMany(
+          "mk",
+          fullEntries(4, `${round.toString(16).padStart(2, "0")}`).map((e) => ({ ...e, layer: 2 + round })),
+          "float32",
+        );
       } catch (e) {
         err = e;
       }
@@ -57,7 +61,15 @@ describe.skipIf(!mounted)("a full disk (a real 1 MB tmpfs)", () => {
     expect(err).toBeInstanceOf(CacheError);
     expect((err as Error).message).toMatch(/disk is full/);
     expect(files(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
-    expect(cache.getMany("mk", first.map((e) => e.promptHash), 1, "full", "float32").size).toBe(4);
+    expect(
+      cache.getMany(
+        "mk",
+        first.map((e) => e.promptHash),
+        1,
+        "full",
+        "float32",
+      ).size,
+    ).toBe(4);
     cache.close();
   });
 });
@@ -66,7 +78,9 @@ describe("lmprobe cache prune", () => {
   it("removes temporaries of writers that are gone and keeps those of a live writer", async () => {
     const dir = freshDir();
     new ActivationCache(dir).close();
-    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString());
+    const dead = Number(
+      spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString(),
+    );
     mkdirSync(join(dir, "blobs", "ab"), { recursive: true });
     const stale = join(dir, "blobs", "ab", `abcdef-x-0-full-float32.bin.tmp-${dead}`);
     const live = join(dir, "blobs", "ab", `abcdef-y-0-full-float32.bin.tmp-${process.pid}`);

@@ -33,11 +33,26 @@ describe("a genuine probe", () => {
 
   it("an ensemble with members and a PCA step loads", async () => {
     const base = syntheticState();
-    const member = { ...base.model, kind: "linear" as const, link: "logistic" as const, coef: new Float64Array(4).fill(0.5), intercept: Float64Array.of(0), classes: [0, 1] };
+    const member = {
+      ...base.model,
+      kind: "linear" as const,
+      link: "logistic" as const,
+      coef: new Float64Array(4).fill(0.5),
+      intercept: Float64Array.of(0),
+      classes: [0, 1],
+    };
     const path = await fresh({
       ...base,
-      preprocessing: [{ kind: "pca", k: 4, mean: new Float64Array(FEATURES), components: new Float64Array(4 * FEATURES).fill(0.1) }],
-      model: { kind: "ensemble", classes: [0, 1], members: [member, member], coef: new Float64Array(4).fill(0.5), intercept: Float64Array.of(0) },
+      preprocessing: [
+        { kind: "pca", k: 4, mean: new Float64Array(FEATURES), components: new Float64Array(4 * FEATURES).fill(0.1) },
+      ],
+      model: {
+        kind: "ensemble",
+        classes: [0, 1],
+        members: [member, member],
+        coef: new Float64Array(4).fill(0.5),
+        intercept: Float64Array.of(0),
+      },
     });
     const probe = await Probe.load(path);
     expect((await probe.predictProbaFromActivations(rows)).flat().every(Number.isFinite)).toBe(true);
@@ -55,29 +70,62 @@ const forgeries: Forgery[] = [
   ["an option that does not exist", (m) => void (m.options.layerz = 3), /layerz/],
   ["an option of the wrong type", (m) => void (m.options.batchSize = "lots"), /batchSize/],
   ["the tensors entry is missing", (m) => void delete m.tensors, /tensors/],
-  ["a scaler of 5 for 32 features", (_m, t) => void ((t["scaler.mean"] = f64Tensor([0, 0, 0, 0, 0])), (t["scaler.scale"] = f64Tensor([1, 1, 1, 1, 1]))), /scaler\.mean.*5.*32/],
+  [
+    "a scaler of 5 for 32 features",
+    (_m, t) => void ((t["scaler.mean"] = f64Tensor([0, 0, 0, 0, 0])), (t["scaler.scale"] = f64Tensor([1, 1, 1, 1, 1]))),
+    /scaler\.mean.*5.*32/,
+  ],
   ["a zero scale", (_m, t) => void (t["scaler.scale"]!.data as Float64Array).fill(0, 3, 4), /scaler\.scale/],
   ["a NaN scale", (_m, t) => void (t["scaler.scale"]!.data as Float64Array).fill(Number.NaN, 7, 8), /scaler\.scale/],
-  ["an infinite coefficient", (_m, t) => void (t["model.coef"]!.data as Float64Array).fill(Number.POSITIVE_INFINITY, 0, 1), /model\.coef/],
+  [
+    "an infinite coefficient",
+    (_m, t) => void (t["model.coef"]!.data as Float64Array).fill(Number.POSITIVE_INFINITY, 0, 1),
+    /model\.coef/,
+  ],
   ["an unknown link", (m) => void (m.state.model.link = "tanh"), /link/],
   ["empty classes", (m) => void (m.state.model.classes = []), /classes/],
   ["three classes for a binary logistic model", (m) => void (m.state.model.classes = [0, 1, 2]), /classes/],
   ["duplicate classes", (m) => void (m.state.model.classes = [1, 1]), /classes/],
   ["classes that are not numbers", (m) => void (m.state.model.classes = ["cat", "dog"]), /classes/],
-  ["coefficients for 31 features", (_m, t) => void (t["model.coef"] = f64Tensor(Array(31).fill(1))), /model\.coef.*31.*32/],
+  [
+    "coefficients for 31 features",
+    (_m, t) => void (t["model.coef"] = f64Tensor(Array(31).fill(1))),
+    /model\.coef.*31.*32/,
+  ],
   ["a scaler kind that does not exist", (m) => void (m.state.scaler = "minmax"), /scaler/],
   ["hidden size zero", (m) => void (m.state.hidden = 0), /hidden/],
   ["a fractional layer", (m) => void (m.state.layers = [0, 1.5]), /layers/],
   ["no layers", (m) => void (m.state.layers = []), /layers/],
   ["an unknown task", (m) => void (m.state.task = "ranking"), /task/],
-  ["an ensemble without members", (m) => void (m.state.model = { kind: "ensemble", classes: [0, 1], members: [] }), /members/],
+  [
+    "an ensemble without members",
+    (m) => void (m.state.model = { kind: "ensemble", classes: [0, 1], members: [] }),
+    /members/,
+  ],
   ["an unknown model kind", (m) => void (m.state.model.kind = "opaque"), /kind/],
   ["a PCA step without its arrays", (m) => void (m.state.preprocessing = [{ kind: "pca", k: 4 }]), /preprocessing\.0/],
-  ["a PCA step with k = 0", (m, t) => void ((m.state.preprocessing = [{ kind: "pca", k: 0 }]), (t["preprocessing.0.mean"] = f64Tensor(Array(FEATURES).fill(0))), (t["preprocessing.0.components"] = f64Tensor([]))), /\bk\b/],
+  [
+    "a PCA step with k = 0",
+    (m, t) =>
+      void (
+        (m.state.preprocessing = [{ kind: "pca", k: 0 }]),
+        (t["preprocessing.0.mean"] = f64Tensor(Array(FEATURES).fill(0))),
+        (t["preprocessing.0.components"] = f64Tensor([]))
+      ),
+    /\bk\b/,
+  ],
   ["a regression task with a logistic model", (m) => void (m.state.task = "regression"), /regression/],
   ["a platt model without its parameters", (m) => void (m.state.model.link = "platt"), /platt/],
-  ["importances for other layers than the candidates", (m) => void ((m.state.candidateLayers = [0, 1, 2]), (m.state.layerImportances = [1])), /layerImportances/],
-  ["an array stored as float32", (_m, t) => void (t["model.intercept"] = { dtype: "F32", shape: [1], data: Float32Array.of(0) }), /model\.intercept/],
+  [
+    "importances for other layers than the candidates",
+    (m) => void ((m.state.candidateLayers = [0, 1, 2]), (m.state.layerImportances = [1])),
+    /layerImportances/,
+  ],
+  [
+    "an array stored as float32",
+    (_m, t) => void (t["model.intercept"] = { dtype: "F32", shape: [1], data: Float32Array.of(0) }),
+    /model\.intercept/,
+  ],
 ];
 
 describe("a forged probe file gives ProbeFileError", () => {
