@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .protocol import WorkerFailure
+from .errors import WorkerFailure
 
 log = logging.getLogger("lmprobe_worker")
 

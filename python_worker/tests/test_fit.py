@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lmprobe_worker.export import score as score_rpc
-from lmprobe_worker.export import score_linear
-from lmprobe_worker.fit import fit
-from lmprobe_worker.protocol import WorkerFailure
+from lmprobe_worker.errors import WorkerFailure
+from lmprobe_worker.fitting.export import score as score_rpc
+from lmprobe_worker.fitting.export import score_linear
+from lmprobe_worker.fitting.fit import fit
 
 N, L, H = 60, 3, 16
 
@@ -404,7 +404,7 @@ def test_score_rpc_unknown_handle() -> None:
 
 
 def test_opaque_registry_is_bounded() -> None:
-    from lmprobe_worker import export
+    from lmprobe_worker.fitting import export
 
     X, y, _ = _data(2, seed=13, layers=1)
     body = _body(X, y, {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 1}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 BUILTIN = (
     "logistic_regression",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .preprocessing import f64
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 OPAQUE_LIMIT = 64
 _opaque: "OrderedDict[str, Any]" = OrderedDict()

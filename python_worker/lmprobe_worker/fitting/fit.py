@@ -21,7 +21,7 @@ from .classifiers import BINARY_01_ONLY, build_classifier
 from .export import export_model
 from .group_lasso import SELECTED_ABOVE, group_norms
 from .preprocessing import f64, fit_layer_scaler, fit_preprocessing, mass_mean_direction, parse_steps, scaling_strategy
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 
 def _labels(raw: Any, n: int, task: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 
 def f64(a: Any) -> np.ndarray:
