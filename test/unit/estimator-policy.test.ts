@@ -47,3 +47,11 @@ describe("custom estimator allow-list", () => {
     for (const options of ok) expect(() => new Probe({ model: "/m", layers: 1, ...options } as never)).not.toThrow();
   });
 });
+
+describe("portable options (what save() writes)", () => {
+  it("drops cacheDir, runtime and remote.host, keeps the rest", async () => {
+    const { portableOptions } = await import("../../src/persist/untrusted-options.js");
+    const saved = portableOptions({ cacheDir: "/c", runtime: {}, remote: { host: "http://h", timeoutMs: 5 }, layers: 1 });
+    expect(saved).toEqual({ remote: { timeoutMs: 5 }, layers: 1 });
+  });
+});
