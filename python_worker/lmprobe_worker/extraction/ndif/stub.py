@@ -25,7 +25,7 @@ def stub_model(path: str, repo_id: str, revision: str | None) -> NnsightModel:
         from nnsight.modeling import huggingface
 
         if not os.path.isfile(os.path.join(path, "config.json")):
-            raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json")
+            raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json", {"model": path})
         tokenizer = load_tokenizer(path)
         # dispatch=False: meta tensors only. nnsight gets its own tokenizer copy (it sets left padding).
         model = TransformersModel(path, task="text-generation", tokenizer=load_tokenizer(path))
