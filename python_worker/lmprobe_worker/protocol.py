@@ -49,9 +49,7 @@ def _sink_arrays(value: Any, frames: list[Any]) -> Any:
                 raise WorkerFailure("BAD_REQUEST", f"unsupported tensor dtype {dtype!r}")
             buf = frames[value[FRAME_KEY]]
             data = buf.buffer if hasattr(buf, "buffer") else buf
-            return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(
-                value["shape"]
-            )
+            return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(value["shape"])
         return {k: _sink_arrays(v, frames) for k, v in value.items()}
     if isinstance(value, list):
         return [_sink_arrays(v, frames) for v in value]

@@ -16,7 +16,8 @@ import queue
 import sys
 import tempfile
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
@@ -58,7 +59,7 @@ class WorkerServer:
             identity, header, body = job
             rid = str(header.get("id"))
 
-            def send(kind: str, payload: dict[str, Any], rid: str = rid) -> None:
+            def send(kind: str, payload: dict[str, Any], rid: str = rid, identity: bytes = identity) -> None:
                 push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
 
             with self.lock:

@@ -43,8 +43,9 @@ def test_the_contract_lists_the_registries(worker_env) -> None:
 
 
 def test_the_contract_imports_no_heavy_library(worker_env) -> None:
-    code = "import sys, lmprobe_worker.contract; print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'zmq') if m in sys.modules))"
-    assert json.loads(_run(worker_env, "-c", code).replace("'", '"')) == []
+    heavy = ["torch", "transformers", "sklearn", "zmq"]
+    code = f"import json, sys, lmprobe_worker.contract; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    assert json.loads(_run(worker_env, "-c", code)) == []
 
 
 def _raised_codes() -> set[tuple[str, str]]:

@@ -73,7 +73,7 @@ def test_full_sequences_are_unpadded_and_pool_to_the_pooled_values(tiny_models) 
     first, _ = extract(lm, PROMPTS, [0, 2], "first_token", 8)
     mean, _ = extract(lm, PROMPTS, [0, 2], "mean", 8)
     ends = np.cumsum(lengths)
-    for i, (start, end) in enumerate(zip(ends - lengths, ends)):
+    for i, (start, end) in enumerate(zip(ends - lengths, ends, strict=True)):
         np.testing.assert_array_equal(full[end - 1], last[i])
         np.testing.assert_array_equal(full[start], first[i])
         np.testing.assert_allclose(full[start:end].mean(axis=0), mean[i], atol=1e-6)

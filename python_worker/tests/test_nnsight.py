@@ -54,7 +54,11 @@ def test_stub_model_is_weightless_and_keyed_by_the_hub_id(tiny_models) -> None:
     assert all(p.device.type == "meta" for p in stub.model._module.parameters())
     key = stub.model.to_model_key()
     assert key.startswith("nnsight.modeling.transformers.TransformersModel:")
-    assert json.loads(key.split(":", 1)[1]) == {"repo_id": "org/some-model", "revision": None, "task": "text-generation"}
+    assert json.loads(key.split(":", 1)[1]) == {
+        "repo_id": "org/some-model",
+        "revision": None,
+        "task": "text-generation",
+    }
     assert stub.tokenizer.padding_side == "right"  # the local backend's tokenization, not nnsight's left padding
 
 
@@ -156,6 +160,8 @@ def test_float16_transfer_falls_back_to_bfloat16_beyond_its_range(tiny_models) -
     nm = wrap_loaded(LoadedModel(model, tok, decoder_layers(model), torch.device("cpu")))
     with torch.inference_mode():
         out = trace_batch(nm, encode(tok, PROMPTS[:2]), [0], "mean", "float16")
-        small = trace_batch(wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+        small = trace_batch(
+            wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16"
+        )
     assert out[0].dtype == torch.bfloat16 and torch.isfinite(out[0].float()).all()
     assert small[0].dtype == torch.float16

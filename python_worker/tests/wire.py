@@ -16,7 +16,9 @@ from lmprobe_worker.protocol import PROTOCOL_VERSION, decode, encode
 @contextmanager
 def running_worker(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, zmq.Socket]]:
     """A ``python -m lmprobe_worker`` child and a DEALER socket connected to it."""
-    proc = subprocess.Popen([sys.executable, "-m", "lmprobe_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lmprobe_worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+    )
     line = json.loads(proc.stdout.readline())
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)

@@ -44,7 +44,7 @@ def gather(
     ``pooling="none"``, each prompt's tokens one after the other."""
     per_prompt: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * n_prompts
     lengths = [0] * n_prompts
-    for idx, (acts, batch_lengths) in zip(idx_batches, results):
+    for idx, (acts, batch_lengths) in zip(idx_batches, results, strict=True):
         ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
         for k, i in enumerate(idx):
             per_prompt[i] = acts[(ends[k - 1] if k else 0) : ends[k]]

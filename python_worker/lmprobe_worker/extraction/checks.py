@@ -22,7 +22,9 @@ from .pooling import FULL, POOLINGS
 _POSITION_KEYS = ("max_position_embeddings", "n_positions", "n_ctx")
 
 
-def check_request(n_blocks: int, prompts: list[str], layers: list[int], pooling: str, *, ascending: bool = False) -> None:
+def check_request(
+    n_blocks: int, prompts: list[str], layers: list[int], pooling: str, *, ascending: bool = False
+) -> None:
     """Layers in range (ascending and unique when ``ascending``), a known pooling, non-empty prompts."""
     if not prompts:
         raise WorkerFailure("BAD_REQUEST", "no prompts to extract")

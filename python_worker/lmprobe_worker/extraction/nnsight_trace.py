@@ -22,8 +22,9 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,7 +105,14 @@ def encode(tokenizer: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "position_ids": torch.arange(ids.shape[1]).expand_as(ids).clone()}
 
 
-def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[int], pooling: str, transfer: str | None, **trace_kwargs: Any) -> Any:
+def trace_batch(
+    nm: NnsightModel,
+    inputs: dict[str, torch.Tensor],
+    layers: list[int],
+    pooling: str,
+    transfer: str | None,
+    **trace_kwargs: Any,
+) -> Any:
     """Runs one batch as an nnsight trace and returns what the trace saved.
 
     Locally the saved list of per-layer tensors comes back; with a non-blocking remote backend

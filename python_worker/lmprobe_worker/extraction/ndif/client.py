@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,18 +75,43 @@ def extract_remote(
     todo = []
     for n, idx in enumerate(idx_batches):
         batch_prompts = [prompts[i] for i in idx]
-        todo.append(_Batch(n, idx, encode(nm.tokenizer, batch_prompts), batch_key(model_key, layers, pooling, s.transfer, batch_prompts)))
+        todo.append(
+            _Batch(
+                n,
+                idx,
+                encode(nm.tokenizer, batch_prompts),
+                batch_key(model_key, layers, pooling, s.transfer, batch_prompts),
+            )
+        )
     total = len(todo)
     done_prompts = tokens = 0
     job_ids: list[str] = []
 
     def report(b: _Batch, status: str, message: str | None = None) -> None:
         b.status = status
-        progress(stage="remote", status=status, job_id=b.job_id, batch=b.n + 1, batches=total, attempt=b.attempt, host=s.host, **({"message": message} if message else {}))
+        progress(
+            stage="remote",
+            status=status,
+            job_id=b.job_id,
+            batch=b.n + 1,
+            batches=total,
+            attempt=b.attempt,
+            host=s.host,
+            **({"message": message} if message else {}),
+        )
 
     def fail(b: _Batch, code: str, message: str, **details: Any) -> None:
         hint = f" Preflight: {' '.join(warnings)}" if warnings and code in ("REMOTE_REJECTED", "REMOTE_JOB") else ""
-        raise RemoteFailure(code, message + hint, job_id=b.job_id, host=s.host, status=b.status, batch=b.n + 1, attempts=b.attempt + 1, **details)
+        raise RemoteFailure(
+            code,
+            message + hint,
+            job_id=b.job_id,
+            host=s.host,
+            status=b.status,
+            batch=b.n + 1,
+            attempts=b.attempt + 1,
+            **details,
+        )
 
     def retry_or_fail(b: _Batch, code: str, retryable: bool, message: str, **details: Any) -> None:
         if not retryable or b.attempt >= s.max_retries:
@@ -98,7 +124,9 @@ def extract_remote(
     def submit(b: _Batch) -> None:
         rec = book.get(b.key)
         if rec and rec.get("host") == s.host and rec.get("job_id"):
-            b.backend = RemoteBackend(model_key, host=s.host, api_key=s.api_key, env=env, blocking=False, job_id=rec["job_id"])
+            b.backend = RemoteBackend(
+                model_key, host=s.host, api_key=s.api_key, env=env, blocking=False, job_id=rec["job_id"]
+            )
             b.job_id, b.reattached = rec["job_id"], True
             b.deadline = time.monotonic() + s.timeout_s
             report(b, "REATTACHED")
@@ -109,7 +137,16 @@ def extract_remote(
         b.backend, b.job_id, b.reattached = backend, backend.job_id, False
         b.deadline = time.monotonic() + s.timeout_s
         job_ids.append(str(backend.job_id))
-        book.put(b.key, {"job_id": backend.job_id, "host": s.host, "model_key": model_key, "submitted": time.time(), "prompts": len(b.idx)})
+        book.put(
+            b.key,
+            {
+                "job_id": backend.job_id,
+                "host": s.host,
+                "model_key": model_key,
+                "submitted": time.time(),
+                "prompts": len(b.idx),
+            },
+        )
         report(b, str(getattr(backend.status, "value", backend.status) or "RECEIVED"))
 
     def poll(b: _Batch) -> None:
@@ -122,7 +159,9 @@ def extract_remote(
             b.status = "ERROR"
             b.backend = None
             deterministic = "Traceback (most recent call last)" in text
-            retry_or_fail(b, "REMOTE_JOB", not deterministic, f"NDIF job {b.job_id} failed: {text}", remote_traceback=text)
+            retry_or_fail(
+                b, "REMOTE_JOB", not deterministic, f"NDIF job {b.job_id} failed: {text}", remote_traceback=text
+            )
             return
         status = getattr(b.backend.status, "value", b.backend.status)
         if saved is None:
@@ -134,8 +173,14 @@ def extract_remote(
             if status and status != before:
                 report(b, str(status))
             if time.monotonic() > b.deadline:
-                fail(b, "REMOTE_TIMEOUT", f"NDIF job {b.job_id} did not complete within {s.timeout_s:g} s (last status {b.status or 'unknown'}); "
-                     "it stays recorded and a rerun collects it if it finishes", timeout_s=s.timeout_s)
+                fail(
+                    b,
+                    "REMOTE_TIMEOUT",
+                    f"NDIF job {b.job_id} did not complete within {s.timeout_s:g} s "
+                    f"(last status {b.status or 'unknown'}); "
+                    "it stays recorded and a rerun collects it if it finishes",
+                    timeout_s=s.timeout_s,
+                )
             return
         out = saved.get("out") if isinstance(saved, dict) else None
         if not isinstance(out, (list, tuple)) or len(out) != len(layers):

@@ -20,14 +20,19 @@ def preflight(s: RemoteSettings) -> list[str]:
     or older server without ``/env`` yields none (the job itself will then tell)."""
     if s.host in _PREFLIGHT:
         return _PREFLIGHT[s.host]
-    import httpx
     from importlib.metadata import version
+
+    import httpx
 
     warnings: list[str] = []
     try:
         r = httpx.get(f"{s.host}/env", headers={"ndif-api-key": s.api_key}, timeout=httpx.Timeout(5.0, read=30.0))
         if r.status_code in (401, 403):
-            raise RemoteFailure("REMOTE_AUTH", f"NDIF at {s.host} refused the API key (HTTP {r.status_code}); check NDIF_API_KEY", host=s.host)
+            raise RemoteFailure(
+                "REMOTE_AUTH",
+                f"NDIF at {s.host} refused the API key (HTTP {r.status_code}); check NDIF_API_KEY",
+                host=s.host,
+            )
         r.raise_for_status()
         remote = r.json()
     except RemoteFailure:
@@ -41,7 +46,8 @@ def preflight(s: RemoteSettings) -> list[str]:
         warnings.append(
             f"NDIF runs Python {_minor(remote_py)}, the worker Python {_minor(local_py)}: the server may refuse or "
             f"mis-deserialize requests. Fix: rebuild the worker on Python {_minor(remote_py)} "
-            f"(LMPROBE_BASE_PYTHON=python{_minor(remote_py)} npx lmprobe setup --force, or LMPROBE_PYTHON=<python{_minor(remote_py)} with the worker's packages>)."
+            f"(LMPROBE_BASE_PYTHON=python{_minor(remote_py)} npx lmprobe setup --force, "
+            f"or LMPROBE_PYTHON=<python{_minor(remote_py)} with the worker's packages>)."
         )
     for pkg in ("nnsight", "torch", "transformers"):
         theirs = packages.get(pkg)
@@ -51,10 +57,11 @@ def preflight(s: RemoteSettings) -> list[str]:
             ours = "-"
         if theirs and theirs.split("+")[0] != ours.split("+")[0]:
             fix = (
-                f"pin nnsight=={theirs} in python_worker/requirements.txt (NDIF refuses clients older than its own nnsight) "
-                "and run `npx lmprobe setup --force`"
+                f"pin nnsight=={theirs} in python_worker/requirements.txt "
+                "(NDIF refuses clients older than its own nnsight) and run `npx lmprobe setup --force`"
                 if pkg == "nnsight"
-                else f"install {pkg}=={theirs.split('+')[0]} into the worker's environment (LMPROBE_PIP_CONSTRAINT or LMPROBE_PYTHON)"
+                else f"install {pkg}=={theirs.split('+')[0]} into the worker's environment "
+                "(LMPROBE_PIP_CONSTRAINT or LMPROBE_PYTHON)"
             )
             warnings.append(f"NDIF has {pkg} {theirs}, the worker {ours}. Fix: {fix}.")
     _PREFLIGHT[s.host] = warnings

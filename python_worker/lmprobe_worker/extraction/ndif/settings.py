@@ -40,9 +40,7 @@ def check_fields(remote: Any) -> dict[str, Any]:
         if name not in remote:
             raise WorkerFailure("BAD_REQUEST", f"remote.{name} is missing from the extract request", {"field": name})
         if not ok(remote[name]):
-            raise WorkerFailure(
-                "BAD_REQUEST", f"remote.{name} must be {what}, got {remote[name]!r}", {"field": name}
-            )
+            raise WorkerFailure("BAD_REQUEST", f"remote.{name} must be {what}, got {remote[name]!r}", {"field": name})
     return remote
 
 
