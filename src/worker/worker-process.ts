@@ -39,8 +39,8 @@ export class WorkerProcess {
   private readonly child: ResultPromise<{ stdin: "pipe"; stdout: "pipe"; stderr: "pipe"; reject: false; buffer: false }>;
   private done = false;
 
-  private constructor(python: string, env: Record<string, string>) {
-    this.child = execa(python, ["-u", "-m", "lmprobe_worker"], {
+  private constructor(python: string, env: Record<string, string>, args: string[]) {
+    this.child = execa(python, ["-u", ...args], {
       env: {
         ...env,
         PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
@@ -69,10 +69,10 @@ export class WorkerProcess {
     return this.done;
   }
 
-  /** Spawns the worker and waits for its `{"event":"listening"}` line. */
-  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number }): Promise<WorkerProcess> {
+  /** Spawns the worker (`python -u ARGS`, ARGS `-m lmprobe_worker` unless given) and waits for its `{"event":"listening"}` line. */
+  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number; args?: string[] }): Promise<WorkerProcess> {
     const env = { ...(options.env ?? {}) };
-    const proc = new WorkerProcess(python, env);
+    const proc = new WorkerProcess(python, env, options.args ?? ["-m", "lmprobe_worker"]);
     const lines = createInterface({ input: proc.child.stdout });
     let timer: NodeJS.Timeout | undefined;
     try {
