@@ -24,10 +24,21 @@ export interface Described {
 
 /** The JSON form the Python fixture prints, for comparing values exactly. */
 export function describeTensor(t: NamedTensor): { dtype: string; shape: number[]; values: unknown[] } {
-  const names = { F64: "float64", F32: "float32", F16: "float16", BF16: "bfloat16", I64: "int64", I32: "int32", I16: "int16", I8: "int8", U8: "uint8", BOOL: "bool" };
+  const names = {
+    F64: "float64",
+    F32: "float32",
+    F16: "float16",
+    BF16: "bfloat16",
+    I64: "int64",
+    I32: "int32",
+    I16: "int16",
+    I8: "int8",
+    U8: "uint8",
+    BOOL: "bool",
+  };
   // JSON has no Infinity/NaN: the fixture writes them as Python's str() does.
   const num = (v: number) => (Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : v);
-  const values = t.data instanceof BigInt64Array ? Array.from(t.data, String) : Array.from(t.data as ArrayLike<number>, num);
+  const values =
+    t.data instanceof BigInt64Array ? Array.from(t.data, String) : Array.from(t.data as ArrayLike<number>, num);
   return { dtype: names[t.dtype], shape: t.shape, values };
 }
-

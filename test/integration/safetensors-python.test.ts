@@ -14,10 +14,13 @@ describe("agrees with Python's safetensors package", () => {
     JSON.parse(execFileSync(inject("python"), [fixture, mode, path], { encoding: "utf8" })) as Described;
 
   it("Python reads what TypeScript writes", () => {
-    const metadata = { format: "lmprobe", classes: "[\"no\",\"yes\"]" };
+    const metadata = { format: "lmprobe", classes: '["no","yes"]' };
     const withoutBf16 = Object.fromEntries(Object.entries(ALL).filter(([, t]) => t.dtype !== "BF16"));
     // Without BF16 the fixture also checks safetensors.numpy.load_file; with it, safe_open + deserialize.
-    for (const [file, tensors] of [["numpy.safetensors", withoutBf16], ["all.safetensors", ALL]] as const) {
+    for (const [file, tensors] of [
+      ["numpy.safetensors", withoutBf16],
+      ["all.safetensors", ALL],
+    ] as const) {
       const path = join(dir, file);
       writeFileSync(path, encodeSafetensors(tensors, metadata));
       const got = python("read", path);
@@ -31,6 +34,8 @@ describe("agrees with Python's safetensors package", () => {
     const expected = python("write", path);
     const got = decodeSafetensors(readFileSync(path), path);
     expect(got.metadata).toEqual(expected.metadata);
-    expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(expected.tensors);
+    expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(
+      expected.tensors,
+    );
   });
 });

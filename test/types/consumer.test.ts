@@ -73,8 +73,16 @@ function linkPackage(into: string, name: string): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "lmprobe-consumer-"));
   const pkg = join(dir, "node_modules", "lmprobe-ts");
-  await execa(process.execPath, [COMPILERS["TypeScript 5.9"], "-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(pkg, "dist")]);
-  const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  await execa(process.execPath, [
+    COMPILERS["TypeScript 5.9"],
+    "-p",
+    join(ROOT, "tsconfig.build.json"),
+    "--outDir",
+    join(pkg, "dist"),
+  ]);
+  const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
   writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest));
   // Only what `npm install lmprobe-ts` brings: its dependencies, not the repo's devDependencies.
   for (const name of Object.keys(manifest.dependencies)) linkPackage(pkg, name);
@@ -100,7 +108,10 @@ describe.each(Object.entries(COMPILERS))("consumer compiled by %s (--strict, no 
     const sub = join(dir, `negative-${tsc.includes("typescript7") ? 7 : 5}`);
     mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, "tsconfig.json"), JSON.stringify(TSCONFIG));
-    writeFileSync(join(sub, "bad.ts"), `import { Probe } from "lmprobe-ts";\nexport const p = new Probe({ model: "m", layrs: 2 });\n`);
+    writeFileSync(
+      join(sub, "bad.ts"),
+      `import { Probe } from "lmprobe-ts";\nexport const p = new Probe({ model: "m", layrs: 2 });\n`,
+    );
     symlinkSync(join(dir, "node_modules"), join(sub, "node_modules"), "dir");
     const { exitCode, output } = await compile(tsc, join(sub, "tsconfig.json"));
     expect(exitCode).not.toBe(0);

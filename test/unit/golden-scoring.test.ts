@@ -22,7 +22,9 @@ interface GoldenCase {
   tolerance: number;
 }
 
-const golden = JSON.parse(readFileSync(join(import.meta.dirname, "..", "fixtures", "golden", "scoring.json"), "utf8")) as {
+const golden = JSON.parse(
+  readFileSync(join(import.meta.dirname, "..", "fixtures", "golden", "scoring.json"), "utf8"),
+) as {
   cases: GoldenCase[];
 };
 
@@ -32,7 +34,11 @@ function revive(v: unknown): unknown {
   if (v !== null && typeof v === "object") {
     const o = v as Record<string, unknown>;
     if (o.dtype === "float64" && Array.isArray(o.shape) && Array.isArray(o.data)) {
-      return { dtype: "float64", shape: o.shape as number[], data: Float64Array.from(o.data as number[]) } satisfies Tensor;
+      return {
+        dtype: "float64",
+        shape: o.shape as number[],
+        data: Float64Array.from(o.data as number[]),
+      } satisfies Tensor;
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revive(x)]));
   }
@@ -45,34 +51,55 @@ const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, 
 describe("golden values from scikit-learn (no Python)", () => {
   it("covers every link the fixtures promise", () => {
     const names = golden.cases.map((c) => c.name);
-    for (const want of ["logistic binary", "softmax", "ovr", "linear SVC decision", "libsvm probabilities, 2", "libsvm probabilities, 3", "ridge", "pca", "mass-mean"]) {
-      expect(names.some((n) => n.includes(want)), want).toBe(true);
+    for (const want of [
+      "logistic binary",
+      "softmax",
+      "ovr",
+      "linear SVC decision",
+      "libsvm probabilities, 2",
+      "libsvm probabilities, 3",
+      "ridge",
+      "pca",
+      "mass-mean",
+    ]) {
+      expect(
+        names.some((n) => n.includes(want)),
+        want,
+      ).toBe(true);
     }
   });
 
   it.each(golden.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const state = fittedStateFromWire(revive(c.body) as Record<string, unknown>, { ...c.context, path: "prompt" });
     // Decoding: the arrays land where scoring reads them.
-    const body = c.body as { model: { link: string; classes: number[]; coef: { shape: number[] } }; preprocessing: unknown[] };
+    const body = c.body as {
+      model: { link: string; classes: number[]; coef: { shape: number[] } };
+      preprocessing: unknown[];
+    };
     expect(state.model.kind).toBe("linear");
     expect(state.model.kind === "linear" && state.model.link).toBe(body.model.link);
     expect(state.model.classes).toEqual(body.model.classes);
     expect(state.layers).toEqual(c.context.layers);
     expect(state.preprocessing).toHaveLength(body.preprocessing.length);
-    if (state.model.kind === "linear") expect(state.model.coef).toHaveLength(body.model.coef.shape.reduce((a, b) => a * b, 1));
+    if (state.model.kind === "linear")
+      expect(state.model.coef).toHaveLength(body.model.coef.shape.reduce((a, b) => a * b, 1));
     expect(hasProba(state.model)).toBe(c.expected.proba !== undefined);
 
     const x = Float32Array.from(c.x.data);
     const out = await scoreRows(state, x, c.x.rows, noOpaque);
     if (c.expected.values) {
       expect(out.values).toHaveLength(c.x.rows);
-      expect(maxDiff(out.values!, c.expected.values)).toBeLessThanOrEqual(c.tolerance * (1 + Math.max(...c.expected.values.map(Math.abs))));
+      expect(maxDiff(out.values!, c.expected.values)).toBeLessThanOrEqual(
+        c.tolerance * (1 + Math.max(...c.expected.values.map(Math.abs))),
+      );
       return;
     }
     expect(out.labels).toEqual(c.expected.labels);
     if (c.expected.proba) {
       expect(out.proba).toHaveLength(c.x.rows);
-      out.proba!.forEach((row, i) => expect(maxDiff(row, c.expected.proba![i]!), `row ${i}`).toBeLessThanOrEqual(c.tolerance));
+      out.proba!.forEach((row, i) =>
+        expect(maxDiff(row, c.expected.proba![i]!), `row ${i}`).toBeLessThanOrEqual(c.tolerance),
+      );
     } else {
       expect(out.proba).toBeUndefined();
     }
