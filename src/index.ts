@@ -39,6 +39,10 @@ export {
   WorkerExitedError,
   ProtocolError,
   PythonError,
+  PythonOomError,
+  BadRequestError,
+  BadActivationsError,
+  UnsupportedModelError,
   AbortError,
   TimeoutError,
   CacheError,
@@ -48,5 +52,6 @@ export {
   RemoteJobError,
   RemoteTimeoutError,
   type RemoteErrorInfo,
+  type PythonErrorInfo,
   type LmprobeErrorCode,
 } from "./errors.js";

@@ -26,7 +26,7 @@ function fake(scenario: string, options: PythonRuntimeOptions = {}): { runtime: 
   const pidFile = join(mkdtempSync(join(tmpdir(), "lmprobe-fake-pids-")), "pids");
   const runtime = new PythonRuntime({
     pythonPath: inject("python"),
-    workerArgs: [FAKE, scenario],
+    workerArgs: ["-I", "-u", FAKE, scenario], // isolated and unbuffered, as the real worker
     ...options,
     env: { FAKE_PID_FILE: pidFile, ...options.env },
   });
