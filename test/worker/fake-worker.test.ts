@@ -90,7 +90,7 @@ describe("fake workers through the real PythonRuntime", () => {
     expect(await gone(pids()[0]!)).toBe(true);
   });
 
-  // Fails until rpc-client.ts maps decode failures (today the raw msgpackr error escapes `request`).
+  // Failed on main before errorFromWire landed: the raw msgpackr error escaped `request`.
   it("garbage frames in a reply give ProtocolError, not a raw msgpackr error", async () => {
     const { runtime } = fake("garbage");
     await runtime.ready();
@@ -99,7 +99,7 @@ describe("fake workers through the real PythonRuntime", () => {
     expect((err as ProtocolError).code).toBe("PROTOCOL");
   });
 
-  // Fails until rpc-client.ts rejects replies it cannot attribute (today the call waits forever).
+  // Before the fix in rpc-client.ts the reply was dropped as "late" and the call waited forever.
   it("a reply header that is msgpack but not a header gives ProtocolError instead of a hang", async () => {
     const { runtime } = fake("garbage-header");
     await runtime.ready();
