@@ -44,9 +44,7 @@ def _exit_on_stdin_eof() -> None:
     os._exit(0)
 
 
-def _reply(
-    router: zmq.Socket, identity: bytes, kind: str, parent: str, body: dict[str, Any]
-) -> None:
+def _reply(router: zmq.Socket, identity: bytes, kind: str, parent: str, body: dict[str, Any]) -> None:
     header = {"v": PROTOCOL_VERSION, "type": kind, "parent": parent, "ts": time.time()}
     router.send_multipart([identity, msgpack.packb(header), msgpack.packb(body)])
 
@@ -71,9 +69,7 @@ def main(scenario: str) -> None:
         with open(pid_file, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()}\n")
     if scenario == "crash":
-        sys.stderr.write(
-            "fake worker: ImportError: no module named 'torch' (simulated)\n"
-        )
+        sys.stderr.write("fake worker: ImportError: no module named 'torch' (simulated)\n")
         sys.exit(3)
     threading.Thread(target=_exit_on_stdin_eof, daemon=True).start()
     router = zmq.Context().socket(zmq.ROUTER)
@@ -111,17 +107,13 @@ def main(scenario: str) -> None:
                 # 0xc1 is the one byte msgpack never uses: neither frame decodes.
                 router.send_multipart([identity, b"\xc1\xc1 not msgpack", b"\xc1"])
             elif scenario == "garbage-header":
-                router.send_multipart(
-                    [identity, msgpack.packb("not a header"), msgpack.packb({})]
-                )
+                router.send_multipart([identity, msgpack.packb("not a header"), msgpack.packb({})])
             else:
                 _reply(router, identity, "result", rid, {**body, "pid": os.getpid()})
         elif kind == "sleep":
             pass  # never answered, and the cancel above changes nothing
         elif kind == "die":
-            sys.stderr.write(
-                "fake worker: segmentation fault in the middle of a call (simulated)\n"
-            )
+            sys.stderr.write("fake worker: segmentation fault in the middle of a call (simulated)\n")
             sys.stderr.flush()
             os._exit(7)
         else:
