@@ -16,39 +16,24 @@ import queue
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
-from .protocol import Cancelled, WorkerFailure, decode, encode, error_body, reply_header
+from .context import Handler, RequestContext
+from .errors import WorkerFailure
+from .protocol import decode, encode, error_body, reply_header
 
 log = logging.getLogger("lmprobe_worker")
 
-Handler = Callable[[dict[str, Any], "RequestContext"], dict[str, Any]]
 _OUTBOX = "inproc://lmprobe-outbox"
 _CONTROL_TYPES = {"ping", "cancel", "shutdown"}
 
 
-@dataclass
-class RequestContext:
-    """What a handler may do besides returning: report progress and notice cancellation."""
-
-    request_id: str
-    send: Callable[[str, dict[str, Any]], None]
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def progress(self, **fields: Any) -> None:
-        self.send("progress", fields)
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled()
-
-
 class WorkerServer:
     def __init__(self, handlers: dict[str, Handler], endpoint: str) -> None:
-        self.handlers = handlers
+        self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.linger = 0
@@ -74,7 +59,7 @@ class WorkerServer:
             identity, header, body = job
             rid = str(header.get("id"))
 
-            def send(kind: str, payload: dict[str, Any], rid: str = rid) -> None:
+            def send(kind: str, payload: dict[str, Any], rid: str = rid, identity: bytes = identity) -> None:
                 push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
 
             with self.lock:
@@ -175,6 +160,28 @@ def _exit_when_parent_dies(endpoint: str) -> None:
     os._exit(0)
 
 
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why an endpoint named by the environment must not be bound, or None when it is private.
+
+    The worker has no authentication of its own: whoever can connect can drive it (load models,
+    read files it can read). So only an ``ipc://`` socket inside a folder that belongs to this user
+    and no one else is accepted; TCP needs CURVE keys, which this worker does not configure.
+    """
+    if not endpoint.startswith("ipc://"):
+        return (
+            "only ipc:// endpoints are served: on TCP any local user (or host) that reaches the port could drive "
+            "this unauthenticated worker, and CURVE keys are not configured. Unset LMPROBE_WORKER_ENDPOINT."
+        )
+    folder = os.path.dirname(os.path.abspath(endpoint[len("ipc://") :]))
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return f"its folder {folder} does not exist"
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return f"its folder {folder} must belong to this user and be private (mode 0700), so no other user can connect"
+    return None
+
+
 def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None) -> None:
     logging.basicConfig(
         stream=sys.stderr,
@@ -182,7 +189,12 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
         format="%(levelname)s %(name)s: %(message)s",
     )
     endpoint = os.environ.get("LMPROBE_WORKER_ENDPOINT")
-    if not endpoint:
+    if endpoint:
+        problem = endpoint_problem(endpoint)
+        if problem:
+            print(f"lmprobe worker: LMPROBE_WORKER_ENDPOINT={endpoint} refused: {problem}", file=sys.stderr, flush=True)
+            os._exit(2)
+    else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
     server = WorkerServer(handlers, endpoint)

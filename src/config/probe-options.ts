@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import { checkEstimatorParams, checkEstimatorPath } from "./estimator-policy.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "../models/resolve-model.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "./pooling.js";
@@ -266,6 +267,11 @@ function checkCombinations(o: ResolvedProbeOptions, raw: Record<string, unknown>
   resolveTrainPooling(o.pooling, o.trainPooling);
   resolveInferencePooling(o.pooling, o.inferencePooling);
   preprocessingSteps(o.preprocessing, o.pcaComponents);
+  if (typeof o.classifier === "object") {
+    checkEstimatorPath(o.classifier.estimator);
+    checkEstimatorParams("classifier.params", o.classifier.params);
+  }
+  checkEstimatorParams("classifierKwargs", o.classifierKwargs);
   if (o.task === "regression") {
     // lmprobe builds Ridge for regression when the classifier is left at its default.
     if (raw.classifier === undefined) o.classifier = "ridge_regression";

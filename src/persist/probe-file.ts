@@ -13,8 +13,9 @@ import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
 import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
 import { recoverFolder, writeFolderAtomically, type ReplaceHooks } from "./atomic-folder.js";
-import { checkFileOptions, checkStateShapes, manifestObject, parseManifestBody } from "./probe-schema.js";
+import { checkOptionValues, checkStateShapes, manifestObject, parseManifestBody } from "./probe-schema.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
+import { checkFileOptions, portableOptions } from "./untrusted-options.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */
 export const PROBE_FORMAT_VERSION = 1;
@@ -93,7 +94,7 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
 export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState, hooks?: ReplaceHooks): Promise<void> {
   const target = resolve(path);
   const { structure, tensors } = flatten(state);
-  const { runtime: _runtime, cacheDir: _cacheDir, ...portable } = options;
+  const portable = portableOptions(options);
   const bytes = encodeSafetensors(tensors, { format: FORMAT });
   const body = {
     format: FORMAT,
@@ -130,7 +131,8 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
   const { checksum, ...unchecked } = manifest;
   if (checksum !== sha256(canonical(unchecked))) fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
   const body = parseManifestBody(unchecked, fail);
-  checkFileOptions(body.options, fail);
+  const options = checkFileOptions(body.options, fail); // refuses where-fields (cacheDir, remote.host...)
+  checkOptionValues(options, fail);
   let bytes: Buffer = Buffer.alloc(0);
   try {
     bytes = await readFile(join(folder, TENSORS));
@@ -146,7 +148,7 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
   }
   const state = unflatten(body.state as Record<string, unknown>, tensors, fail);
   checkStateShapes(state, fail);
-  return { options: body.options as ProbeOptions, state };
+  return { options: options as ProbeOptions, state };
 }
 
 function unflatten(s: Record<string, unknown>, tensors: Record<string, NamedTensor>, fail: (m: string) => never): FittedState {

@@ -87,7 +87,7 @@ export function parseManifestBody(body: unknown, fail: Fail): ManifestBody {
 }
 
 /** The file's options must be valid options by themselves (InvalidOptionError becomes a file error). */
-export function checkFileOptions(options: Record<string, unknown>, fail: Fail): void {
+export function checkOptionValues(options: Record<string, unknown>, fail: Fail): void {
   try {
     parseProbeOptions(options);
   } catch (err) {

@@ -5,6 +5,7 @@
  * cached, no request reaches the worker at all (no model load).
  */
 import type { Reduction, VectorPooling } from "../config/pooling.js";
+import { InvalidInputError } from "../errors.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
@@ -70,6 +71,19 @@ export interface Activations {
 /** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
 function chunkSize(batchSize: number): number {
   return batchSize * Math.max(1, Math.ceil(64 / batchSize));
+}
+
+/**
+ * A worker's `InvalidInputError` names a prompt by its index in the request it got: a chunk of the
+ * deduplicated, uncached, length-sorted prompts. Renumbers it as the caller's prompt list has it.
+ */
+function inCallerOrder(err: unknown, sent: string[], prompts: string[]): unknown {
+  if (!(err instanceof InvalidInputError) || err.argument !== "prompts" || err.index === undefined) return err;
+  const text = sent[err.index];
+  const at = text === undefined ? -1 : prompts.indexOf(text);
+  if (at < 0 || at === err.index) return err;
+  const message = err.message.replace(new RegExp(`^prompt ${err.index}\\b`), `prompt ${at}`);
+  return new InvalidInputError("prompts", message, { index: at, cause: err });
 }
 
 /**
@@ -179,11 +193,12 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     const onProgress = req.onProgress
       ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts } : e)
       : undefined;
+    const sent = chunks[k]!.map((h) => textOf.get(h)!);
     return settings.runtime.request(
       "extract",
       {
         model: settings.modelPath,
-        prompts: chunks[k]!.map((h) => textOf.get(h)!),
+        prompts: sent,
         layers,
         pooling: fullSequence ? "none" : pooling,
         batch_size: req.batchSize,
@@ -194,7 +209,9 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         ...(settings.remote ? { remote: settings.remote } : {}),
       },
       { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
-    );
+    ).catch((err: unknown) => {
+      throw inCallerOrder(err, sent, req.prompts);
+    });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
   // cache, so cache writes hide behind the forward pass.

@@ -24,7 +24,7 @@ import { planLayers, type LayerPlan } from "./layers.js";
 import { accuracy, r2Score } from "./metrics.js";
 import { hasProba, layerImportance, scoreRows, type ImportanceMetric, type OpaqueScorer } from "./scoring.js";
 import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
-import type { CallProfile, FitOptions, PredictOptions, ProbaOf, LabelsOf, RemoteOverride, WarmupOptions, WarmupResult } from "./probe-types.js";
+import type { CallProfile, ExactOptions, FitOptions, PredictOptions, ProbaOf, LabelsOf, RemoteOverride, WarmupOptions, WarmupResult } from "./probe-types.js";
 
 export type { CallProfile, FitOptions, PredictOptions, RemoteOverride, WarmupOptions, WarmupResult, ProbaOf, LabelsOf } from "./probe-types.js";
 
@@ -54,8 +54,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   /** Where the time of the last call went (fit, warmup, predictProba and the methods built on it). */
   lastProfile: CallProfile | undefined;
 
-  /** @throws {InvalidOptionError} for unknown, mistyped or inconsistent options. */
-  constructor(options: O) {
+  /**
+   * `ExactOptions<O>` turns a misspelt key into a compile error (a generic alone accepts any key).
+   * @throws {InvalidOptionError} for unknown, mistyped or inconsistent options.
+   */
+  constructor(options: O & ExactOptions<O>) {
     this.options = Object.freeze(parseProbeOptions(options));
     this.ownsRuntime = this.options.runtime === undefined;
     this.runtime = this.options.runtime ?? new PythonRuntime();
@@ -261,7 +264,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   static async load<L extends ProbeOptions = ProbeOptions>(path: string, overrides: Pick<ProbeOptions, "runtime" | "cacheDir" | "device" | "model" | "backend" | "remote" | "maxRetries"> = {}): Promise<Probe<L>> {
     const { loadProbe } = await import("../persist/probe-file.js");
     const { options, state } = await loadProbe(path);
-    const probe = new Probe<L>({ ...options, ...overrides } as L);
+    const probe = new Probe<L>({ ...options, ...overrides } as L & ExactOptions<L>);
     probe.adopt(state);
     return probe;
   }

@@ -4,7 +4,7 @@
  */
 import { resolveInferencePooling, resolveTrainPooling, type VectorPooling } from "../config/pooling.js";
 import type { LayerSpec, ProbeOptions } from "../config/probe-options.js";
-import { InvalidOptionError } from "../errors.js";
+import { InvalidOptionError, NotSupportedError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { Activations } from "./activation-source.js";
@@ -87,7 +87,7 @@ export class LayerSweepResult implements AsyncDisposable {
     const out = new Map<number, Predictions>();
     for (const [li, layer] of layers.entries()) {
       const probe = this.get(layer);
-      out.set(layer, await predictPrompts(probe.fittedState as FittedState, how, async (mode) => sliceLayer(await all(mode), li, layers.length), () => Promise.reject(new Error("opaque estimators are not swept"))));
+      out.set(layer, await predictPrompts(probe.fittedState as FittedState, how, async (mode) => sliceLayer(await all(mode), li, layers.length), () => Promise.reject(new NotSupportedError("sweepLayers", "Layer sweeps do not take custom estimators."))));
     }
     return out;
   }
@@ -156,7 +156,7 @@ async function fitPerLayer(base: Probe, layers: number[], data: TrainingData, we
 /** Training accuracy (R²) and log-loss, to rank layers before any held-out data is seen. */
 async function trainingScore(state: FittedState, x: Float32Array, n: number, y: number[]): Promise<[number, number]> {
   if (state.model.kind === "opaque") return [0, 0];
-  const s = await scoreRows(state, x, n, () => Promise.reject(new Error("unreachable")));
+  const s = await scoreRows(state, x, n, () => Promise.reject(new NotSupportedError("sweepLayers", "Layer sweeps do not take custom estimators.")));
   if (s.values) return [r2Score(y, s.values), 0];
   const classes = state.model.classes;
   const logLoss = s.proba ? -s.proba.reduce((acc, row, i) => acc + Math.log(Math.max(row[classes.indexOf(y[i]!)]!, 1e-15)), 0) / n : 0;

@@ -36,6 +36,13 @@ export interface PythonRuntimeOptions {
   startTimeoutMs?: number;
   /** After an abort, how long a request may keep running before its worker is killed. @default 5000 */
   cancelGraceMs?: number;
+  /**
+   * Interpreter arguments instead of the worker's (`workerArgs()` in worker-process.ts): the
+   * fake-worker tests (test/worker/) run scripts that speak or mis-speak the protocol through the
+   * real runtime.
+   * @internal
+   */
+  workerArgs?: string[];
 }
 
 interface Connection {
@@ -99,12 +106,17 @@ export class PythonRuntime implements AsyncDisposable {
 
   private async spawnAndHandshake(onProgress: ((e: ProgressEvent) => void) | undefined, onExit: () => void): Promise<Connection> {
     const env = { ...process.env, ...this.options.env };
+    refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
     const python = this.options.pythonPath
       ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
     const timeoutMs = this.options.startTimeoutMs ?? 180_000;
     emit(onProgress, { type: "worker", phase: "starting" });
-    const proc = await WorkerProcess.spawn(python, { env: env as Record<string, string>, timeoutMs });
+    const proc = await WorkerProcess.spawn(python, {
+      env: env as Record<string, string>,
+      timeoutMs,
+      ...(this.options.workerArgs ? { args: this.options.workerArgs } : {}),
+    });
     const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
     const killedForCancel = { value: false };
     rpc.onCancelStuck = () => {
@@ -233,5 +245,21 @@ function toProgressEvent(b: Record<string, unknown>): ProgressEvent | undefined 
       return { type: "model", phase: "preparing", model: "embedded", message: String(b.message) };
     default:
       return undefined;
+  }
+}
+
+/**
+ * The worker has no authentication of its own: an inherited `LMPROBE_WORKER_ENDPOINT=tcp://...`
+ * would let any local user (or host) that reaches the port drive it. Refused here, before Python
+ * starts (the worker refuses it again, and also an ipc:// socket in a folder others can enter).
+ */
+function refuseOpenEndpoint(endpoint: string | undefined): void {
+  if (endpoint && !endpoint.startsWith("ipc://")) {
+    throw new WorkerStartError(
+      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: only private ipc:// endpoints are served, because on TCP ` +
+        "anyone who reaches the port could drive the unauthenticated worker (TCP needs CURVE keys, which are not " +
+        "configured). Unset LMPROBE_WORKER_ENDPOINT.",
+      "",
+    );
   }
 }

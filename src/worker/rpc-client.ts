@@ -7,10 +7,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
-import { AbortError, ProtocolError, PythonError, type LmprobeError } from "../errors.js";
+import { AbortError, ProtocolError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
+import { errorFromWire } from "../protocol/error-from-wire.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
-import { remoteErrorFromWire } from "../remote/remote-errors.js";
 
 /** Per-request options. */
 export interface RequestOptions {
@@ -73,10 +73,18 @@ export class RpcClient {
         try {
           ({ header, body } = decodeMessage(frames));
         } catch (err) {
-          this.failAll(err as Error);
+          // A frame we cannot decode: every caller gets a typed error, never msgpackr's own.
+          this.failAll(() => new ProtocolError(`the worker sent a malformed message (${describe(err)})`));
           continue;
         }
-        const entry = this.pending.get(String(header.parent));
+        if (typeof header !== "object" || header === null || typeof header.parent !== "string") {
+          // A reply that names no request (a non-map header, or the worker's answer to a message it
+          // could not decode, parent null) would otherwise leave every caller waiting forever.
+          const why = body && typeof body === "object" && body.evalue ? `: ${String(body.evalue)}` : "";
+          this.failAll(() => new ProtocolError(`the worker sent a reply that names no request${why}`));
+          continue;
+        }
+        const entry = this.pending.get(header.parent);
         if (!entry) continue; // a late reply to a request that was failed already
         switch (header.type) {
           case "ack":
@@ -91,7 +99,7 @@ export class RpcClient {
             break;
           case "error":
             this.pending.delete(String(header.parent));
-            if (!entry.abandoned) entry.reject(toError(entry.type, body));
+            if (!entry.abandoned) entry.reject(errorFromWire(entry.type, body));
             break;
           default:
             this.pending.delete(String(header.parent));
@@ -100,14 +108,19 @@ export class RpcClient {
         this.updateBusy();
       }
     } catch (err) {
-      if (!this.closed) this.failAll(err as Error);
+      if (!this.closed) this.failAll(() => new ProtocolError(`the connection to the worker failed (${describe(err)})`));
     } finally {
       this.reading = false;
     }
   }
 
   private send(header: Record<string, unknown>, body: Record<string, unknown>): Promise<void> {
-    const frames = encodeMessage(header, body);
+    let frames: ReturnType<typeof encodeMessage>;
+    try {
+      frames = encodeMessage(header, body);
+    } catch (err) {
+      return Promise.reject(new ProtocolError(`cannot encode ${String(header.type)}: ${describe(err)}`));
+    }
     const next = this.sendQueue.then(() => this.socket.send(frames));
     this.sendQueue = next.catch(() => undefined);
     return next;
@@ -144,10 +157,10 @@ export class RpcClient {
       this.pending.set(id, entry);
       this.updateBusy();
       this.startReading();
-      this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: Error) => {
+      this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: unknown) => {
         this.pending.delete(id);
         this.updateBusy();
-        entry.reject(new ProtocolError(`could not send ${type}: ${err.message}`));
+        entry.reject(new ProtocolError(`could not send ${type}: ${describe(err)}`));
       });
     });
   }
@@ -173,13 +186,4 @@ export class RpcClient {
   }
 }
 
-function toError(method: string, body: Record<string, unknown>): Error {
-  const info = {
-    code: String(body.code ?? "PYTHON_EXCEPTION"),
-    ename: String(body.ename ?? "Error"),
-    evalue: String(body.evalue ?? ""),
-    traceback: Array.isArray(body.traceback) ? body.traceback.map(String) : [],
-  };
-  if (info.code === "CANCELLED") return new AbortError();
-  return remoteErrorFromWire(body) ?? new PythonError(method, info);
-}
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));

@@ -2,7 +2,6 @@
  * One Python worker process: spawn (execa), read the endpoint it announces, keep the tail of its
  * stderr for error messages, and stop it with the shutdown ladder (stdin EOF → SIGTERM → SIGKILL).
  */
-import { delimiter } from "node:path";
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
@@ -30,6 +29,17 @@ export class LineTail {
   }
 }
 
+/**
+ * How the interpreter is started: isolated (`-I`: no current directory, no PYTHONPATH, no user
+ * site-packages on sys.path), then the worker's own package folder is put first and the package
+ * runs as `__main__`. Without this, `python -m` puts the caller's working directory first, and a
+ * `msgpack.py` or `torch.py` lying there would be imported and run by the worker.
+ */
+export function workerArgs(): string[] {
+  const bootstrap = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('lmprobe_worker', run_name='__main__')";
+  return ["-I", "-u", "-c", bootstrap, WORKER_PYTHONPATH];
+}
+
 /** A started worker process that has announced its endpoint. */
 export class WorkerProcess {
   readonly stderrTail = new LineTail();
@@ -40,12 +50,9 @@ export class WorkerProcess {
   private readonly child: ResultPromise<{ stdin: "pipe"; stdout: "pipe"; stderr: "pipe"; reject: false; buffer: false }>;
   private done = false;
 
-  private constructor(python: string, env: Record<string, string>) {
-    this.child = execa(python, ["-u", "-m", "lmprobe_worker"], {
-      env: {
-        ...env,
-        PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-      },
+  private constructor(python: string, env: Record<string, string>, args: string[]) {
+    this.child = execa(python, args, {
+      env,
       stdin: "pipe", // kept open: the worker exits on EOF, i.e. when this process dies
       stdout: "pipe",
       stderr: "pipe",
@@ -71,10 +78,10 @@ export class WorkerProcess {
     return this.done;
   }
 
-  /** Spawns the worker and waits for its `{"event":"listening"}` line. */
-  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number }): Promise<WorkerProcess> {
+  /** Spawns the worker (`python ARGS`, ARGS {@link workerArgs} unless given) and waits for its `{"event":"listening"}` line. */
+  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number; args?: string[] }): Promise<WorkerProcess> {
     const env = { ...(options.env ?? {}) };
-    const proc = new WorkerProcess(python, env);
+    const proc = new WorkerProcess(python, env, options.args ?? workerArgs());
     const lines = createInterface({ input: proc.child.stdout });
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -53,16 +53,20 @@ function canonical(value: unknown): string {
 
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
 
+/** A manifest as a forger sees it: arbitrary JSON, edited freely (the point is to break its types). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- forgeries write any value anywhere
+export type ForgeableJson = Record<string, any>;
+
 /**
  * Edits the manifest body and/or the tensors of a saved probe, then re-hashes both so the
  * checksums match. `mutate` may return a replacement manifest (e.g. `null`).
  */
 export function forgeProbe(
   path: string,
-  mutate: (manifest: Record<string, any>, tensors: Record<string, NamedTensor>) => unknown = () => undefined,
+  mutate: (manifest: ForgeableJson, tensors: Record<string, NamedTensor>) => unknown = () => undefined,
 ): void {
   const manifestPath = join(path, "probe.json");
-  const { checksum: _old, ...body } = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, any>;
+  const { checksum: _old, ...body } = JSON.parse(readFileSync(manifestPath, "utf8")) as ForgeableJson;
   const tensors = decodeSafetensors(readFileSync(join(path, "probe.safetensors"))).tensors;
   const replaced = mutate(body, tensors);
   const bytes = encodeSafetensors(tensors, { format: "lmprobe-ts/probe" });

@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Probe, ProbeFileError } from "../../src/index.js";
 import type { NamedTensor } from "../../src/persist/safetensors.js";
-import { f64Tensor, FEATURES, forgeProbe, saveSynthetic, syntheticState } from "../helpers/synthetic-probe.js";
+import {
+  f64Tensor,
+  FEATURES,
+  forgeProbe,
+  saveSynthetic,
+  syntheticState,
+  type ForgeableJson,
+} from "../helpers/synthetic-probe.js";
 
 const root = mkdtempSync(join(tmpdir(), "forged-probes-"));
 let n = 0;
@@ -59,7 +66,7 @@ describe("a genuine probe", () => {
   });
 });
 
-type Forgery = [string, (m: Record<string, any>, t: Record<string, NamedTensor>) => unknown, RegExp];
+type Forgery = [string, (m: ForgeableJson, t: Record<string, NamedTensor>) => unknown, RegExp];
 const forgeries: Forgery[] = [
   ["probe.json is JSON null", () => null, /probe\.json/],
   ["probe.json is a JSON array", () => [], /probe\.json/],
