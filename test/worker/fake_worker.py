@@ -113,6 +113,9 @@ def main(scenario: str) -> None:
         elif kind == "sleep":
             pass  # never answered, and the cancel above changes nothing
         elif kind == "die":
+            # A real worker acks on receipt, long before the call runs and crashes: let the ack
+            # leave first (os._exit drops unsent messages), so the client knows the call started.
+            time.sleep(0.2)
             sys.stderr.write("fake worker: segmentation fault in the middle of a call (simulated)\n")
             sys.stderr.flush()
             os._exit(7)
