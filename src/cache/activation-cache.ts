@@ -17,11 +17,11 @@ import { crc32 } from "node:zlib";
 import type Database from "better-sqlite3";
 import { CacheError } from "../errors.js";
 import { decodeValues, encodeValues, type CacheDtype } from "./half-float.js";
+import { createSchema } from "./index-schema.js";
 import { cacheFailure, isBusy, isDamaged, markedDamaged, openIndex, retryBusy, setIndexAside } from "./sqlite-guard.js";
 import { blobTempName, removeStaleTemporaries } from "./stale-temporaries.js";
 
-/** Version of the on-disk layout; an index from a newer version is refused, never rewritten. */
-export const CACHE_FORMAT_VERSION = 2;
+export { CACHE_FORMAT_VERSION } from "./index-schema.js";
 
 /** Kinds of cached entries. */
 export type EntryKind = "last_token" | "first_token" | "mean" | "full";
@@ -79,12 +79,11 @@ export class ActivationCache {
   private open(repairDamaged: boolean): Database.Database {
     let db: Database.Database | undefined;
     try {
-      mkdirSync(join(this.dir, "blobs"), { recursive: true });
       if (markedDamaged(this.dir)) setIndexAside(this.dir);
       mkdirSync(join(this.dir, "blobs"), { recursive: true });
       db = openIndex(this.dir);
       const opened = db;
-      retryBusy(() => this.migrate(opened));
+      retryBusy(() => createSchema(opened, this.dir));
       return db;
     } catch (err) {
       db?.close();
@@ -104,37 +103,6 @@ export class ActivationCache {
     } catch (err) {
       throw err instanceof CacheError ? err : cacheFailure(this.dir, action, err);
     }
-  }
-
-  private migrate(db: Database.Database): void {
-    // One writer at a time: two processes creating a fresh index wait for each other (busy timeout).
-    db.transaction(() => this.createSchema(db)).immediate();
-  }
-
-  private createSchema(db: Database.Database): void {
-    db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as { value: string } | undefined;
-    const version = row ? Number(row.value) : CACHE_FORMAT_VERSION;
-    if (version > CACHE_FORMAT_VERSION) {
-      throw new CacheError(this.dir, `The activation cache in ${this.dir} has format version ${version}, newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.`);
-    }
-    if (version < CACHE_FORMAT_VERSION) {
-      // An older layout is only a cache: start afresh rather than migrate.
-      db.exec("DROP TABLE IF EXISTS entries; DROP TABLE IF EXISTS models; DROP TABLE IF EXISTS fingerprints");
-      rmSync(join(this.dir, "blobs"), { recursive: true, force: true });
-      mkdirSync(join(this.dir, "blobs"), { recursive: true });
-    }
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS models (model_key TEXT PRIMARY KEY, name TEXT NOT NULL, identity TEXT NOT NULL, created REAL NOT NULL);
-      CREATE TABLE IF NOT EXISTS entries (
-        model_key TEXT NOT NULL, prompt_hash TEXT NOT NULL, layer INTEGER NOT NULL, kind TEXT NOT NULL,
-        dtype TEXT NOT NULL, rows INTEGER NOT NULL, dim INTEGER NOT NULL, file TEXT, data BLOB,
-        bytes INTEGER NOT NULL, crc INTEGER NOT NULL, created REAL NOT NULL, last_access REAL NOT NULL,
-        PRIMARY KEY (model_key, prompt_hash, layer, kind)) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS entries_lru ON entries (last_access);
-      CREATE TABLE IF NOT EXISTS fingerprints (path TEXT PRIMARY KEY, stat TEXT NOT NULL, digest TEXT NOT NULL);
-    `);
-    db.prepare("INSERT OR REPLACE INTO meta VALUES ('format_version', ?)").run(String(CACHE_FORMAT_VERSION));
   }
 
   /** Records what a model key stands for (for `cache info`). */
