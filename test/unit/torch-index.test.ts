@@ -35,16 +35,24 @@ const OFFLINE = [
   "ERROR: Could not find a version that satisfies the requirement torch>=2.4 (from versions: none)",
   "ERROR: No matching distribution found for torch>=2.4",
 ].join("\n");
-const NO_WHEEL = "ERROR: Could not find a version that satisfies the requirement torch==9.9 (from versions: 2.12.0+cpu, 2.13.0+cpu)\nERROR: No matching distribution found for torch==9.9";
+const NO_WHEEL =
+  "ERROR: Could not find a version that satisfies the requirement torch==9.9 (from versions: 2.12.0+cpu, 2.13.0+cpu)\nERROR: No matching distribution found for torch==9.9";
 
 describe("GPU detection (no torch, no network)", () => {
   it("finds the driver file, the device node, or nvidia-smi on PATH", () => {
-    const only = (...paths: string[]) => (p: string) => paths.includes(p);
-    expect(detectMachine({ PATH: "/usr/bin" }, only("/proc/driver/nvidia/version")).nvidiaGpu).toBe("/proc/driver/nvidia/version");
+    const only =
+      (...paths: string[]) =>
+      (p: string) =>
+        paths.includes(p);
+    expect(detectMachine({ PATH: "/usr/bin" }, only("/proc/driver/nvidia/version")).nvidiaGpu).toBe(
+      "/proc/driver/nvidia/version",
+    );
     expect(detectMachine({ PATH: "/usr/bin" }, only("/dev/nvidia0")).nvidiaGpu).toBe("/dev/nvidia0");
     const smi = process.platform === "win32" ? "nvidia-smi.exe" : "nvidia-smi";
     const sep = process.platform === "win32" ? ";" : ":";
-    expect(detectMachine({ PATH: `/opt/x${sep}/usr/local/bin` }, only(`/usr/local/bin/${smi}`)).nvidiaGpu).toMatch(/nvidia-smi/);
+    expect(detectMachine({ PATH: `/opt/x${sep}/usr/local/bin` }, only(`/usr/local/bin/${smi}`)).nvidiaGpu).toMatch(
+      /nvidia-smi/,
+    );
     expect(detectMachine({ PATH: "/usr/bin" }, only()).nvidiaGpu).toBeUndefined();
   });
 });
@@ -61,7 +69,9 @@ describe("torch index choice", () => {
     expect(chooseTorchIndex(linuxGpu, undefined)).toMatchObject({ name: "pypi", source: "auto" });
     expect(chooseTorchIndex(linuxGpu, undefined).url).toBeUndefined();
     expect(chooseTorchIndex({ platform: "darwin", arch: "arm64" }, undefined).reason).toContain("macOS");
-    expect(chooseTorchIndex({ platform: "win32", arch: "x64", nvidiaGpu: "C:\\nvidia-smi.exe" }, undefined).url).toBeUndefined();
+    expect(
+      chooseTorchIndex({ platform: "win32", arch: "x64", nvidiaGpu: "C:\\nvidia-smi.exe" }, undefined).url,
+    ).toBeUndefined();
   });
 
   it("LMPROBE_TORCH_INDEX overrides: cpu, a CUDA or ROCm tag, pypi, a URL", () => {
@@ -69,7 +79,9 @@ describe("torch index choice", () => {
     expect(chooseTorchIndex(linuxCpu, "cu126").url).toBe("https://download.pytorch.org/whl/cu126");
     expect(chooseTorchIndex(linuxCpu, "rocm6.4").url).toBe("https://download.pytorch.org/whl/rocm6.4");
     expect(chooseTorchIndex(linuxCpu, "pypi")).toMatchObject({ name: "pypi", source: "LMPROBE_TORCH_INDEX" });
-    expect(chooseTorchIndex(linuxCpu, "https://mirror.example/torch-cpu/").url).toBe("https://mirror.example/torch-cpu");
+    expect(chooseTorchIndex(linuxCpu, "https://mirror.example/torch-cpu/").url).toBe(
+      "https://mirror.example/torch-cpu",
+    );
   });
 
   it("refuses anything else, naming the variable and the valid forms", () => {
@@ -82,7 +94,16 @@ describe("pip command lines", () => {
   it("CPU box: torch alone from the CPU index, then the rest pinned to that torch", () => {
     expect(plan(linuxCpu, undefined, { constraint: "/c.txt" })).toEqual([
       ["--retries", "1", "--index-url", CPU_URL, "torch>=2.4", "-c", "/c.txt"],
-      ["-r", "/pkg/requirements.txt", "-r", "/pkg/requirements-test.txt", "-c", "/c.txt", "-c", "/venv/.lmprobe-torch-pin.txt"],
+      [
+        "-r",
+        "/pkg/requirements.txt",
+        "-r",
+        "/pkg/requirements-test.txt",
+        "-c",
+        "/c.txt",
+        "-c",
+        "/venv/.lmprobe-torch-pin.txt",
+      ],
     ]);
     // --extra-index-url would let PyPI's CUDA build win on a higher version: never used.
     expect(plan(linuxCpu).flat()).not.toContain("--extra-index-url");
@@ -95,7 +116,11 @@ describe("pip command lines", () => {
 
   it("an index the user named keeps pip's own retries; a venv from another index gets torch replaced", () => {
     expect(plan(linuxGpu, "cu126")[0]).toEqual(["--index-url", "https://download.pytorch.org/whl/cu126", "torch>=2.4"]);
-    expect(plan(linuxGpu, undefined, { replaceTorch: true })[0]).toEqual(["--upgrade", "--force-reinstall", "torch>=2.4"]);
+    expect(plan(linuxGpu, undefined, { replaceTorch: true })[0]).toEqual([
+      "--upgrade",
+      "--force-reinstall",
+      "torch>=2.4",
+    ]);
   });
 
   it("the pin keeps the installed build's local label; the torch line comes from requirements.txt", () => {
@@ -118,7 +143,9 @@ describe("when the torch index cannot be reached", () => {
     expect(decision.choice).toMatchObject({ name: "pypi", source: "auto" });
     expect(decision.message).toMatch(/could not be reached.*CUDA build.*LMPROBE_TORCH_INDEX/s);
     // The fallback's plan is the plain default-index install.
-    expect(pipInstallSteps({ choice: decision.choice, requirements: ["/r.txt"], torchRequirement: "torch", pinFile: "/p" })).toHaveLength(1);
+    expect(
+      pipInstallSteps({ choice: decision.choice, requirements: ["/r.txt"], torchRequirement: "torch", pinFile: "/p" }),
+    ).toHaveLength(1);
   });
 
   it("an index the user named, or a missing wheel, stops with the fix", () => {
