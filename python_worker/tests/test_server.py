@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import msgpack
 import pytest
@@ -85,6 +84,5 @@ def test_shutdown_replies_then_exits(worker) -> None:
 def test_the_worker_exits_when_its_parent_closes_stdin(worker) -> None:
     proc, _ = worker
     proc.stdin.close()
-    started = time.monotonic()
+    # No elapsed-time bar (machine load decides it): wait() raising TimeoutExpired is the failure.
     assert proc.wait(10) == 0
-    assert time.monotonic() - started < 5
