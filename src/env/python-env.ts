@@ -168,9 +168,12 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
     say(`installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`);
     const have = await readFingerprint(dir);
-    // A venv built from another index keeps its torch unless told to replace it (pip keeps any
-    // torch that satisfies the requirements); an older venv without a record is left as it is.
-    const replaceTorch = existsSync(python) && have?.torchIndex !== undefined && have.torchIndex !== choice.name;
+    // pip keeps any installed torch that satisfies the requirements, so a venv built from another
+    // index has its torch replaced: always for an index the user named, and for an automatic
+    // choice only when the venv records another one (an older venv without a record is kept).
+    const recorded = have?.torchIndex;
+    const explicit = choice.source === "LMPROBE_TORCH_INDEX";
+    const replaceTorch = existsSync(python) && recorded !== choice.name && (explicit || recorded !== undefined);
     const requirements = [REQUIREMENTS, ...(test ? [TEST_REQUIREMENTS] : [])];
     const used = await installDependencies({ python, choice, requirements, constraint, dir, replaceTorch, say });
     const torch = await installedTorch(python);
