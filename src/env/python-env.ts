@@ -13,7 +13,7 @@ import type { ProgressEvent } from "../types.js";
 import { withLock } from "../internal/lock.js";
 import { PACKAGE_ROOT, venvDir, venvPython } from "./paths.js";
 import { installDependencies, installedTorch, run } from "./pip-install.js";
-import { chooseTorchIndex, detectMachine, type TorchIndexChoice } from "./torch-index.js";
+import { chooseTorchIndex, detectMachine, torchNeedsReplacing, type TorchIndexChoice } from "./torch-index.js";
 
 /**
  * Bump when the install steps change, so existing venvs are refreshed. Not bumped for the torch
@@ -168,12 +168,7 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
     say(`installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`);
     const have = await readFingerprint(dir);
-    // pip keeps any installed torch that satisfies the requirements, so a venv built from another
-    // index has its torch replaced: always for an index the user named, and for an automatic
-    // choice only when the venv records another one (an older venv without a record is kept).
-    const recorded = have?.torchIndex;
-    const explicit = choice.source === "LMPROBE_TORCH_INDEX";
-    const replaceTorch = existsSync(python) && recorded !== choice.name && (explicit || recorded !== undefined);
+    const replaceTorch = existsSync(python) && torchNeedsReplacing(choice, have?.torchIndex);
     const requirements = [REQUIREMENTS, ...(test ? [TEST_REQUIREMENTS] : [])];
     const used = await installDependencies({ python, choice, requirements, constraint, dir, replaceTorch, say });
     const torch = await installedTorch(python);

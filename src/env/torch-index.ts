@@ -106,6 +106,17 @@ function parseTorchIndex(raw: string): Omit<TorchIndexChoice, "source" | "reason
   );
 }
 
+/**
+ * Whether an existing venv's torch must be reinstalled for `choice` (pip keeps any installed
+ * torch that satisfies the requirements): always when the user named an index the venv was not
+ * built from, and for an automatic choice only when the venv records another index (a venv from
+ * before the record existed keeps its torch).
+ */
+export function torchNeedsReplacing(choice: TorchIndexChoice, recorded: string | undefined): boolean {
+  if (recorded === choice.name) return false;
+  return choice.source === "LMPROBE_TORCH_INDEX" || recorded !== undefined;
+}
+
 /** The pip calls of one install, in order; each is `python -m pip install ...args`. */
 export interface PipStep {
   /** What the step installs, for the progress line. */

@@ -11,6 +11,7 @@ import {
   indexUnreachable,
   pipInstallSteps,
   torchPin,
+  torchNeedsReplacing,
   torchRequirement,
   type MachineFacts,
 } from "../../src/env/torch-index.js";
@@ -127,6 +128,17 @@ describe("pip command lines", () => {
     expect(torchPin("2.13.0+cpu")).toBe("torch==2.13.0+cpu\n");
     expect(torchRequirement("# x\ntorchvision\ntorch>=2.4  # unpinned\nnumpy\n")).toBe("torch>=2.4");
     expect(torchRequirement("numpy\n")).toBe("torch");
+  });
+});
+
+describe("an existing venv's torch", () => {
+  it("is replaced for a named index it was not built from, kept when unrecorded and automatic", () => {
+    const auto = chooseTorchIndex(linuxCpu, undefined);
+    expect(torchNeedsReplacing(auto, "cpu")).toBe(false);
+    expect(torchNeedsReplacing(auto, undefined)).toBe(false); // a venv from before the record: kept
+    expect(torchNeedsReplacing(auto, "pypi")).toBe(true); // e.g. built by a fallback, CPU index now chosen
+    expect(torchNeedsReplacing(chooseTorchIndex(linuxCpu, "cu126"), undefined)).toBe(true);
+    expect(torchNeedsReplacing(chooseTorchIndex(linuxCpu, "cu126"), "cu126")).toBe(false);
   });
 });
 
