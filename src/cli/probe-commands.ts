@@ -122,6 +122,8 @@ export async function trainCommand(args: string[], out: (line: string) => void):
     ...(randomState !== undefined ? { randomState } : {}),
     ...(batchSize !== undefined ? { batchSize } : {}),
   };
+  // The constructor validates the options (layers, pooling...) without starting Python.
+  await using probe = new Probe(options);
   const data = values.data ? readPrompts(values.data, "--data") : undefined;
   if (data && !data.labels)
     throw new InvalidInputError(
@@ -130,7 +132,6 @@ export async function trainCommand(args: string[], out: (line: string) => void):
     );
   const positive = values.positive ? readPrompts(values.positive, "--positive").prompts : [];
   const negative = values.negative ? readPrompts(values.negative, "--negative").prompts : [];
-  await using probe = new Probe(options);
   if (data) await probe.fit(data.prompts, data.labels!, { onProgress: progress });
   else await probe.fit(positive, negative, { onProgress: progress });
   await probe.save(target);

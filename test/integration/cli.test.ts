@@ -54,6 +54,7 @@ describe("lmprobe CLI usage (no Python started)", () => {
       [["cache", "prune"], /--max-gb/],
       [["train", "out", "--model", "m", "--data", "d.jsonl", "--batch-size", "0"], /--batch-size must be an integer of at least 1, got "0"/],
       [["train", "out", "--model", "m", "--data", "d.jsonl", "--task", "ranking"], /--task "ranking" is not one of: classification, regression/],
+      [["train", "out", "--model", "m", "--data", "missing.jsonl", "--layers", "sideways"], /layers/],
     ];
     for (const [args, stderr] of cases) {
       const result = await execa("node", [cliPath, ...args], { reject: false, env: noPython });
