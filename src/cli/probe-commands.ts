@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import type { LayerSpec, ProbeOptions } from "../config/probe-options.js";
 import { InvalidInputError } from "../errors.js";
 import { Probe } from "../probe/probe.js";
-import { hasProba } from "../probe/scoring.js";
+import { hasProba } from "../estimator/scoring.js";
 import type { ProgressEvent } from "../types.js";
 
 /** Prompts (and labels when present) from a JSONL file of {"text", "label"} or a text file, one prompt per line. */

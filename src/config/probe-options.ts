@@ -6,9 +6,9 @@ import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "../models/resolve-model.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
-import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "./pooling.js";
+import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "../estimator/pooling.js";
 
-export type { Pooling, InferencePooling, TrainPooling } from "./pooling.js";
+export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooling.js";
 
 const layerNames = ["middle", "last", "all", "auto", "fast_auto", "sweep"] as const;
 

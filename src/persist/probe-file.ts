@@ -11,7 +11,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options.js";
 import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
-import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
+import type { FittedState, LinearModelState, ModelState } from "../estimator/fitted-state.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */

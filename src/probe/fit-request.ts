@@ -3,11 +3,10 @@
  * snake_case, and the fitted state built from its answer.
  */
 import { preprocessingSteps, type ResolvedProbeOptions } from "../config/probe-options.js";
-import { InvalidInputError } from "../errors.js";
 import { tensor } from "../protocol/codec.js";
 import type { CallOptions } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
-import { fittedStateFromWire, type FittedState } from "./fitted-state.js";
+import { fittedStateFromWire, type FittedState } from "../estimator/fitted-state.js";
 
 /** One fit: features (n, nLayers, hidden) and what to do with them. */
 export interface FitJob {
@@ -23,16 +22,6 @@ export interface FitJob {
   selection?: "auto" | "fast_auto";
   /** Layer scaling override (a sweep's per-layer probes use the probe's own setting). */
   normalizeLayers?: ResolvedProbeOptions["normalizeLayers"];
-}
-
-/** Checks sample weights: one finite, non-negative number per training sample. */
-export function checkSampleWeight(weights: unknown, count: number): number[] | undefined {
-  if (weights === undefined || weights === null) return undefined;
-  if (!Array.isArray(weights) || weights.length !== count || weights.some((w) => typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
-    const got = Array.isArray(weights) ? `${weights.length} entries` : typeof weights;
-    throw new InvalidInputError("sampleWeight", `sampleWeight must hold ${count} finite, non-negative numbers, one per training sample (got ${got}).`);
-  }
-  return weights as number[];
 }
 
 /** Sends the fit request and returns the fitted state and the worker's fit time. */
@@ -66,22 +55,4 @@ export async function runFit(runtime: PythonRuntime, o: ResolvedProbeOptions, jo
   );
   const state = fittedStateFromWire(result, { task: o.task, path: job.path, layers: job.layers, ...(job.selection ? { candidates: job.layers } : {}) });
   return { state, seconds: Number(result.seconds) };
-}
-
-/** Token rows of "all" training pooling: every real token of each prompt, its label repeated. */
-export function expandTokens(sequences: Float32Array[], width: number, y: number[], weights: number[] | undefined): { x: Float32Array; n: number; y: number[]; weights?: number[] } {
-  const total = sequences.reduce((s, q) => s + q.length / width, 0);
-  const x = new Float32Array(total * width);
-  const rowsY: number[] = [];
-  const rowsW: number[] = [];
-  let offset = 0;
-  sequences.forEach((seq, i) => {
-    x.set(seq, offset);
-    offset += seq.length;
-    for (let t = 0; t < seq.length / width; t++) {
-      rowsY.push(y[i]!);
-      if (weights) rowsW.push(weights[i]!);
-    }
-  });
-  return { x, n: total, y: rowsY, ...(weights ? { weights: rowsW } : {}) };
 }

@@ -1,7 +1,7 @@
 /** Option and result types of Probe's methods. */
 import type { ProbeOptions, RemoteOptions } from "../config/probe-options.js";
 import type { CallOptions } from "../types.js";
-import type { ExtractionProfile } from "./activation-source.js";
+import type { ExtractionProfile } from "../extraction/activation-source.js";
 
 /** Per-call overrides of where extraction runs. */
 export interface RemoteOverride {

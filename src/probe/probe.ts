@@ -5,7 +5,7 @@
  */
 import { ActivationCache } from "../cache/activation-cache.js";
 import { modelCacheKey } from "../cache/model-identity.js";
-import { resolveInferencePooling, resolveTrainPooling, type InferenceStage, type VectorPooling } from "../config/pooling.js";
+import { resolveInferencePooling, resolveTrainPooling, type InferenceStage, type VectorPooling } from "../estimator/pooling.js";
 import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidInputError, InvalidOptionError, NotFittedError, NotSupportedError } from "../errors.js";
@@ -14,16 +14,17 @@ import { checkRemoteKey, remoteRequest } from "../remote/remote-settings.js";
 import { tensor, type Tensor } from "../protocol/codec.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
-import { pooledActivations, type Activations, type SourceSettings } from "./activation-source.js";
-import { toRows, type ActivationsInput } from "./activation-matrix.js";
-import { evaluatePredictions } from "./evaluation.js";
-import { checkSampleWeight, expandTokens, runFit } from "./fit-request.js";
-import type { FittedState } from "./fitted-state.js";
-import { predictPrompts, type Predictions } from "./inference.js";
-import { planLayers, type LayerPlan } from "./layers.js";
-import { accuracy, r2Score } from "./metrics.js";
-import { hasProba, layerImportance, scoreRows, type ImportanceMetric, type OpaqueScorer } from "./scoring.js";
-import { checkLabels, checkPrompts, trainingData } from "./training-data.js";
+import { pooledActivations, type Activations, type SourceSettings } from "../extraction/activation-source.js";
+import { toRows, type ActivationsInput } from "../estimator/activation-matrix.js";
+import { evaluatePredictions } from "../estimator/evaluation.js";
+import { runFit } from "./fit-request.js";
+import { checkSampleWeight, expandTokens } from "../estimator/training-data.js";
+import type { FittedState } from "../estimator/fitted-state.js";
+import { predictPrompts, type Predictions } from "../estimator/inference.js";
+import { planLayers, type LayerPlan } from "../extraction/layers.js";
+import { accuracy, r2Score } from "../estimator/metrics.js";
+import { hasProba, layerImportance, scoreRows, type ImportanceMetric, type OpaqueScorer } from "../estimator/scoring.js";
+import { checkLabels, checkPrompts, trainingData } from "../estimator/training-data.js";
 import type { CallProfile, FitOptions, PredictOptions, ProbaOf, LabelsOf, RemoteOverride, WarmupOptions, WarmupResult } from "./probe-types.js";
 
 export type { CallProfile, FitOptions, PredictOptions, RemoteOverride, WarmupOptions, WarmupResult, ProbaOf, LabelsOf } from "./probe-types.js";

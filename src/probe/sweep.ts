@@ -2,20 +2,21 @@
  * Layer sweeps: one single-layer probe per layer, all trained from ONE extraction of every swept
  * layer (one forward pass per batch, never one per layer), and scored the same way.
  */
-import { resolveInferencePooling, resolveTrainPooling, type VectorPooling } from "../config/pooling.js";
+import { resolveInferencePooling, resolveTrainPooling, type VectorPooling } from "../estimator/pooling.js";
 import type { LayerSpec, ProbeOptions } from "../config/probe-options.js";
 import { InvalidOptionError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
-import type { Activations } from "./activation-source.js";
-import { expandTokens, checkSampleWeight, runFit } from "./fit-request.js";
-import type { FittedState } from "./fitted-state.js";
-import { predictPrompts, type Predictions } from "./inference.js";
-import { accuracy, r2Score } from "./metrics.js";
+import type { Activations } from "../extraction/activation-source.js";
+import { runFit } from "./fit-request.js";
+import { checkSampleWeight, expandTokens } from "../estimator/training-data.js";
+import type { FittedState } from "../estimator/fitted-state.js";
+import { predictPrompts, type Predictions } from "../estimator/inference.js";
+import { accuracy, r2Score } from "../estimator/metrics.js";
 import { Probe } from "./probe.js";
 import type { PredictOptions } from "./probe-types.js";
-import { scoreRows } from "./scoring.js";
-import { checkLabels, checkPrompts, trainingData, type TrainingData } from "./training-data.js";
+import { scoreRows } from "../estimator/scoring.js";
+import { checkLabels, checkPrompts, trainingData, type TrainingData } from "../estimator/training-data.js";
 
 /** Arguments of `Probe.sweepLayers`: probe options plus the training data. */
 export interface SweepArgs extends Omit<ProbeOptions, "layers">, CallOptions {

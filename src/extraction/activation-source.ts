@@ -4,7 +4,8 @@
  * to the cache one by one so an interrupted run resumes from what was stored. With everything
  * cached, no request reaches the worker at all (no model load).
  */
-import type { Reduction, VectorPooling } from "../config/pooling.js";
+import type { VectorPooling } from "../estimator/pooling.js";
+import { poolSequence } from "../estimator/sequence-pooling.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
@@ -70,26 +71,6 @@ export interface Activations {
 /** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
 function chunkSize(batchSize: number): number {
   return batchSize * Math.max(1, Math.ceil(64 / batchSize));
-}
-
-/**
- * Reduces a full unpadded sequence (rows × dim) over its tokens. Sequences hold real tokens only,
- * so first_token is the first real token whatever the padding side.
- */
-export function poolSequence(seq: CachedValues, pooling: Reduction): Float32Array {
-  const { rows, dim, data } = seq;
-  if (pooling === "last_token") return data.slice((rows - 1) * dim, rows * dim);
-  if (pooling === "first_token") return data.slice(0, dim);
-  const out = new Float32Array(dim);
-  for (let j = 0; j < dim; j++) {
-    let s = pooling === "mean" ? 0 : data[j]!;
-    for (let r = pooling === "mean" ? 0 : 1; r < rows; r++) {
-      const v = data[r * dim + j]!;
-      s = pooling === "mean" ? s + v : pooling === "max" ? Math.max(s, v) : Math.min(s, v);
-    }
-    out[j] = pooling === "mean" ? s / rows : s;
-  }
-  return out;
 }
 
 /**

@@ -57,3 +57,31 @@ export function trainingData(first: unknown, second: unknown, task: "classificat
   }
   return data;
 }
+
+/** Checks sample weights: one finite, non-negative number per training sample. */
+export function checkSampleWeight(weights: unknown, count: number): number[] | undefined {
+  if (weights === undefined || weights === null) return undefined;
+  if (!Array.isArray(weights) || weights.length !== count || weights.some((w) => typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
+    const got = Array.isArray(weights) ? `${weights.length} entries` : typeof weights;
+    throw new InvalidInputError("sampleWeight", `sampleWeight must hold ${count} finite, non-negative numbers, one per training sample (got ${got}).`);
+  }
+  return weights as number[];
+}
+
+/** Token rows of "all" training pooling: every real token of each prompt, its label repeated. */
+export function expandTokens(sequences: Float32Array[], width: number, y: number[], weights: number[] | undefined): { x: Float32Array; n: number; y: number[]; weights?: number[] } {
+  const total = sequences.reduce((s, q) => s + q.length / width, 0);
+  const x = new Float32Array(total * width);
+  const rowsY: number[] = [];
+  const rowsW: number[] = [];
+  let offset = 0;
+  sequences.forEach((seq, i) => {
+    x.set(seq, offset);
+    offset += seq.length;
+    for (let t = 0; t < seq.length / width; t++) {
+      rowsY.push(y[i]!);
+      if (weights) rowsW.push(weights[i]!);
+    }
+  });
+  return { x, n: total, y: rowsY, ...(weights ? { weights: rowsW } : {}) };
+}

@@ -3,14 +3,13 @@
  * prompt ("activation" stage), per-token scores reduced over each prompt's real tokens ("score"
  * stage, e.g. the max over tokens), or every token's prediction ("all").
  */
-import { isVectorPooling, type InferenceStage, type Reduction, type VectorPooling } from "../config/pooling.js";
-import type { Activations } from "./activation-source.js";
-import { poolSequence } from "./activation-source.js";
+import { isVectorPooling, type InferenceStage, type Reduction, type VectorPooling } from "./pooling.js";
+import { poolSequence, type ActivationBlock } from "./sequence-pooling.js";
 import type { FittedState } from "./fitted-state.js";
 import { argmax, scoreRows, type OpaqueScorer, type RowScores } from "./scoring.js";
 
 /** Extracts activations of the state's layers, pooled one way or as token sequences. */
-export type Extractor = (pooling: VectorPooling | "sequence") => Promise<Activations>;
+export type Extractor = (pooling: VectorPooling | "sequence") => Promise<ActivationBlock>;
 
 /** Predictions per prompt, or per token of each prompt ("all"). */
 export interface Predictions {
