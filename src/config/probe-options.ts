@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
-import { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "../models/resolve-model.js";
-import { PythonRuntime } from "../worker/python-runtime.js";
+import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "../models/embedded-models.js";
+import { BUILTIN_CLASSIFIERS, type ClassifierName } from "../protocol/classifiers.js";
+import type { PythonRuntime } from "../worker/python-runtime.js";
 import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "../estimator/pooling.js";
 
 export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooling.js";
@@ -13,20 +14,8 @@ export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooli
 const layerNames = ["middle", "last", "all", "auto", "fast_auto", "sweep"] as const;
 
 /** Python: `classifier` names, built with lmprobe's exact scikit-learn constructors. */
-export const CLASSIFIERS = [
-  "logistic_regression",
-  "logistic_regression_cv",
-  "ridge",
-  "ridge_regression",
-  "svm",
-  "sgd",
-  "sgd_gpu",
-  "mass_mean",
-  "lda",
-  "ensemble",
-] as const;
-/** A built-in classifier name. */
-export type ClassifierName = (typeof CLASSIFIERS)[number];
+export const CLASSIFIERS = BUILTIN_CLASSIFIERS;
+export type { ClassifierName };
 /** A scikit-learn estimator by its import path, e.g. `{ estimator: "sklearn.svm.LinearSVC", params: { C: 0.5 } }`. */
 export interface CustomEstimator {
   /** Fully qualified class under `sklearn.` (other modules are refused: importing them would run arbitrary code). */
@@ -43,6 +32,13 @@ export interface CustomEstimator {
 export type LayerSpec = number | number[] | (typeof layerNames)[number] | `sweep:${number}` | `sweep:${number}-${number}`;
 
 const int = z.number().int();
+
+/** True for a {@link PythonRuntime} (checked by shape, so option parsing needs no worker code). */
+function isRuntime(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const methods = ["call", "request", "prewarm", "envValue", "close"];
+  return methods.every((m) => typeof Reflect.get(value, m) === "function");
+}
 const SWEEP_STEP = /^sweep:(\d+)$/;
 const SWEEP_RANGE = /^sweep:(\d+)-(\d+)$/;
 const PREPROCESSING_STEP = /^(standard|standard_scaler|pca(:[1-9]\d*)?)$/;
@@ -70,7 +66,7 @@ export const probeOptionsSchema = z.strictObject({
   model: z
     .string()
     .min(1, "model must name a local folder, a hub id, or an embedded model such as \"embedded:smollm2-135m\"")
-    .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || (EMBEDDED_MODELS as readonly string[]).includes(m.slice(EMBEDDED_PREFIX.length)), {
+    .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || isEmbeddedModel(m.slice(EMBEDDED_PREFIX.length)), {
       message: `unknown embedded model; known: ${EMBEDDED_MODELS.map((m) => EMBEDDED_PREFIX + m).join(", ")}`,
     })
     .optional(),
@@ -117,7 +113,8 @@ export const probeOptionsSchema = z.strictObject({
   preprocessing: preprocessingSpec.optional(),
   pcaComponents: int.positive().optional(),
   massMeanAugment: z.boolean().default(false),
-  runtime: z.instanceof(PythonRuntime).optional(),
+  // Structural: config/ does not load the worker layer (a runtime is anything with its methods).
+  runtime: z.custom<PythonRuntime>(isRuntime, "runtime must be a PythonRuntime").optional(),
   cacheDir: z.string().min(1).nullable().optional(),
   groupByLength: z.boolean().default(true),
   cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),

@@ -9,7 +9,8 @@ import { poolSequence } from "../estimator/sequence-pooling.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
-import type { Tensor } from "../protocol/codec.js";
+import { extractedFromWire, extractToWire, type ExtractReply, type ExtractSpec } from "../protocol/extract.js";
+import type { RemoteJob } from "../protocol/remote.js";
 import type { CallOptions, ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 
@@ -23,7 +24,7 @@ export interface SourceSettings {
   groupByLength: boolean;
   /** "local" (transformers hooks) or "nnsight"; with `remote`, the NDIF job settings (worker protocol). */
   backend?: string;
-  remote?: Record<string, unknown>;
+  remote?: RemoteJob;
   cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
 }
 
@@ -132,7 +133,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const output = new Output(rowsOf, req.prompts.length, layers.length, req.cacheOnly !== true);
   const cache = settings.cache;
   const sequenceMode = pooling === "sequence";
-  const fullSequence = sequenceMode || req.fullSequence === true;
+  // undefined: every token is extracted (a sequence request, or a warmup that caches full sequences).
+  const vectorPooling = sequenceMode || req.fullSequence === true ? undefined : pooling;
   if (cache && !req.invalidateCache) {
     layers.forEach((layer, li) => {
       if (sequenceMode) {
@@ -160,22 +162,22 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     const onProgress = req.onProgress
       ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts } : e)
       : undefined;
-    return settings.runtime.request(
-      "extract",
-      {
-        model: settings.modelPath,
-        prompts: chunks[k]!.map((h) => textOf.get(h)!),
-        layers,
-        pooling: fullSequence ? "none" : pooling,
-        batch_size: req.batchSize,
-        group_by_length: settings.groupByLength,
-        dtype: settings.dtype,
-        device: settings.device,
-        ...(settings.backend ? { backend: settings.backend } : {}),
-        ...(settings.remote ? { remote: settings.remote } : {}),
-      },
-      { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
-    );
+    const spec: ExtractSpec = {
+      model: settings.modelPath,
+      prompts: chunks[k]!.map((h) => textOf.get(h)!),
+      layers,
+      pooling: vectorPooling ?? "none",
+      batchSize: req.batchSize,
+      groupByLength: settings.groupByLength,
+      dtype: settings.dtype,
+      device: settings.device,
+      backend: settings.backend,
+      remote: settings.remote,
+    };
+    return settings.runtime.call("extract", extractToWire(spec), {
+      ...(req.signal ? { signal: req.signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
   // cache, so cache writes hide behind the forward pass.
@@ -192,19 +194,15 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   }
 
   /** Records one chunk's result: profile, output rows, cache entries. */
-  function store(result: Record<string, unknown>, chunk: string[]): void {
-    const seconds = result.seconds as { load: number; forward: number; total: number };
-    profile.tokens += Number(result.tokens);
+  function store(reply: ExtractReply, chunk: string[]): void {
+    const { data, width, lengths, tokens, seconds } = extractedFromWire(reply);
+    profile.tokens += tokens;
     profile.modelLoadSeconds += seconds.load;
     profile.forwardSeconds += seconds.forward;
     profile.workerSeconds += seconds.total;
-    const acts = result.activations as Tensor;
-    const data = acts.data as Float32Array;
-    const width = acts.shape[2]!;
     const entries: NewEntry[] = [];
     const L = layers.length;
-    if (fullSequence) {
-      const lengths = Array.from((result.lengths as Tensor).data as Int32Array);
+    if (vectorPooling === undefined) {
       let row = 0;
       chunk.forEach((h, i) => {
         const rows = lengths[i]!;
@@ -222,7 +220,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
           const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width); // copied by place() and the cache write
-          entries.push({ promptHash: h, layer, kind: pooling as VectorPooling, rows: 1, dim: width, data: vec });
+          entries.push({ promptHash: h, layer, kind: vectorPooling, rows: 1, dim: width, data: vec });
           output.place(h, li, vec);
         });
       });

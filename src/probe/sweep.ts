@@ -8,7 +8,7 @@ import { InvalidOptionError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { Activations } from "../extraction/activation-source.js";
-import { runFit } from "./fit-request.js";
+import { runFit } from "./fit.js";
 import { checkSampleWeight, expandTokens } from "../estimator/training-data.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";

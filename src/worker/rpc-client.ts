@@ -7,21 +7,23 @@ import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
 import { AbortError, ProtocolError, PythonError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
+import { replyOf, requestBody, type Reply, type Request, type RpcName } from "../protocol/messages.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
-import { remoteErrorFromWire } from "../remote/remote-errors.js";
+import type { WireBody } from "../protocol/wire-values.js";
+import { remoteErrorFromWire } from "../protocol/remote-errors.js";
 
 /** Per-request options. */
 export interface RequestOptions {
   signal?: AbortSignal;
   /** Raw progress bodies sent by the worker for this request. */
-  onProgress?: (body: Record<string, unknown>) => void;
+  onProgress?: (body: WireBody) => void;
 }
 
 interface Pending {
   type: string;
-  resolve: (body: Record<string, unknown>) => void;
+  resolve: (body: WireBody) => void;
   reject: (err: Error) => void;
-  onProgress?: (body: Record<string, unknown>) => void;
+  onProgress?: (body: WireBody) => void;
   /** Set once the caller gave up (abort): the terminal reply is then only awaited, not delivered. */
   abandoned?: boolean;
 }
@@ -45,8 +47,8 @@ export class RpcClient {
   private async readLoop(): Promise<void> {
     try {
       for await (const frames of this.socket) {
-        let header: Record<string, unknown>;
-        let body: Record<string, unknown>;
+        let header: WireBody;
+        let body: WireBody;
         try {
           ({ header, body } = decodeMessage(frames));
         } catch (err) {
@@ -79,15 +81,20 @@ export class RpcClient {
     }
   }
 
-  private send(header: Record<string, unknown>, body: Record<string, unknown>): Promise<void> {
+  private send(header: WireBody, body: WireBody): Promise<void> {
     const frames = encodeMessage(header, body);
     const next = this.sendQueue.then(() => this.socket.send(frames));
     this.sendQueue = next.catch(() => undefined);
     return next;
   }
 
-  /** Sends a request and resolves with the body of its `result`. */
-  request(type: string, body: Record<string, unknown> = {}, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+  /** Sends RPC `name` and resolves with its typed reply. */
+  async call<K extends RpcName>(name: K, body: Request<K>, options: RequestOptions = {}): Promise<Reply<K>> {
+    return replyOf(name, await this.request(name, requestBody(body), options));
+  }
+
+  /** Sends a request (an RPC or a control message) and resolves with the body of its `result`. */
+  request(type: string, body: WireBody = {}, options: RequestOptions = {}): Promise<WireBody> {
     if (this.closed) return Promise.reject(new ProtocolError("the worker connection is closed"));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError({ cause: signal.reason }));
@@ -142,7 +149,7 @@ export class RpcClient {
   }
 }
 
-function toError(method: string, body: Record<string, unknown>): Error {
+function toError(method: string, body: WireBody): Error {
   const info = {
     code: String(body.code ?? "PYTHON_EXCEPTION"),
     ename: String(body.ename ?? "Error"),
