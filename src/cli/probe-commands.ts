@@ -82,7 +82,7 @@ export async function trainCommand(args: string[], out: (line: string) => void):
     await probe.fit(readPrompts(values.positive!).prompts, readPrompts(values.negative!).prompts, { onProgress: progress });
   }
   await probe.save(target);
-  out(`saved ${target}: layers ${probe.selectedLayers.join(",")}, ${probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`}`);
+  out(`saved ${target}: layers ${probe.layers.join(",")}, ${probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`}`);
   return 0;
 }
 

@@ -1,15 +1,10 @@
 /** Option and result types of Probe's methods. */
-import type { ProbeOptions, RemoteOptions } from "../config/probe-options.js";
+import type { ProbeOptions } from "../config/probe-options.js";
 import type { CallOptions } from "../types.js";
 import type { ExtractionProfile } from "../extraction/activation-source.js";
+import type { RemoteOverride } from "../extraction/session.js";
 
-/** Per-call overrides of where extraction runs. */
-export interface RemoteOverride {
-  /** Python: `remote`. Run this call on NDIF (needs `backend: "nnsight"`), or locally with `false`. */
-  remote?: boolean | RemoteOptions;
-  /** Python: `max_retries`. Retries per remote batch for this call. */
-  maxRetries?: number;
-}
+export type { RemoteOverride };
 
 /** Per-call options of `fit`. */
 export interface FitOptions extends CallOptions, RemoteOverride {

@@ -151,7 +151,10 @@ describe("parity matrix with lmprobe 0.10.3", () => {
     const expected = (await oracle)[index]!;
     expect(expected.error).toBeUndefined();
     const tol = c.tol ?? 1e-5;
-    expect(probe.selectedLayers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    expect(probe.layers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    // selectedLayers is lmprobe's selected_layers_ (None unless auto/fast_auto chose layers).
+    const attr = expected.selected_layers_attr as number[] | null;
+    expect(probe.selectedLayers).toEqual(attr === null ? undefined : [...attr].sort((a, b) => a - b));
     if (c.data === "regression") {
       expect(maxDiff(predicted, expected.predict)).toBeLessThan(tol * 10); // values, not probabilities: same relative bar on a 0–7 scale
       return;
