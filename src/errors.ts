@@ -15,6 +15,9 @@ export type LmprobeErrorCode =
   | "PROTOCOL"
   | "PYTHON_EXCEPTION"
   | "PYTHON_OOM"
+  | "BAD_REQUEST"
+  | "BAD_ACTIVATIONS"
+  | "UNSUPPORTED_MODEL"
   | "ABORTED"
   | "TIMEOUT"
   | "CACHE"
@@ -33,6 +36,8 @@ export class LmprobeError extends Error {
   constructor(code: LmprobeErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    // Each class names itself (stack traces, `err.name`, the CLI's "Name [CODE]"): no list to keep.
+    Object.defineProperty(this, "name", { value: new.target.name, enumerable: false, configurable: true, writable: true });
   }
 }
 
@@ -50,16 +55,19 @@ export class InvalidOptionError extends LmprobeError {
 export class InvalidInputError extends LmprobeError {
   /** The argument at fault, e.g. `"labels"`. */
   readonly argument: string;
-  constructor(argument: string, message: string) {
-    super("INVALID_INPUT", message);
+  /** Position of the offending item in that argument (e.g. which prompt), when one item is at fault. */
+  readonly index: number | undefined;
+  constructor(argument: string, message: string, options: { index?: number; cause?: unknown } = {}) {
+    super("INVALID_INPUT", message, options.cause === undefined ? undefined : { cause: options.cause });
     this.argument = argument;
+    this.index = options.index;
   }
 }
 
 /** A method that needs a fitted probe was called before `fit()`. */
 export class NotFittedError extends LmprobeError {
-  constructor(method: string) {
-    super("NOT_FITTED", `${method}() needs a fitted probe: call fit() first.`);
+  constructor(method: string, message = `${method}() needs a fitted probe: call fit() first.`) {
+    super("NOT_FITTED", message);
   }
 }
 
@@ -89,6 +97,16 @@ export class ModelNotFoundError extends LmprobeError {
   readonly model: string;
   constructor(model: string, message: string, options?: { cause?: unknown }) {
     super("MODEL_NOT_FOUND", message, options);
+    this.model = model;
+  }
+}
+
+/** The model folder exists but cannot be used: an unknown architecture, or pickle-only weights. */
+export class UnsupportedModelError extends LmprobeError {
+  /** The model folder or id, when the worker named it. */
+  readonly model: string;
+  constructor(model: string, message: string, options?: { cause?: unknown }) {
+    super("UNSUPPORTED_MODEL", message, options);
     this.model = model;
   }
 }
@@ -143,6 +161,18 @@ export class ProtocolError extends WorkerError {
   }
 }
 
+/** What the worker reports about a failed request. */
+export interface PythonErrorInfo {
+  /** The worker's code, e.g. `"PYTHON_EXCEPTION"` or `"BAD_REQUEST"`. */
+  code: string;
+  /** Python exception type name. */
+  ename: string;
+  /** Python exception message. */
+  evalue: string;
+  /** Formatted traceback lines. */
+  traceback: string[];
+}
+
 /** An exception raised inside the Python worker while handling a request. */
 export class PythonError extends LmprobeError {
   /** The request type that failed, e.g. `"extract"`. */
@@ -153,16 +183,39 @@ export class PythonError extends LmprobeError {
   readonly pythonMessage: string;
   /** Formatted Python traceback. */
   readonly pythonTraceback: string;
-  /** Code the worker attached (`PYTHON_EXCEPTION`, `PYTHON_OOM`, `BAD_REQUEST`, ...). */
+  /** Code the worker attached (`PYTHON_EXCEPTION`, or a code from a newer worker). */
   readonly workerCode: string;
-  constructor(method: string, info: { code: string; ename: string; evalue: string; traceback: string[] }) {
-    const code: LmprobeErrorCode = info.code === "PYTHON_OOM" ? "PYTHON_OOM" : "PYTHON_EXCEPTION";
+  constructor(method: string, info: PythonErrorInfo, code: LmprobeErrorCode = "PYTHON_EXCEPTION") {
     super(code, `Python worker failed in ${method}: ${info.ename}: ${info.evalue}`);
     this.method = method;
     this.pythonType = info.ename;
     this.pythonMessage = info.evalue;
     this.pythonTraceback = info.traceback.join("");
     this.workerCode = info.code;
+  }
+}
+
+/** The worker ran out of memory (host RAM or the accelerator's): use a smaller `batchSize` or model. */
+export class PythonOomError extends PythonError {
+  constructor(method: string, info: PythonErrorInfo) {
+    super(method, info, "PYTHON_OOM");
+  }
+}
+
+/**
+ * The worker refused a request as malformed or unsupported (e.g. a parameter its scikit-learn
+ * does not accept). Checks in TypeScript catch user mistakes first; this is the worker's own line.
+ */
+export class BadRequestError extends PythonError {
+  constructor(method: string, info: PythonErrorInfo) {
+    super(method, info, "BAD_REQUEST");
+  }
+}
+
+/** Activations handed to the worker hold NaN or infinite values (e.g. from `fitFromActivations`). */
+export class BadActivationsError extends PythonError {
+  constructor(method: string, info: PythonErrorInfo) {
+    super(method, info, "BAD_ACTIVATIONS");
   }
 }
 
@@ -246,27 +299,4 @@ export class RemoteTimeoutError extends RemoteError {
     super("REMOTE_TIMEOUT", message, info);
     this.timeoutMs = timeoutMs;
   }
-}
-
-for (const cls of [
-  LmprobeError,
-  InvalidOptionError,
-  InvalidInputError,
-  NotFittedError,
-  ModelNotFoundError,
-  PythonEnvError,
-  WorkerError,
-  WorkerStartError,
-  WorkerExitedError,
-  ProtocolError,
-  PythonError,
-  AbortError,
-  TimeoutError,
-  CacheError,
-  RemoteError,
-  RemoteJobError,
-  RemoteTimeoutError,
-]) {
-  // A non-enumerable `name` on the prototype: stack traces and `err.name` checks show the class.
-  Object.defineProperty(cls.prototype, "name", { value: cls.name, enumerable: false, configurable: true, writable: true });
 }

@@ -35,6 +35,10 @@ export {
   WorkerExitedError,
   ProtocolError,
   PythonError,
+  PythonOomError,
+  BadRequestError,
+  BadActivationsError,
+  UnsupportedModelError,
   AbortError,
   TimeoutError,
   CacheError,
@@ -44,5 +48,6 @@ export {
   RemoteJobError,
   RemoteTimeoutError,
   type RemoteErrorInfo,
+  type PythonErrorInfo,
   type LmprobeErrorCode,
 } from "./errors.js";

@@ -2,7 +2,8 @@
 
 Built-in constructors and defaults are lmprobe 0.10.3's (``classifier_kwargs`` override them). A
 custom estimator is ``{"estimator": "sklearn.module.Class", "params": {...}}`` and must be a
-``BaseEstimator`` subclass importable from a ``sklearn.`` module; nothing else is imported.
+``BaseEstimator`` subclass from one of the modules param_policy allows; nothing else is imported.
+Every parameter (custom ``params`` and built-in ``classifier_kwargs``) passes param_policy first.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .param_policy import check_estimator_path, check_params
 from .protocol import WorkerFailure
 
 BUILTIN = (
@@ -44,7 +46,7 @@ def build_builtin(name: str, random_state: int | None, kwargs: dict[str, Any]) -
 
     from .estimators import EnsembleClassifier, MassMeanClassifier, SGDGPUClassifier
 
-    extra = dict(kwargs)  # never touch the caller's dict
+    extra = dict(check_params(name, kwargs))  # never touch the caller's dict
     rs = {"random_state": random_state}
     table: dict[str, tuple[type, dict[str, Any]]] = {
         "logistic_regression": (LogisticRegression, {"max_iter": 1000, "solver": "lbfgs", **rs}),
@@ -80,16 +82,10 @@ def _lda() -> type:
 
 
 def resolve_custom_class(path: Any) -> type:
-    """Import ``sklearn.x.Y`` and check that it is an sklearn estimator class."""
+    """Import ``sklearn.<module>.<Class>`` from an allowed module and check it is an estimator class."""
     from sklearn.base import BaseEstimator
 
-    if not isinstance(path, str) or "." not in path:
-        raise WorkerFailure("BAD_REQUEST", f"custom estimator must be a dotted path like 'sklearn.linear_model.Ridge', got {path!r}")
-    module_name, _, class_name = path.rpartition(".")
-    if not (module_name == "sklearn" or module_name.startswith("sklearn.")):
-        raise WorkerFailure(
-            "BAD_REQUEST", f"custom estimator {path!r} is not from scikit-learn: only classes under 'sklearn.' are allowed"
-        )
+    module_name, class_name = check_estimator_path(path)
     try:
         module = importlib.import_module(module_name)
     except ImportError:
@@ -109,5 +105,6 @@ def build_classifier(spec: Any, random_state: int | None, kwargs: dict[str, Any]
         params = spec.get("params") or {}
         if not isinstance(params, dict):
             raise WorkerFailure("BAD_REQUEST", "custom estimator params must be a mapping")
-        return _construct(cls, dict(params), spec["estimator"]), spec["estimator"]
+        label = spec["estimator"]
+        return _construct(cls, dict(check_params(label, params)), label), label
     raise WorkerFailure("BAD_REQUEST", f"classifier must be a built-in name or {{'estimator': 'sklearn...'}}, got {spec!r}")

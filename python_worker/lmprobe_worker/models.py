@@ -78,6 +78,21 @@ def is_loaded(path: str, dtype: str = "float32", device: str = "auto") -> bool:
         return (path, dtype, str(resolve_device(device))) in _LOADED
 
 
+def refuse_pickled_weights(path: str) -> None:
+    """Only safetensors weights are loaded: a .bin/.pt checkpoint is a pickle, and a model folder can
+    be named by a probe file (untrusted input). Refused with the fix before transformers looks."""
+    if not os.path.isdir(path):
+        return
+    names = os.listdir(path)
+    if not any(n.endswith(".safetensors") for n in names) and any(n.endswith((".bin", ".pt", ".pth")) for n in names):
+        raise WorkerFailure(
+            "UNSUPPORTED_MODEL",
+            f"{path} has only pickle-based weights (.bin/.pt), which can run code when loaded; lmprobe-ts loads "
+            "safetensors only. Convert once in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(dir) "
+            "(writes model.safetensors), after checking the folder comes from a source you trust.",
+        )
+
+
 def load_model(path: str, dtype: str = "float32", device: str = "auto") -> LoadedModel:
     """Load (once) a causal LM and its tokenizer from a local folder or a cached hub id."""
     torch_dtype = DTYPES.get(dtype)
@@ -93,11 +108,14 @@ def load_model(path: str, dtype: str = "float32", device: str = "auto") -> Loade
 
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "config.json")):
             raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json")
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        refuse_pickled_weights(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         if tokenizer.pad_token is None:
             # Same rule as lmprobe: batches need a pad token; eos is never attended to anyway.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch_dtype, use_safetensors=True, trust_remote_code=False
+        )
         model.to(dev)
         model.eval()
         loaded = LoadedModel(model, tokenizer, decoder_layers(model), dev)

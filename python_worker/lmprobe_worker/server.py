@@ -158,6 +158,28 @@ def _exit_when_parent_dies() -> None:
     os._exit(0)
 
 
+def endpoint_problem(endpoint: str) -> str | None:
+    """Why an endpoint named by the environment must not be bound, or None when it is private.
+
+    The worker has no authentication of its own: whoever can connect can drive it (load models,
+    read files it can read). So only an ``ipc://`` socket inside a folder that belongs to this user
+    and no one else is accepted; TCP needs CURVE keys, which this worker does not configure.
+    """
+    if not endpoint.startswith("ipc://"):
+        return (
+            "only ipc:// endpoints are served: on TCP any local user (or host) that reaches the port could drive "
+            "this unauthenticated worker, and CURVE keys are not configured. Unset LMPROBE_WORKER_ENDPOINT."
+        )
+    folder = os.path.dirname(os.path.abspath(endpoint[len("ipc://") :]))
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return f"its folder {folder} does not exist"
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return f"its folder {folder} must belong to this user and be private (mode 0700), so no other user can connect"
+    return None
+
+
 def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None) -> None:
     logging.basicConfig(
         stream=sys.stderr,
@@ -165,7 +187,12 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
         format="%(levelname)s %(name)s: %(message)s",
     )
     endpoint = os.environ.get("LMPROBE_WORKER_ENDPOINT")
-    if not endpoint:
+    if endpoint:
+        problem = endpoint_problem(endpoint)
+        if problem:
+            print(f"lmprobe worker: LMPROBE_WORKER_ENDPOINT={endpoint} refused: {problem}", file=sys.stderr, flush=True)
+            os._exit(2)
+    else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
     server = WorkerServer(handlers, endpoint)

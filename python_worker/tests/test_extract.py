@@ -95,3 +95,30 @@ def test_length_groups_carry_less_padding(tiny_models) -> None:
     prompts = ["a", "a much longer prompt with many words in it", "b", "another long prompt with words"]
     assert batches(lm, prompts, 2, False) == [[0, 1], [2, 3]]
     assert batches(lm, prompts, 2, True) == [[0, 2], [3, 1]]
+
+
+def test_pickle_weights_are_refused_before_transformers_reads_them(tiny_models, tmp_path) -> None:
+    """A model folder can be named by a probe file: a .bin checkpoint (a pickle) is never loaded."""
+    import shutil
+
+    from lmprobe_worker.protocol import WorkerFailure
+
+    src = tiny_models["gpt2"]["path"]
+    folder = tmp_path / "pickled"
+    shutil.copytree(src, folder)
+    for f in folder.glob("*.safetensors"):
+        f.unlink()
+    marker = tmp_path / "unpickled"
+
+    class Boom:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (marker.write_text, ("pwned",))
+
+    import pickle
+
+    (folder / "pytorch_model.bin").write_bytes(pickle.dumps(Boom()))
+    with pytest.raises(WorkerFailure) as info:
+        load_model(str(folder), "float32", "cpu")
+    assert info.value.code == "UNSUPPORTED_MODEL"
+    assert "safetensors only" in str(info.value)
+    assert not marker.exists()

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { ModelNotFoundError } from "../errors.js";
 import type { ResolvedModel } from "../models/resolve-model.js";
 import type { ActivationCache } from "./activation-cache.js";
 
@@ -42,6 +43,26 @@ async function folderDigest(dir: string, cache: ActivationCache): Promise<string
 
 /** The identity of a resolved model's activations, and the cache key derived from it. */
 export async function modelCacheKey(
+  model: ResolvedModel,
+  settings: { backend: string; dtype: string },
+  cache: ActivationCache,
+): Promise<{ modelKey: string; identity: Record<string, unknown> }> {
+  try {
+    return await identify(model, settings, cache);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "EACCES" && code !== "ENOTDIR" && !(err instanceof SyntaxError)) throw err;
+    // The folder changed under us (deleted, unreadable, a damaged embedded marker): name it and the fix.
+    throw new ModelNotFoundError(
+      model.name,
+      `Cannot read the model folder ${model.path} to fingerprint it (${(err as Error).message}). ` +
+        "Check that it still exists and is readable (for an embedded model, run `lmprobe setup --force`).",
+      { cause: err },
+    );
+  }
+}
+
+async function identify(
   model: ResolvedModel,
   settings: { backend: string; dtype: string },
   cache: ActivationCache,

@@ -8,6 +8,7 @@ import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "../models/emb
 import { BUILTIN_CLASSIFIERS, type ClassifierName } from "../protocol/classifiers.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "../estimator/pooling.js";
+import { checkEstimatorParams, checkEstimatorPath } from "./estimator-policy.js";
 
 export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooling.js";
 
@@ -263,6 +264,11 @@ function checkCombinations(o: ResolvedProbeOptions, raw: Record<string, unknown>
   resolveTrainPooling(o.pooling, o.trainPooling);
   resolveInferencePooling(o.pooling, o.inferencePooling);
   preprocessingSteps(o.preprocessing, o.pcaComponents);
+  if (typeof o.classifier === "object") {
+    checkEstimatorPath(o.classifier.estimator);
+    checkEstimatorParams("classifier.params", o.classifier.params);
+  }
+  checkEstimatorParams("classifierKwargs", o.classifierKwargs);
   if (o.task === "regression") {
     // lmprobe builds Ridge for regression when the classifier is left at its default.
     if (raw.classifier === undefined) o.classifier = "ridge_regression";

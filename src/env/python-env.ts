@@ -185,7 +185,9 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
     "    except metadata.PackageNotFoundError: out[d] = None",
     "print(json.dumps({'python': list(sys.version_info[:2]), 'dists': out}))",
   ].join("\n");
-  const result = await execa(python, ["-c", script], { reject: false, stdin: "ignore" });
+  // -I as for the worker itself: the check must see the packages the worker will see, and must not
+  // import a module from the caller's working directory.
+  const result = await execa(python, ["-I", "-c", script], { reject: false, stdin: "ignore" });
   if (result.failed) {
     const why = result.code === "ENOENT" ? "it does not exist" : `it failed: ${result.stderr.slice(-500)}`;
     throw new PythonEnvError(python, `LMPROBE_PYTHON=${python} is not a usable Python interpreter: ${why}.`);

@@ -13,6 +13,7 @@ import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
 import type { FittedState, LinearModelState, ModelState } from "../estimator/fitted-state.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
+import { checkFileOptions, portableOptions } from "./untrusted-options.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */
 export const PROBE_FORMAT_VERSION = 1;
@@ -91,7 +92,7 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
 export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState): Promise<void> {
   const target = resolve(path);
   const { structure, tensors } = flatten(state);
-  const { runtime: _runtime, cacheDir: _cacheDir, ...portable } = options;
+  const portable = portableOptions(options);
   const bytes = encodeSafetensors(tensors, { format: FORMAT });
   const body = {
     format: FORMAT,
@@ -151,7 +152,7 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
     fail(err instanceof SafetensorsFormatError ? err.message : String(err), err);
   }
   const state = unflatten(body.state as Record<string, unknown>, tensors, fail);
-  return { options: body.options as ProbeOptions, state };
+  return { options: checkFileOptions(body.options, fail) as ProbeOptions, state };
 }
 
 function unflatten(s: Record<string, unknown>, tensors: Record<string, NamedTensor>, fail: (m: string) => never): FittedState {

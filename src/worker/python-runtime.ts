@@ -94,6 +94,7 @@ export class PythonRuntime implements AsyncDisposable {
 
   private async spawnAndHandshake(onProgress: ((e: ProgressEvent) => void) | undefined, onExit: () => void): Promise<Connection> {
     const env = { ...process.env, ...this.options.env };
+    refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
     const python = this.options.pythonPath
       ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
@@ -195,5 +196,21 @@ function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: Progr
     onProgress?.(event);
   } catch {
     // A throwing progress callback must never fail the call.
+  }
+}
+
+/**
+ * The worker has no authentication of its own: an inherited `LMPROBE_WORKER_ENDPOINT=tcp://...`
+ * would let any local user (or host) that reaches the port drive it. Refused here, before Python
+ * starts (the worker refuses it again, and also an ipc:// socket in a folder others can enter).
+ */
+function refuseOpenEndpoint(endpoint: string | undefined): void {
+  if (endpoint && !endpoint.startsWith("ipc://")) {
+    throw new WorkerStartError(
+      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: only private ipc:// endpoints are served, because on TCP ` +
+        "anyone who reaches the port could drive the unauthenticated worker (TCP needs CURVE keys, which are not " +
+        "configured). Unset LMPROBE_WORKER_ENDPOINT.",
+      "",
+    );
   }
 }

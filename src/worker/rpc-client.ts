@@ -5,12 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { Dealer } from "zeromq";
-import { AbortError, ProtocolError, PythonError, type LmprobeError } from "../errors.js";
+import { AbortError, ProtocolError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
+import { errorFromWire } from "../protocol/error-from-wire.js";
 import { replyOf, requestBody, type Reply, type Request, type RpcName } from "../protocol/messages.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
 import type { WireBody } from "../protocol/wire-values.js";
-import { remoteErrorFromWire } from "../protocol/remote-errors.js";
 
 /** Per-request options. */
 export interface RequestOptions {
@@ -52,7 +52,8 @@ export class RpcClient {
         try {
           ({ header, body } = decodeMessage(frames));
         } catch (err) {
-          this.failAll(err as Error);
+          // A frame we cannot decode: every caller gets a typed error, never msgpackr's own.
+          this.failAll(() => new ProtocolError(`the worker sent a malformed message (${describe(err)})`));
           continue;
         }
         const entry = this.pending.get(String(header.parent));
@@ -69,7 +70,7 @@ export class RpcClient {
             break;
           case "error":
             this.pending.delete(String(header.parent));
-            if (!entry.abandoned) entry.reject(toError(entry.type, body));
+            if (!entry.abandoned) entry.reject(errorFromWire(entry.type, body));
             break;
           default:
             this.pending.delete(String(header.parent));
@@ -77,12 +78,17 @@ export class RpcClient {
         }
       }
     } catch (err) {
-      if (!this.closed) this.failAll(err as Error);
+      if (!this.closed) this.failAll(() => new ProtocolError(`the connection to the worker failed (${describe(err)})`));
     }
   }
 
   private send(header: WireBody, body: WireBody): Promise<void> {
-    const frames = encodeMessage(header, body);
+    let frames: ReturnType<typeof encodeMessage>;
+    try {
+      frames = encodeMessage(header, body);
+    } catch (err) {
+      return Promise.reject(new ProtocolError(`cannot encode ${String(header.type)}: ${describe(err)}`));
+    }
     const next = this.sendQueue.then(() => this.socket.send(frames));
     this.sendQueue = next.catch(() => undefined);
     return next;
@@ -122,9 +128,9 @@ export class RpcClient {
         reject(e);
       };
       this.pending.set(id, entry);
-      this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: Error) => {
+      this.send({ v: PROTOCOL_VERSION, id, type, ts: Date.now() / 1000 }, body).catch((err: unknown) => {
         this.pending.delete(id);
-        entry.reject(new ProtocolError(`could not send ${type}: ${err.message}`));
+        entry.reject(new ProtocolError(`could not send ${type}: ${describe(err)}`));
       });
     });
   }
@@ -149,13 +155,4 @@ export class RpcClient {
   }
 }
 
-function toError(method: string, body: WireBody): Error {
-  const info = {
-    code: String(body.code ?? "PYTHON_EXCEPTION"),
-    ename: String(body.ename ?? "Error"),
-    evalue: String(body.evalue ?? ""),
-    traceback: Array.isArray(body.traceback) ? body.traceback.map(String) : [],
-  };
-  if (info.code === "CANCELLED") return new AbortError();
-  return remoteErrorFromWire(body) ?? new PythonError(method, info);
-}
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));

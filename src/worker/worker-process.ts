@@ -2,7 +2,6 @@
  * One Python worker process: spawn (execa), read the endpoint it announces, keep the tail of its
  * stderr for error messages, and stop it with the shutdown ladder (stdin EOF → SIGTERM → SIGKILL).
  */
-import { delimiter } from "node:path";
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
@@ -29,6 +28,17 @@ export class LineTail {
   }
 }
 
+/**
+ * How the interpreter is started: isolated (`-I`: no current directory, no PYTHONPATH, no user
+ * site-packages on sys.path), then the worker's own package folder is put first and the package
+ * runs as `__main__`. Without this, `python -m` puts the caller's working directory first, and a
+ * `msgpack.py` or `torch.py` lying there would be imported and run by the worker.
+ */
+export function workerArgs(): string[] {
+  const bootstrap = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('lmprobe_worker', run_name='__main__')";
+  return ["-I", "-u", "-c", bootstrap, WORKER_PYTHONPATH];
+}
+
 /** A started worker process that has announced its endpoint. */
 export class WorkerProcess {
   readonly stderrTail = new LineTail();
@@ -40,11 +50,8 @@ export class WorkerProcess {
   private done = false;
 
   private constructor(python: string, env: Record<string, string>) {
-    this.child = execa(python, ["-u", "-m", "lmprobe_worker"], {
-      env: {
-        ...env,
-        PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-      },
+    this.child = execa(python, workerArgs(), {
+      env,
       stdin: "pipe", // kept open: the worker exits on EOF, i.e. when this process dies
       stdout: "pipe",
       stderr: "pipe",

@@ -189,8 +189,8 @@ describe("bad input", () => {
     await expect(tree.save(join(cacheDir, "tree-probe"))).rejects.toThrow(/no array form/);
   });
 
-  it("an estimator path that is not a scikit-learn class reaches Python and is refused", async () => {
-    const probe = new Probe({ ...base, layers: 1, classifier: { estimator: "sklearn.utils.Bunch" } });
-    await expect(probe.fit(CATS, DOGS)).rejects.toThrow(/estimator/i);
+  it("an allowed-looking estimator path that is not a scikit-learn class reaches Python and is refused", async () => {
+    const probe = new Probe({ ...base, layers: 1, classifier: { estimator: "sklearn.linear_model.Nope" } });
+    await expect(probe.fit(CATS, DOGS)).rejects.toThrow(/not a scikit-learn estimator class/i);
   });
 });
