@@ -7,7 +7,7 @@ export interface ActivationMatrix {
   shape: [number, number];
 }
 
-/** Activations as rows (`number[][]`) or a typed array with its shape. */
+/** Activations given in rows (`number[][]`) or a typed array with its shape. */
 export type ActivationsInput = number[][] | ActivationMatrix;
 
 /** Rows of finite float32 values, n × d. */

@@ -1,5 +1,5 @@
 /**
- * The fitted state of a probe as plain arrays, exactly what the worker's `fit` returns: layer
+ * The fitted state of a probe in plain arrays, exactly what the worker's `fit` returns: layer
  * scaling, preprocessing steps, the mass-mean direction and the model with its link function.
  * TypeScript keeps it (the probe survives a worker restart), scores with it, and saves it.
  */

@@ -8,7 +8,7 @@ import { poolSequence, type ActivationBlock } from "./sequence-pooling.js";
 import type { FittedState } from "./fitted-state.js";
 import { argmax, scoreRows, type OpaqueScorer, type RowScores } from "./scoring.js";
 
-/** Extracts activations of the state's layers, pooled one way or as token sequences. */
+/** Extracts activations of the state's layers, pooled one way or kept per token. */
 export type Extractor = (pooling: VectorPooling | "sequence") => Promise<ActivationBlock>;
 
 /** Predictions per prompt, or per token of each prompt ("all"). */

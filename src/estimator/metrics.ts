@@ -26,7 +26,7 @@ export function rocAuc(truth: number[], scores: number[]): number | null {
   truth.forEach((t, i) => {
     if (t === 1) {
       nPos++;
-      rankSum += ranks[i] as number;
+      rankSum += ranks[i] ?? 0;
     }
   });
   const nNeg = truth.length - nPos;
@@ -47,7 +47,7 @@ export function precisionRecallF1(truth: number[], predicted: number[]): { preci
   });
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  // sklearn's form (2tp / (2tp + fp + fn)): the same value as 2PR/(P+R) without its rounding.
+  // sklearn's form (2tp / (2tp + fp + fn)): equal to 2PR/(P+R), without its rounding.
   const f1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
   return { precision, recall, f1 };
 }
@@ -58,7 +58,7 @@ export function evalHash(prompts: string[], labels: number[], floatLabels = fals
   return `sha256:${createHash("sha256").update(items.join("\n")).digest("hex")}`;
 }
 
-/** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), as sklearn's average="macro". */
+/** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), like sklearn's average="macro". */
 export function macroPrecisionRecallF1(truth: number[], predicted: number[], classes: number[]): { precision: number; recall: number; f1: number } {
   const labels = [...new Set([...classes, ...truth, ...predicted])].sort((a, b) => a - b);
   const per = labels.map((c) => {
@@ -85,7 +85,7 @@ export function ovrRocAuc(truth: number[], proba: number[][], classes: number[])
   return aucs.some((a) => a === null) ? null : aucs.reduce((sum: number, a) => sum + a!, 0) / aucs.length;
 }
 
-/** Coefficient of determination R², as sklearn's r2_score (constant truth: 1 if exact, else 0). */
+/** Coefficient of determination R², like sklearn's r2_score (constant truth: 1 if exact, else 0). */
 export function r2Score(truth: number[], predicted: number[]): number {
   const mean = truth.reduce((s, v) => s + v, 0) / truth.length;
   let ssRes = 0;
@@ -109,7 +109,7 @@ export function regressionErrors(truth: number[], predicted: number[]): { mse: n
   return { mse: se / truth.length, mae: ae / truth.length };
 }
 
-/** Python's `str(float)`: "1.0" for integral values, exponents as "1e-05". */
+/** Python's `str(float)`: "1.0" for integral values, exponents written "1e-05". */
 function pythonFloat(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
   return String(v).replace(/e([+-])(\d)$/, "e$10$2");

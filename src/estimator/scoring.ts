@@ -1,6 +1,6 @@
 /**
  * Scoring activations with a fitted state, in TypeScript: layer scaling, preprocessing and the
- * mass-mean feature (each step rounded to float32, as numpy does on float32 activations), then
+ * mass-mean feature (each step rounded to float32, like numpy on float32 activations), then
  * the model's scores (float64 dot products) and its link function.
  */
 import { InvalidInputError, NotSupportedError } from "../errors.js";
@@ -117,7 +117,7 @@ function linkProba(model: LinearModelState, scores: number[]): number[] | undefi
   }
 }
 
-/** Index of the largest value (ties: the first), as numpy's argmax. */
+/** Index of the largest value (ties: the first), like numpy's argmax. */
 export function argmax(row: ArrayLike<number>): number {
   let best = 0;
   for (let k = 1; k < row.length; k++) if (row[k]! > row[best]!) best = k;

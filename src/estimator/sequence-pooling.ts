@@ -12,7 +12,7 @@ export interface TokenRows {
 }
 
 /**
- * Activations for a batch of prompts, as the estimator consumes them: pooled rows
+ * Activations for a batch of prompts, in the form the estimator consumes: pooled rows
  * (n, layers, hidden) in `data`, or with token-level requests each prompt's real tokens as
  * (tokens, layers, hidden) in `sequences` (then `data` is empty).
  */

@@ -14,23 +14,23 @@ export interface TrainingData {
 export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
   if (!Array.isArray(prompts)) throw new InvalidInputError(argument, `${argument} must be an array of strings, got ${typeof prompts}.`);
   if (prompts.length === 0) throw new InvalidInputError(argument, `${argument} is empty: pass at least one prompt.`);
-  prompts.forEach((p, i) => {
+  return prompts.map((p: unknown, i) => {
     if (typeof p !== "string") throw new InvalidInputError(argument, `${argument}[${i}] is ${p === null ? "null" : typeof p}, not a string.`);
+    return p;
   });
-  return prompts as string[];
 }
 
 /** Checks labels: one per prompt; integers for classification, finite numbers for regression. */
 export function checkLabels(labels: unknown, count: number, argument = "labels", task: "classification" | "regression" = "classification"): number[] {
   if (!Array.isArray(labels)) throw new InvalidInputError(argument, `${argument} must be an array of ${task === "regression" ? "numbers" : "integers"}.`);
   if (labels.length !== count) throw new InvalidInputError(argument, `${argument} has ${labels.length} entries for ${count} samples: pass one label per sample.`);
-  labels.forEach((l, i) => {
+  return labels.map((l: unknown, i) => {
     if (typeof l !== "number" || !Number.isFinite(l)) throw new InvalidInputError(argument, `${argument}[${i}] is ${JSON.stringify(l)}: labels must be finite numbers.`);
     if (task === "classification" && !Number.isInteger(l)) {
       throw new InvalidInputError(argument, `${argument}[${i}] is ${l}: classification labels must be integers (for continuous targets set task: "regression").`);
     }
+    return l;
   });
-  return labels as number[];
 }
 
 /**
@@ -47,7 +47,7 @@ export function trainingData(first: unknown, second: unknown, task: "classificat
     const prompts = checkPrompts(first, "prompts");
     data = { prompts, labels: checkLabels(second, prompts.length, "labels", task) };
   } else {
-    if (task === "regression") throw new InvalidInputError("labels", "A regression probe trains on (prompts, values): pass one number per prompt as the second argument.");
+    if (task === "regression") throw new InvalidInputError("labels", "A regression probe trains on (prompts, values): pass one number per prompt in the second argument.");
     const positive = checkPrompts(first, "positivePrompts");
     const negative = checkPrompts(second, "negativePrompts");
     data = { prompts: [...positive, ...negative], labels: [...positive.map(() => 1), ...negative.map(() => 0)] };
@@ -61,11 +61,14 @@ export function trainingData(first: unknown, second: unknown, task: "classificat
 /** Checks sample weights: one finite, non-negative number per training sample. */
 export function checkSampleWeight(weights: unknown, count: number): number[] | undefined {
   if (weights === undefined || weights === null) return undefined;
-  if (!Array.isArray(weights) || weights.length !== count || weights.some((w) => typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
-    const got = Array.isArray(weights) ? `${weights.length} entries` : typeof weights;
-    throw new InvalidInputError("sampleWeight", `sampleWeight must hold ${count} finite, non-negative numbers, one per training sample (got ${got}).`);
-  }
-  return weights as number[];
+  const bad = (got: string) =>
+    new InvalidInputError("sampleWeight", `sampleWeight must hold ${count} finite, non-negative numbers, one per training sample (got ${got}).`);
+  if (!Array.isArray(weights)) throw bad(typeof weights);
+  if (weights.length !== count) throw bad(`${weights.length} entries`);
+  return weights.map((w: unknown) => {
+    if (typeof w !== "number" || !Number.isFinite(w) || w < 0) throw bad(`${weights.length} entries`);
+    return w;
+  });
 }
 
 /** Token rows of "all" training pooling: every real token of each prompt, its label repeated. */

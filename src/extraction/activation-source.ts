@@ -20,7 +20,7 @@ export interface SourceSettings {
   modelPath: string;
   dtype: string;
   device: string;
-  /** Batch by token length (true) or in input order, as lmprobe does (false). */
+  /** Batch by token length (true) or in input order, like lmprobe (false). */
   groupByLength: boolean;
   /** "local" (transformers hooks) or "nnsight"; with `remote`, the NDIF job settings (worker protocol). */
   backend?: string;
@@ -43,7 +43,7 @@ export interface ActivationRequest extends CallOptions {
   cacheOnly?: boolean;
 }
 
-/** Where the time of one extraction went (seconds, as reported by the worker). */
+/** Where the time of one extraction went (seconds, reported by the worker). */
 export interface ExtractionProfile {
   /** Distinct prompts asked for, and how many of them came from the cache. */
   prompts: number;
@@ -63,7 +63,7 @@ export interface Activations {
   data: Float32Array;
   n: number;
   hidden: number;
-  /** Sequence requests: each prompt's real tokens as (tokens, layers, hidden), token-major; `data` is then empty. */
+  /** Sequence requests: each prompt's real tokens in (tokens, layers, hidden), token-major; `data` is then empty. */
   sequences?: Float32Array[];
   cachedPrompts: number;
   profile: ExtractionProfile;
@@ -75,7 +75,7 @@ function chunkSize(batchSize: number): number {
 }
 
 /**
- * The (n, layers, hidden) result, filled in place as vectors arrive (from the cache or the worker),
+ * The (n, layers, hidden) result, filled in place while vectors arrive (from the cache or the worker),
  * so that no second copy of all activations is ever held: Node's memory stays near one copy.
  */
 class Output {

@@ -40,7 +40,7 @@ export function remoteRepoId(model: ResolvedModel): string {
 
 /**
  * The remote settings of an extract request (defaults from {@link REMOTE_DEFAULTS}; the host is
- * `remote.host`, else `NDIF_HOST` as the worker sees it, else NDIF's). Job ids are recorded in
+ * `remote.host`, else the worker's `NDIF_HOST`, else NDIF's). Job ids are recorded in
  * `ndif-jobs.json` beside the activation cache (`cacheDir`), else in LMPROBE_HOME.
  */
 export function remoteJob(

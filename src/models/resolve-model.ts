@@ -15,13 +15,14 @@ import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
-import { downloadWeightless, hfToken } from "./weightless-model.js";
+import { downloadWeightless, hfToken, hubAuth } from "./weightless-model.js";
+import { errorMessage } from "../internal/unknown-values.js";
 
 export { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "./embedded-models.js";
 
 /** A model resolved to a local folder. */
 export interface ResolvedModel {
-  /** The model as the user named it. */
+  /** The model, named the way the user wrote it. */
   name: string;
   /** Local folder the worker loads. */
   path: string;
@@ -83,13 +84,13 @@ export async function resolveModel(
       if (options.weightless) {
         snap = await downloadWeightless(model, revision, hubCacheDir(env), env);
       } else {
-        const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...(token ? { accessToken: token as `hf_${string}` } : {}) });
+        const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...hubAuth(token) });
         snap = { path, sha: path.split(/[\\/]/).pop() ?? revision };
       }
     } catch (err) {
       throw new ModelNotFoundError(
         model,
-        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) and could not be downloaded: ${(err as Error).message}. ` +
+        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) and could not be downloaded: ${errorMessage(err)}. ` +
           `Download it where the hub is reachable (e.g. \`hf download ${model}\`), or pass a local folder.`,
         { cause: err },
       );

@@ -4,7 +4,7 @@
  */
 import { preprocessingSteps, type ResolvedProbeOptions } from "../config/probe-options.js";
 import type { FittedState } from "../estimator/fitted-state.js";
-import { fittedStateFromWire, fitToWire } from "../protocol/fit.js";
+import { fittedStateFromWire, fitToWire, type FitSpec } from "../protocol/fit.js";
 import type { CallOptions } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 
@@ -31,11 +31,11 @@ export async function runFit(
   job: FitJob,
   call: CallOptions,
 ): Promise<{ state: FittedState; seconds: number }> {
-  const selection =
+  const selection: FitSpec["selection"] =
     job.selection === "auto"
-      ? { mode: "auto" as const, alpha: o.autoAlpha }
+      ? { mode: "auto", alpha: o.autoAlpha }
       : job.selection === "fast_auto"
-        ? { mode: "fast_auto" as const, topK: o.fastAutoTopK }
+        ? { mode: "fast_auto", topK: o.fastAutoTopK }
         : undefined;
   const request = fitToWire({
     x: job.x,

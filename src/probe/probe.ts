@@ -89,7 +89,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return v ? [...v] : undefined;
   }
 
-  /** The fitted scaler, preprocessing and model as plain arrays. */
+  /** The fitted scaler, preprocessing and model, in plain arrays. */
   get fittedState(): Readonly<FittedState> {
     return this.#core.fitted("fittedState");
   }
@@ -139,19 +139,20 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * one row per real token of each prompt. Python: `predict_proba`.
    * @throws {NotSupportedError} for regression probes and classifiers without probabilities.
    */
-  async predictProba(prompts: string[], options: PredictOptions = {}): Promise<ProbaOf<O>> {
+  predictProba(prompts: string[], options?: PredictOptions): Promise<ProbaOf<O>>;
+  async predictProba(prompts: string[], options: PredictOptions = {}): Promise<number[][] | number[][][]> {
     this.#core.requireProba(this.#core.fitted("predictProba"), "predictProba");
     const out = await this.#core.predictions(prompts, options);
-    const proba = out.perToken ? out.perToken.map((t) => t.proba ?? []) : (out.perPrompt?.proba ?? []);
-    return proba as ProbaOf<O>;
+    return out.perToken ? out.perToken.map((t) => t.proba ?? []) : (out.perPrompt?.proba ?? []);
   }
 
   /** Predicted labels (the argmax of the probabilities), regression values, or per token with pooling "all". Python: `predict`. */
-  async predict(prompts: string[], options: PredictOptions = {}): Promise<LabelsOf<O>> {
+  predict(prompts: string[], options?: PredictOptions): Promise<LabelsOf<O>>;
+  async predict(prompts: string[], options: PredictOptions = {}): Promise<number[] | number[][]> {
     const regression = this.#core.fitted("predict").task === "regression";
     const out = await this.#core.predictions(prompts, options);
     const pick = (s: RowScores | undefined) => (regression ? s?.values : s?.labels) ?? [];
-    return (out.perToken ? out.perToken.map(pick) : pick(out.perPrompt)) as LabelsOf<O>;
+    return out.perToken ? out.perToken.map(pick) : pick(out.perPrompt);
   }
 
   /** Accuracy (classification) or R² (regression) on labelled prompts. Python: `score`. */
@@ -237,10 +238,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * re-point it: another worker or cache, a moved model folder, or local instead of remote runs.
    * @throws {ProbeFileError} for a missing, truncated, tampered or newer-format file.
    */
-  static async load<L extends ProbeOptions = ProbeOptions>(path: string, overrides: LoadOverrides = {}): Promise<Probe<L>> {
+  static load<L extends ProbeOptions = ProbeOptions>(path: string, overrides?: LoadOverrides): Promise<Probe<L>>;
+  static async load(path: string, overrides: LoadOverrides = {}): Promise<Probe> {
     const { loadProbe } = await import("../persist/probe-file.js");
     const { options, state } = await loadProbe(path);
-    const probe = new Probe<L>({ ...options, ...overrides } as L);
+    const probe = new Probe({ ...options, ...overrides });
     coreOf(probe).adopt(state);
     return probe;
   }

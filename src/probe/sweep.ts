@@ -15,7 +15,7 @@ import { InvalidOptionError, NotSupportedError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { ProbeCore } from "./core.js";
-import { runFit } from "./fit.js";
+import { runFit, type FitJob } from "./fit.js";
 import type { PredictOptions } from "./probe-types.js";
 
 /** Arguments of `Probe.sweepLayers`: probe options plus the training data. */
@@ -193,7 +193,7 @@ async function fitPerLayer<P>(
     const job = pooling === "all" && one.sequences
       ? expandTokens(one.sequences, one.hidden, data.labels, weights)
       : { x: one.data, n: one.n, y: data.labels, weights };
-    const fit = { x: job.x, n: job.n, layers: [layer], hidden: one.hidden, y: job.y, sampleWeight: job.weights, path: "prompt" as const };
+    const fit: FitJob = { x: job.x, n: job.n, layers: [layer], hidden: one.hidden, y: job.y, sampleWeight: job.weights, path: "prompt" };
     const { state } = await runFit(base.runtime, base.options, fit, call);
     const made = factory({ ...base.options, layers: layer, runtime: base.runtime });
     made.core.adopt(state);

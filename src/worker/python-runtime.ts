@@ -13,13 +13,14 @@ import type { WireBody } from "../protocol/wire-values.js";
 import type { ProgressEvent } from "../types.js";
 import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
+import { errorMessage } from "../internal/unknown-values.js";
 
 /** What the worker reports about itself in the handshake. */
 export type WorkerInfo = HelloReply;
 
 /** Options of {@link PythonRuntime}. */
 export interface PythonRuntimeOptions {
-  /** Use this interpreter as is (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
+  /** Use this interpreter unchanged (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
   pythonPath?: string;
   /** Extra environment variables for the worker process. */
   env?: Record<string, string>;
@@ -58,7 +59,7 @@ export class PythonRuntime implements AsyncDisposable {
     return runtime;
   }
 
-  /** An environment variable as the worker sees it (this runtime's `env`, else `process.env`). */
+  /** An environment variable the way the worker sees it (this runtime's `env`, else `process.env`). */
   envValue(name: string): string | undefined {
     return this.options.env?.[name] ?? process.env[name];
   }
@@ -100,7 +101,7 @@ export class PythonRuntime implements AsyncDisposable {
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
     const timeoutMs = this.options.startTimeoutMs ?? 180_000;
     emit(onProgress, { type: "worker", phase: "starting" });
-    const proc = await WorkerProcess.spawn(python, { env: env as Record<string, string>, timeoutMs });
+    const proc = await WorkerProcess.spawn(python, { env: definedEntries(env), timeoutMs });
     const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
     rpc.onCancelStuck = () => proc.kill();
     void proc.exited.then((exit) => {
@@ -125,7 +126,7 @@ export class PythonRuntime implements AsyncDisposable {
       rpc.close();
       proc.kill();
       if (err instanceof LmprobeError && !(err instanceof WorkerExitedError)) throw err;
-      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${(err as Error).message}`, proc.stderrTail.toString(), { cause: err });
+      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${errorMessage(err)}`, proc.stderrTail.toString(), { cause: err });
     } finally {
       clearTimeout(timer);
     }
@@ -189,6 +190,13 @@ export class PythonRuntime implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** An environment without its unset variables (what a child process takes). */
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
