@@ -6,7 +6,7 @@
 /** Feature scaling fitted on the training activations (lmprobe's rules). */
 export interface ScalerState {
   /** "standard": sklearn StandardScaler (one layer); "per_neuron"/"per_layer": lmprobe's PerLayerScaler; "none". */
-  kind: "standard" | "per_neuron" | "per_layer" | "none";
+  kind: (typeof SCALER_KINDS)[number];
   /** Per-feature mean (absent for "none"). */
   mean?: Float64Array;
   /** Per-feature scale (absent for "none"). */
@@ -25,7 +25,13 @@ export type PreprocessingState =
  * only (no probabilities); "identity" regression values; "platt" sigmoid of a calibrated score
  * (mass-mean); "libsvm" SVC's pairwise Platt probabilities.
  */
-export type Link = "logistic" | "softmax" | "ovr" | "decision" | "identity" | "platt" | "libsvm";
+export type Link = (typeof LINKS)[number];
+
+/** Every {@link Link}. */
+export const LINKS = ["logistic", "softmax", "ovr", "decision", "identity", "platt", "libsvm"] as const;
+
+/** Every {@link ScalerState} kind. */
+export const SCALER_KINDS = ["standard", "per_neuron", "per_layer", "none"] as const;
 
 /** A linear model: scores = x · coefᵀ + intercept, mapped by `link`. */
 export interface LinearModelState {

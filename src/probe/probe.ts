@@ -3,7 +3,7 @@
  * A thin facade: option parsing, the runtime and the fitted state live in a private core
  * (core.ts), extraction in extraction/, the numbers in estimator/, sweeps in sweep.ts.
  */
-import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options.js";
+import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import type { ActivationsInput } from "../estimator/activation-matrix.js";
 import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
@@ -242,7 +242,8 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   static async load(path: string, overrides: LoadOverrides = {}): Promise<Probe> {
     const { loadProbe } = await import("../persist/probe-file.js");
     const { options, state } = await loadProbe(path);
-    const probe = new Probe({ ...options, ...overrides });
+    // The file's options are untrusted: parsed like constructor options before the probe is built.
+    const probe = new Probe(parseProbeOptions({ ...options, ...overrides }));
     coreOf(probe).adopt(state);
     return probe;
   }
