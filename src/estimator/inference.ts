@@ -19,7 +19,12 @@ export interface Predictions {
 }
 
 /** Runs the inference pooling for a batch of prompts. */
-export async function predictPrompts(state: FittedState, stage: InferenceStage, extract: Extractor, opaque: OpaqueScorer): Promise<Predictions> {
+export async function predictPrompts(
+  state: FittedState,
+  stage: InferenceStage,
+  extract: Extractor,
+  opaque: OpaqueScorer,
+): Promise<Predictions> {
   if (stage.stage === "activation" && isVectorPooling(stage.reduction)) {
     const acts = await extract(stage.reduction);
     return { perPrompt: await scoreRows(state, acts.data, acts.n, opaque) };
@@ -34,7 +39,8 @@ export async function predictPrompts(state: FittedState, stage: InferenceStage, 
       const rows = seq.length / width;
       for (let li = 0; li < L; li++) {
         const layerSeq = new Float32Array(rows * acts.hidden);
-        for (let r = 0; r < rows; r++) layerSeq.set(seq.subarray(r * width + li * acts.hidden, r * width + (li + 1) * acts.hidden), r * acts.hidden);
+        for (let r = 0; r < rows; r++)
+          layerSeq.set(seq.subarray(r * width + li * acts.hidden, r * width + (li + 1) * acts.hidden), r * acts.hidden);
         x.set(poolSequence({ rows, dim: acts.hidden, data: layerSeq }, stage.reduction), i * width + li * acts.hidden);
       }
     });
@@ -90,7 +96,14 @@ function reduceColumn(values: number[], reduction: Reduction): number {
 function reduceScores(perToken: RowScores[], reduction: Reduction, classes: number[]): RowScores {
   if (perToken[0]?.values) return { values: perToken.map((t) => reduceColumn(t.values!, reduction)) };
   if (perToken[0]?.proba) {
-    const proba = perToken.map((t) => t.proba![0]!.map((_, c) => reduceColumn(t.proba!.map((r) => r[c]!), reduction)));
+    const proba = perToken.map((t) =>
+      t.proba![0]!.map((_, c) =>
+        reduceColumn(
+          t.proba!.map((r) => r[c]!),
+          reduction,
+        ),
+      ),
+    );
     return { proba, labels: proba.map((p) => classes[argmax(p)]!) };
   }
   const labels = perToken.map((t) => {

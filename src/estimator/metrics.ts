@@ -14,7 +14,7 @@ export function accuracy(truth: number[], predicted: number[]): number {
 export function rocAuc(truth: number[], scores: number[]): number | null {
   const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(scores.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const avg = (i + j) / 2 + 1; // average rank of a tie group
@@ -35,7 +35,10 @@ export function rocAuc(truth: number[], scores: number[]): number | null {
 }
 
 /** Binary precision, recall and F1 for positive label 1, with zero_division=0. */
-export function precisionRecallF1(truth: number[], predicted: number[]): { precision: number; recall: number; f1: number } {
+export function precisionRecallF1(
+  truth: number[],
+  predicted: number[],
+): { precision: number; recall: number; f1: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -59,7 +62,11 @@ export function evalHash(prompts: string[], labels: number[], floatLabels = fals
 }
 
 /** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), like sklearn's average="macro". */
-export function macroPrecisionRecallF1(truth: number[], predicted: number[], classes: number[]): { precision: number; recall: number; f1: number } {
+export function macroPrecisionRecallF1(
+  truth: number[],
+  predicted: number[],
+  classes: number[],
+): { precision: number; recall: number; f1: number } {
   const labels = [...new Set([...classes, ...truth, ...predicted])].sort((a, b) => a - b);
   const per = labels.map((c) => {
     let tp = 0;
@@ -81,7 +88,12 @@ export function macroPrecisionRecallF1(truth: number[], predicted: number[], cla
 
 /** One-vs-rest macro ROC AUC (sklearn's multi_class="ovr", average="macro"); null if a class is absent from the truth. */
 export function ovrRocAuc(truth: number[], proba: number[][], classes: number[]): number | null {
-  const aucs = classes.map((c, k) => rocAuc(truth.map((t) => (t === c ? 1 : 0)), proba.map((row) => row[k]!)));
+  const aucs = classes.map((c, k) =>
+    rocAuc(
+      truth.map((t) => (t === c ? 1 : 0)),
+      proba.map((row) => row[k]!),
+    ),
+  );
   return aucs.some((a) => a === null) ? null : aucs.reduce((sum: number, a) => sum + a!, 0) / aucs.length;
 }
 

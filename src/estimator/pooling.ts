@@ -27,11 +27,10 @@ export type Pooling = InferencePooling;
 
 /** Inference pooling, resolved. */
 export type InferenceStage =
-  | { stage: "activation"; reduction: Reduction }
-  | { stage: "score"; reduction: Reduction }
-  | { stage: "all" };
+  { stage: "activation"; reduction: Reduction } | { stage: "score"; reduction: Reduction } | { stage: "all" };
 
-export const POOLING_PATTERN = /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
+export const POOLING_PATTERN =
+  /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
 
 /** Training pooling: `trainPooling`, else `pooling`; must be a vector pooling or "all", without a stage prefix. */
 export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling | undefined): TrainPooling {
@@ -46,12 +45,16 @@ export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling
 }
 
 /** Inference pooling: `inferencePooling`, else `pooling`; bare max/min mean the score stage. */
-export function resolveInferencePooling(pooling: Pooling, inferencePooling: InferencePooling | undefined): InferenceStage {
+export function resolveInferencePooling(
+  pooling: Pooling,
+  inferencePooling: InferencePooling | undefined,
+): InferenceStage {
   const value = inferencePooling ?? pooling;
   if (value === "all") return { stage: "all" };
   const [prefix, rest] = value.includes(":") ? value.split(":") : [undefined, value];
   // The option schema admits only POOLING_PATTERN, so `rest` is a reduction and `prefix` a stage.
-  if (!isOneOf(REDUCTIONS, rest)) throw new InvalidOptionError("inferencePooling", `Invalid Probe options: unknown pooling "${value}".`);
+  if (!isOneOf(REDUCTIONS, rest))
+    throw new InvalidOptionError("inferencePooling", `Invalid Probe options: unknown pooling "${value}".`);
   if (prefix === "score" || prefix === "activation") return { stage: prefix, reduction: rest };
   return { stage: rest === "max" || rest === "min" ? "score" : "activation", reduction: rest };
 }

@@ -85,7 +85,12 @@ class Output {
   hidden = 0;
   /** found[layerIndex]: prompt hashes already placed for that layer. */
   readonly found: Array<Set<string>>;
-  constructor(private readonly rowsOf: Map<string, number[]>, private readonly n: number, private readonly layerCount: number, private readonly keep: boolean) {
+  constructor(
+    private readonly rowsOf: Map<string, number[]>,
+    private readonly n: number,
+    private readonly layerCount: number,
+    private readonly keep: boolean,
+  ) {
     this.found = Array.from({ length: layerCount }, () => new Set<string>());
   }
   place(hash: string, li: number, vec: Float32Array): void {
@@ -116,7 +121,9 @@ class Output {
       const rows = perLayer[0]!.length / this.hidden;
       const out = new Float32Array(rows * this.layerCount * this.hidden);
       for (let r = 0; r < rows; r++) {
-        perLayer.forEach((seq, li) => out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden));
+        perLayer.forEach((seq, li) =>
+          out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden),
+        );
       }
       return out;
     });
@@ -138,13 +145,16 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   if (cache && !req.invalidateCache) {
     layers.forEach((layer, li) => {
       if (sequenceMode) {
-        for (const [h, seq] of cache.store.getMany(cache.modelKey, unique, layer, "full", cache.dtype)) output.placeSequence(h, li, seq);
+        for (const [h, seq] of cache.store.getMany(cache.modelKey, unique, layer, "full", cache.dtype))
+          output.placeSequence(h, li, seq);
         return;
       }
-      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) output.place(h, li, v.data);
+      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype))
+        output.place(h, li, v.data);
       const rest = unique.filter((h) => !output.found[li]!.has(h));
       if (rest.length === 0) return;
-      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype)) output.place(h, li, poolSequence(seq, pooling));
+      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype))
+        output.place(h, li, poolSequence(seq, pooling));
     });
   }
   const missing = unique.filter((h) => output.found.some((m) => !m.has(h)));
@@ -152,7 +162,14 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   // (character length is a good enough proxy for token length here; the worker sorts by tokens).
   if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
   const cachedPrompts = unique.length - missing.length;
-  const profile: ExtractionProfile = { prompts: unique.length, cachedPrompts, tokens: 0, modelLoadSeconds: 0, forwardSeconds: 0, workerSeconds: 0 };
+  const profile: ExtractionProfile = {
+    prompts: unique.length,
+    cachedPrompts,
+    tokens: 0,
+    modelLoadSeconds: 0,
+    forwardSeconds: 0,
+    workerSeconds: 0,
+  };
 
   const step = chunkSize(req.batchSize);
   const chunks: string[][] = [];
@@ -160,7 +177,12 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const send = (k: number) => {
     const offset = cachedPrompts + k * step;
     const onProgress = req.onProgress
-      ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts } : e)
+      ? (e: ProgressEvent) =>
+          req.onProgress!(
+            e.type === "extract"
+              ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts }
+              : e,
+          )
       : undefined;
     const spec: ExtractSpec = {
       model: settings.modelPath,
@@ -208,7 +230,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         const rows = lengths[i]!;
         layers.forEach((layer, li) => {
           const seq = new Float32Array(rows * width);
-          for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
+          for (let r = 0; r < rows; r++)
+            seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
           const values = { rows, dim: width, data: seq };
           entries.push({ promptHash: h, layer, kind: "full", ...values });
           if (sequenceMode) output.placeSequence(h, li, values);
@@ -227,11 +250,33 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     }
     cache?.store.putMany(cache.modelKey, entries, cache.dtype);
   }
-  if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
+  if (missing.length === 0)
+    req.onProgress?.({
+      type: "extract",
+      completed: unique.length,
+      total: unique.length,
+      tokens: 0,
+      cached: cachedPrompts,
+    });
 
-  if (req.cacheOnly) return { data: new Float32Array(0), ...(sequenceMode ? { sequences: [] } : {}), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
+  if (req.cacheOnly)
+    return {
+      data: new Float32Array(0),
+      ...(sequenceMode ? { sequences: [] } : {}),
+      n: req.prompts.length,
+      hidden: output.hidden,
+      cachedPrompts,
+      profile,
+    };
   if (sequenceMode) {
-    return { data: new Float32Array(0), sequences: output.assembleSequences(hashes), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
+    return {
+      data: new Float32Array(0),
+      sequences: output.assembleSequences(hashes),
+      n: req.prompts.length,
+      hidden: output.hidden,
+      cachedPrompts,
+      profile,
+    };
   }
   return { data: output.data!, n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
 }

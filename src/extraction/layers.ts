@@ -22,7 +22,10 @@ export function planLayers(spec: LayerSpec, numLayers: number, model: string, au
   if (spec === "auto" || spec === "fast_auto") {
     const candidates = resolveAutoCandidates(autoCandidates, numLayers, model);
     if (spec === "auto" && candidates.length < 2) {
-      throw new InvalidOptionError("autoCandidates", `Invalid Probe options: layers "auto" needs at least two distinct candidate layers; autoCandidates resolve to [${candidates}] on ${model}.`);
+      throw new InvalidOptionError(
+        "autoCandidates",
+        `Invalid Probe options: layers "auto" needs at least two distinct candidate layers; autoCandidates resolve to [${candidates}] on ${model}.`,
+      );
     }
     return { mode: spec, candidates };
   }
@@ -30,8 +33,13 @@ export function planLayers(spec: LayerSpec, numLayers: number, model: string, au
   if (typeof spec === "string" && spec.startsWith("sweep:")) {
     const [a = 1, b] = spec.slice(6).split("-").map(Number);
     // "sweep:N" takes every N-th layer; "sweep:A-B" the valid layers of A..B inclusive.
-    const layers = b === undefined ? range(0, numLayers).filter((i) => i % a === 0) : range(a, b + 1).filter((i) => i < numLayers);
-    if (layers.length === 0) throw new InvalidOptionError("layers", `Invalid Probe options: "${spec}" selects no layer of ${model}, which has ${numLayers} layers.`);
+    const layers =
+      b === undefined ? range(0, numLayers).filter((i) => i % a === 0) : range(a, b + 1).filter((i) => i < numLayers);
+    if (layers.length === 0)
+      throw new InvalidOptionError(
+        "layers",
+        `Invalid Probe options: "${spec}" selects no layer of ${model}, which has ${numLayers} layers.`,
+      );
     return { mode: "sweep", layers };
   }
   return { mode: "fixed", layers: fixedLayers(spec, numLayers, model) };
@@ -66,7 +74,11 @@ export function resolveAutoCandidates(candidates: number[] | undefined, numLayer
   const resolved = fractional
     ? list.map((f) => Math.max(0, Math.min(Math.floor(f * (numLayers - 1)), numLayers - 1)))
     : list.map((c) => {
-        if (!Number.isInteger(c)) throw new InvalidOptionError("autoCandidates", `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); use all fractions in [0, 1] or all integers.`);
+        if (!Number.isInteger(c))
+          throw new InvalidOptionError(
+            "autoCandidates",
+            `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); use all fractions in [0, 1] or all integers.`,
+          );
         return checkedIndex(c, numLayers, model, "autoCandidates");
       });
   return [...new Set(resolved)].sort((a, b) => a - b);
@@ -75,7 +87,10 @@ export function resolveAutoCandidates(candidates: number[] | undefined, numLayer
 function checkedIndex(i: number, numLayers: number, model: string, option: string): number {
   const idx = i < 0 ? i + numLayers : i;
   if (idx < 0 || idx >= numLayers) {
-    throw new InvalidOptionError(option, `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers (use ${-numLayers}..${numLayers - 1}).`);
+    throw new InvalidOptionError(
+      option,
+      `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers (use ${-numLayers}..${numLayers - 1}).`,
+    );
   }
   return idx;
 }

@@ -19,7 +19,10 @@ export function isRemote(o: Pick<ResolvedProbeOptions, "remote">): boolean {
  * Throws `RemoteError` (`REMOTE_AUTH`) when remote execution is asked for without `NDIF_API_KEY`
  * (in `process.env` or the shared runtime's `env`). Runs before any Python or network call.
  */
-export function checkRemoteKey(o: Pick<ResolvedProbeOptions, "remote">, envValue: (name: string) => string | undefined): void {
+export function checkRemoteKey(
+  o: Pick<ResolvedProbeOptions, "remote">,
+  envValue: (name: string) => string | undefined,
+): void {
   if (!isRemote(o)) return;
   if (!envValue("NDIF_API_KEY")) {
     throw new RemoteError(

@@ -54,9 +54,15 @@ export class ExtractionSession {
   }
 
   /** Activations of `layers` for `prompts`, through the cache. */
-  async extract(prompts: string[], layers: number[], pooling: VectorPooling | "sequence", call: ExtractCall): Promise<Activations> {
+  async extract(
+    prompts: string[],
+    layers: number[],
+    pooling: VectorPooling | "sequence",
+    call: ExtractCall,
+  ): Promise<Activations> {
     const batchSize = call.batchSize ?? this.options.batchSize;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
     return pooledActivations(await this.settings(call), { ...call, prompts, layers, pooling, batchSize });
   }
 
@@ -90,7 +96,10 @@ export class ExtractionSession {
     if (known) return known;
     const model = o.model;
     if (model === undefined) {
-      throw new InvalidOptionError("model", "This probe has no model: set the model option to extract activations, or use the *FromActivations methods.");
+      throw new InvalidOptionError(
+        "model",
+        "This probe has no model: set the model option to extract activations, or use the *FromActivations methods.",
+      );
     }
     const pending = this.resolve(o, model, call);
     this.#sources.set(key, pending);
@@ -123,7 +132,9 @@ export class ExtractionSession {
     };
     if (dir !== null) {
       this.#cache ??= new ActivationCache(dir, { maxGb: cacheMaxGb() });
-      const identity = remote ? { backend: "nnsight-ndif", dtype: "server-float16" } : { backend: o.backend, dtype: o.dtype };
+      const identity = remote
+        ? { backend: "nnsight-ndif", dtype: "server-float16" }
+        : { backend: o.backend, dtype: o.dtype };
       const { modelKey } = await modelCacheKey(model, identity, this.#cache);
       settings.cache = { store: this.#cache, modelKey, dtype: o.cacheDtype };
     }

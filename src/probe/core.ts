@@ -49,7 +49,12 @@ export class ProbeCore {
     scoresFromWire(await this.runtime.call("score", scoreToWire(handle, features, rows, width)), rows);
 
   /** Predictions for prompts under the probe's inference pooling (`pooled`: never per token). */
-  async predictions(prompts: string[], options: PredictOptions, pooled = false, stage?: InferenceStage): Promise<Predictions> {
+  async predictions(
+    prompts: string[],
+    options: PredictOptions,
+    pooled = false,
+    stage?: InferenceStage,
+  ): Promise<Predictions> {
     const started = performance.now();
     const state = this.fitted("predict");
     const list = checkPrompts(prompts);
@@ -57,11 +62,16 @@ export class ProbeCore {
     // score/evaluate need one prediction per prompt: "all" falls back to the last token there.
     if (pooled && how.stage === "all") how = { stage: "activation", reduction: "last_token" };
     let profile: ExtractionProfile | undefined;
-    const out = await predictPrompts(state, how, async (p) => {
-      const acts = await this.session.extract(list, state.layers, p, options);
-      profile = acts.profile;
-      return acts;
-    }, this.opaqueScorer);
+    const out = await predictPrompts(
+      state,
+      how,
+      async (p) => {
+        const acts = await this.session.extract(list, state.layers, p, options);
+        profile = acts.profile;
+        return acts;
+      },
+      this.opaqueScorer,
+    );
     if (profile) this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: profile };
     return out;
   }
@@ -74,10 +84,18 @@ export class ProbeCore {
 
   /** Throws NotSupportedError when the state gives no probabilities. */
   requireProba(state: FittedState, method: string): void {
-    if (state.task === "regression") throw new NotSupportedError(method, `${method}() is not available for regression probes: use predict() for values.`);
+    if (state.task === "regression")
+      throw new NotSupportedError(
+        method,
+        `${method}() is not available for regression probes: use predict() for values.`,
+      );
     if (!hasProba(state.model)) {
-      const name = typeof this.options.classifier === "string" ? this.options.classifier : this.options.classifier.estimator;
-      throw new NotSupportedError(method, `${method}() needs a classifier with probabilities; "${name}" has none (use predict(), or e.g. "logistic_regression").`);
+      const name =
+        typeof this.options.classifier === "string" ? this.options.classifier : this.options.classifier.estimator;
+      throw new NotSupportedError(
+        method,
+        `${method}() needs a classifier with probabilities; "${name}" has none (use predict(), or e.g. "logistic_regression").`,
+      );
     }
   }
 

@@ -55,6 +55,11 @@ export async function runFit(
     selection,
   });
   const reply = await runtime.call("fit", request, call);
-  const context = { task: o.task, path: job.path, layers: job.layers, ...(job.selection ? { candidates: job.layers } : {}) };
+  const context = {
+    task: o.task,
+    path: job.path,
+    layers: job.layers,
+    ...(job.selection ? { candidates: job.layers } : {}),
+  };
   return { state: fittedStateFromWire(reply, context), seconds: Number(reply.seconds) };
 }

@@ -48,9 +48,21 @@ export interface WarmupResult {
 }
 
 /** True when the options make inference token-level (`inferencePooling: "all"`, or `pooling: "all"` without an override). */
-type TokenLevel<O> = O extends { inferencePooling: infer I } ? (I extends "all" ? true : false) : O extends { pooling: "all" } ? true : false;
+type TokenLevel<O> = O extends { inferencePooling: infer I }
+  ? I extends "all"
+    ? true
+    : false
+  : O extends { pooling: "all" }
+    ? true
+    : false;
 
 /** `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all". */
 export type ProbaOf<O extends ProbeOptions> = TokenLevel<O> extends true ? number[][][] : number[][];
 /** `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all". */
 export type LabelsOf<O extends ProbeOptions> = TokenLevel<O> extends true ? number[][] : number[];
+
+/** What `Probe.load` may re-point: another worker or cache, a moved model folder, local instead of remote runs. */
+export type LoadOverrides = Pick<
+  ProbeOptions,
+  "runtime" | "cacheDir" | "device" | "model" | "backend" | "remote" | "maxRetries"
+>;

@@ -5,24 +5,37 @@
  */
 import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import type { ActivationsInput } from "../estimator/activation-matrix.js";
-import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
-import { accuracy, r2Score } from "../estimator/metrics.js";
-import { layerImportance, type ImportanceMetric, type RowScores } from "../estimator/scoring.js";
-import { checkLabels, checkPrompts, checkSampleWeight, trainingData } from "../estimator/training-data.js";
-import { InvalidInputError } from "../errors.js";
+import type { ImportanceMetric, RowScores } from "../estimator/scoring.js";
+import { checkSampleWeight, trainingData } from "../estimator/training-data.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { ProbeCore } from "./core.js";
-import type { CallProfile, FitOptions, LabelsOf, PredictOptions, ProbaOf, WarmupOptions, WarmupResult } from "./probe-types.js";
-import { bestOf, sweepFit, sweepLayers, type LayerSweepResult, type ProbeFactory, type SweepArgs } from "./sweep.js";
+import { computeImportance, evaluatePrompts, scoreActivationRows, scorePrompts } from "./evaluate.js";
+import type {
+  CallProfile,
+  FitOptions,
+  LabelsOf,
+  LoadOverrides,
+  PredictOptions,
+  ProbaOf,
+  WarmupOptions,
+  WarmupResult,
+} from "./probe-types.js";
+import { sweepFit, sweepLayers, type LayerSweepResult, type ProbeFactory, type SweepArgs } from "./sweep.js";
 import { fitActivations, fitPlan, warmup } from "./training.js";
 
-export type { CallProfile, FitOptions, PredictOptions, RemoteOverride, WarmupOptions, WarmupResult, ProbaOf, LabelsOf } from "./probe-types.js";
-
-/** Accuracy (classification) or R² (regression) of scored rows. */
-const scoreOf = (task: FittedState["task"], truth: number[], s: RowScores | undefined): number =>
-  task === "regression" ? r2Score(truth, s?.values ?? []) : accuracy(truth, s?.labels ?? []);
+export type {
+  CallProfile,
+  FitOptions,
+  PredictOptions,
+  RemoteOverride,
+  WarmupOptions,
+  WarmupResult,
+  ProbaOf,
+  LabelsOf,
+  LoadOverrides,
+} from "./probe-types.js";
 
 let coreOf: <L extends ProbeOptions>(probe: Probe<L>) => ProbeCore;
 
@@ -114,7 +127,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * `fit(prompts, labels)` (integer classes, or any numbers for regression). Python: `fit`.
    * @throws {InvalidInputError} for empty sets, mismatched labels, a single class or bad weights.
    */
-  async fit(positiveOrPrompts: string[], negativeOrLabels: string[] | number[], options: FitOptions = {}): Promise<this> {
+  async fit(
+    positiveOrPrompts: string[],
+    negativeOrLabels: string[] | number[],
+    options: FitOptions = {},
+  ): Promise<this> {
     const core = this.#core;
     const data = trainingData(positiveOrPrompts, negativeOrLabels, core.options.task);
     const weights = checkSampleWeight(options.sampleWeight, data.prompts.length);
@@ -156,30 +173,17 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   }
 
   /** Accuracy (classification) or R² (regression) on labelled prompts. Python: `score`. */
-  async score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
-    const { task } = this.#core.fitted("score");
-    const list = checkPrompts(prompts);
-    const truth = checkLabels(labels, list.length, "labels", task);
-    return scoreOf(task, truth, (await this.#core.predictions(list, options, true)).perPrompt);
+  score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
+    return scorePrompts(this.#core, prompts, labels, options);
   }
 
   /**
    * Metrics on labelled prompts: accuracy, AUROC, F1, precision, recall (macro averages for
-   * more than two classes), or R², MSE and MAE for regression. Python: `evaluate`.
+   * more than two classes), or R², MSE and MAE for regression. A swept probe moves to the best
+   * layer on these labels, like lmprobe. Python: `evaluate`.
    */
-  async evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<EvaluationResult> {
-    const core = this.#core;
-    const { task } = core.fitted("evaluate");
-    const list = checkPrompts(prompts);
-    const truth = checkLabels(labels, list.length, "labels", task);
-    const sweep = this.#sweep;
-    if (!sweep) return evaluatePredictions(task, core.fitted("evaluate").model.classes, list, truth, await core.predictions(list, options, true));
-    // As lmprobe: a swept probe moves to the layer that scores best on these labels.
-    const layerResults = await sweep.score(list, truth, options);
-    const bestLayer = bestOf(sweep.layers, layerResults);
-    core.adopt(sweep.stateOf(bestLayer));
-    const classes = core.fitted("evaluate").model.classes;
-    return { ...evaluatePredictions(task, classes, list, truth, await core.predictions(list, options, true)), layerResults, bestLayer };
+  evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<EvaluationResult> {
+    return evaluatePrompts(this.#core, this.#sweep, prompts, labels, options);
   }
 
   /**
@@ -188,11 +192,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * `layerImportances`. Python: `compute_layer_importance`.
    */
   computeLayerImportance(metric: ImportanceMetric = "l2", normalize = true): number[] {
-    const state = this.#core.fitted("computeLayerImportance");
-    if (!["l2", "l1", "mean_abs", "max_abs"].includes(metric)) throw new InvalidInputError("metric", `Unknown metric "${metric}": use "l2", "l1", "mean_abs" or "max_abs".`);
-    const importances = layerImportance(state, metric, normalize);
-    this.#core.adopt({ ...state, candidateLayers: [...state.layers], layerImportances: importances });
-    return importances;
+    return computeImportance(this.#core, metric, normalize);
   }
 
   /**
@@ -200,7 +200,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * concatenated). As lmprobe: no layer scaler and no preprocessing on this path.
    * Python: `fit_from_activations`.
    */
-  async fitFromActivations(x: ActivationsInput, y: number[], options: CallOptions & { sampleWeight?: number[]; nLayers?: number } = {}): Promise<this> {
+  async fitFromActivations(
+    x: ActivationsInput,
+    y: number[],
+    options: CallOptions & { sampleWeight?: number[]; nLayers?: number } = {},
+  ): Promise<this> {
     await fitActivations(this.#core, x, y, options);
     return this;
   }
@@ -220,11 +224,8 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   }
 
   /** Accuracy (classification) or R² (regression) on activation rows. Python: `score_from_activations`. */
-  async scoreFromActivations(x: ActivationsInput, y: number[]): Promise<number> {
-    const state = this.#core.fitted("scoreFromActivations");
-    const scores = await this.#core.scoreActivations(state, x);
-    const truth = checkLabels(y, (scores.labels ?? scores.values ?? []).length, "y", state.task);
-    return scoreOf(state.task, truth, scores);
+  scoreFromActivations(x: ActivationsInput, y: number[]): Promise<number> {
+    return scoreActivationRows(this.#core, x, y);
   }
 
   /** Saves options and fitted state to a folder: a JSON manifest and a safetensors file (no pickle). */
@@ -262,9 +263,6 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     await this.close();
   }
 }
-
-/** What `Probe.load` may re-point. */
-export type LoadOverrides = Pick<ProbeOptions, "runtime" | "cacheDir" | "device" | "model" | "backend" | "remote" | "maxRetries">;
 
 /** Sweeps make their per-layer probes here: a Probe and its core, which only this module can read. */
 const factory: ProbeFactory<Probe> = (options) => {

@@ -10,7 +10,14 @@ import { accuracy, r2Score } from "../estimator/metrics.js";
 import { resolveInferencePooling, resolveTrainPooling, type VectorPooling } from "../estimator/pooling.js";
 import { scoreRows } from "../estimator/scoring.js";
 import type { ActivationBlock } from "../estimator/sequence-pooling.js";
-import { checkLabels, checkPrompts, checkSampleWeight, expandTokens, trainingData, type TrainingData } from "../estimator/training-data.js";
+import {
+  checkLabels,
+  checkPrompts,
+  checkSampleWeight,
+  expandTokens,
+  trainingData,
+  type TrainingData,
+} from "../estimator/training-data.js";
 import { InvalidOptionError, NotSupportedError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
@@ -94,7 +101,11 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
   }
 
   /** Predictions of every layer's probe, from one extraction of all layers. */
-  async predictionsByLayer(prompts: string[], options: PredictOptions = {}, pooled = false): Promise<Map<number, Predictions>> {
+  async predictionsByLayer(
+    prompts: string[],
+    options: PredictOptions = {},
+    pooled = false,
+  ): Promise<Map<number, Predictions>> {
     const layers = this.layers;
     const first = this.member(layers[0]!).core;
     const list = checkPrompts(prompts);
@@ -111,7 +122,10 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
     const out = new Map<number, Predictions>();
     for (const [li, layer] of layers.entries()) {
       const state = this.member(layer).core.fitted("predict");
-      out.set(layer, await predictPrompts(state, how, async (mode) => sliceLayer(await all(mode), li, layers.length), noOpaque));
+      out.set(
+        layer,
+        await predictPrompts(state, how, async (mode) => sliceLayer(await all(mode), li, layers.length), noOpaque),
+      );
     }
     return out;
   }
@@ -136,14 +150,16 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
   /** Each layer's predictions. Python: `predict`. */
   async predict(prompts: string[], options: PredictOptions = {}): Promise<Record<number, number[]>> {
     const out: Record<number, number[]> = {};
-    for (const [layer, p] of await this.predictionsByLayer(prompts, options, true)) out[layer] = p.perPrompt?.labels ?? p.perPrompt?.values ?? [];
+    for (const [layer, p] of await this.predictionsByLayer(prompts, options, true))
+      out[layer] = p.perPrompt?.labels ?? p.perPrompt?.values ?? [];
     return out;
   }
 
   /** Each layer's class probabilities. Python: `predict_proba`. */
   async predictProba(prompts: string[], options: PredictOptions = {}): Promise<Record<number, number[][]>> {
     const out: Record<number, number[][]> = {};
-    for (const [layer, p] of await this.predictionsByLayer(prompts, options, true)) out[layer] = p.perPrompt?.proba ?? [];
+    for (const [layer, p] of await this.predictionsByLayer(prompts, options, true))
+      out[layer] = p.perPrompt?.proba ?? [];
     return out;
   }
 
@@ -164,7 +180,8 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
 
   private member(layer: number): MadeProbe<P> {
     const m = this.#members.get(layer);
-    if (!m) throw new InvalidOptionError("layer", `Layer ${layer} was not swept; swept layers: ${this.layers.join(", ")}.`);
+    if (!m)
+      throw new InvalidOptionError("layer", `Layer ${layer} was not swept; swept layers: ${this.layers.join(", ")}.`);
     return m;
   }
 }
@@ -190,10 +207,19 @@ async function fitPerLayer<P>(
   const trainScores = new Map<number, [number, number]>();
   for (const [li, layer] of layers.entries()) {
     const one = sliceLayer(acts, li, layers.length);
-    const job = pooling === "all" && one.sequences
-      ? expandTokens(one.sequences, one.hidden, data.labels, weights)
-      : { x: one.data, n: one.n, y: data.labels, weights };
-    const fit: FitJob = { x: job.x, n: job.n, layers: [layer], hidden: one.hidden, y: job.y, sampleWeight: job.weights, path: "prompt" };
+    const job =
+      pooling === "all" && one.sequences
+        ? expandTokens(one.sequences, one.hidden, data.labels, weights)
+        : { x: one.data, n: one.n, y: data.labels, weights };
+    const fit: FitJob = {
+      x: job.x,
+      n: job.n,
+      layers: [layer],
+      hidden: one.hidden,
+      y: job.y,
+      sampleWeight: job.weights,
+      path: "prompt",
+    };
     const { state } = await runFit(base.runtime, base.options, fit, call);
     const made = factory({ ...base.options, layers: layer, runtime: base.runtime });
     made.core.adopt(state);
@@ -209,7 +235,9 @@ async function trainingScore(state: FittedState, x: Float32Array, n: number, y: 
   const s = await scoreRows(state, x, n, noOpaque);
   if (s.values) return [r2Score(y, s.values), 0];
   const classes = state.model.classes;
-  const logLoss = s.proba ? -s.proba.reduce((acc, row, i) => acc + Math.log(Math.max(row[classes.indexOf(y[i]!)]!, 1e-15)), 0) / n : 0;
+  const logLoss = s.proba
+    ? -s.proba.reduce((acc, row, i) => acc + Math.log(Math.max(row[classes.indexOf(y[i]!)]!, 1e-15)), 0) / n
+    : 0;
   return [accuracy(y, s.labels ?? []), logLoss];
 }
 
@@ -227,18 +255,25 @@ export async function sweepFit<P extends SweepMember>(
   factory: ProbeFactory<P>,
 ): Promise<{ result: LayerSweepResult<P>; best: FittedState }> {
   if (typeof core.options.classifier !== "string") {
-    throw new InvalidOptionError("classifier", "Invalid Probe options: layer sweeps need a built-in classifier (custom estimators are not swept).");
+    throw new InvalidOptionError(
+      "classifier",
+      "Invalid Probe options: layer sweeps need a built-in classifier (custom estimators are not swept).",
+    );
   }
   const { members, trainScores } = await fitPerLayer(core, layers, data, weights, call, factory);
   const rank = (l: number): [number, number] => trainScores.get(l) ?? [-Infinity, Infinity];
-  const better = (l: number, b: number) => rank(l)[0] > rank(b)[0] || (rank(l)[0] === rank(b)[0] && rank(l)[1] < rank(b)[1]);
+  const better = (l: number, b: number) =>
+    rank(l)[0] > rank(b)[0] || (rank(l)[0] === rank(b)[0] && rank(l)[1] < rank(b)[1]);
   const best = layers.reduce((b, l) => (better(l, b) ? l : b), layers[0]!);
   const result = new LayerSweepResult(members);
   return { result, best: result.stateOf(best) };
 }
 
 /** `Probe.sweepLayers`: trains one probe per layer and returns them. */
-export async function sweepLayers<P extends SweepMember>(args: SweepArgs, factory: ProbeFactory<P>): Promise<LayerSweepResult<P>> {
+export async function sweepLayers<P extends SweepMember>(
+  args: SweepArgs,
+  factory: ProbeFactory<P>,
+): Promise<LayerSweepResult<P>> {
   const { positivePrompts, negativePrompts, sampleWeight, batchSize, signal, onProgress, layers, ...options } = args;
   const ownsRuntime = options.runtime === undefined;
   const runtime = options.runtime ?? new PythonRuntime();
@@ -248,7 +283,11 @@ export async function sweepLayers<P extends SweepMember>(args: SweepArgs, factor
     const weights = checkSampleWeight(sampleWeight, data.prompts.length);
     const plan = await base.core.session.plan({});
     const list = "candidates" in plan ? plan.candidates : plan.layers;
-    const call = { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}), ...(batchSize ? { batchSize } : {}) };
+    const call = {
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+      ...(batchSize ? { batchSize } : {}),
+    };
     const { members } = await fitPerLayer(base.core, list, data, weights, call, factory);
     return new LayerSweepResult(members, ownsRuntime ? runtime : undefined);
   } catch (err) {

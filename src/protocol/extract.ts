@@ -73,5 +73,11 @@ export function extractToWire(spec: ExtractSpec): ExtractRequest {
 export function extractedFromWire(reply: ExtractReply): Extracted {
   const acts = reply.activations;
   const data = acts.data instanceof Float32Array ? acts.data : Float32Array.from(numbers(acts));
-  return { data, width: acts.shape[2]!, lengths: numbers(reply.lengths), tokens: Number(reply.tokens), seconds: reply.seconds };
+  return {
+    data,
+    width: acts.shape[2]!,
+    lengths: numbers(reply.lengths),
+    tokens: Number(reply.tokens),
+    seconds: reply.seconds,
+  };
 }

@@ -75,7 +75,9 @@ export interface FitReply {
   selected: number[] | null;
   importances: Tensor | null;
   scaler: { kind: ScalerState["kind"]; mean?: Tensor; scale?: Tensor };
-  preprocessing?: Array<{ kind: "standard"; mean: Tensor; scale: Tensor } | { kind: "pca"; mean: Tensor; components: Tensor }>;
+  preprocessing?: Array<
+    { kind: "standard"; mean: Tensor; scale: Tensor } | { kind: "pca"; mean: Tensor; components: Tensor }
+  >;
   mass_mean_direction: Tensor | null;
   model: ModelWire;
   /** The worker's fit time. */
@@ -90,7 +92,10 @@ export function fitToWire(spec: FitSpec): FitRequest {
     X: tensor(spec.x, [spec.n, spec.layers.length, spec.hidden]),
     y: spec.y,
     task: spec.task,
-    classifier: typeof spec.classifier === "string" ? spec.classifier : { estimator: spec.classifier.estimator, params: spec.classifier.params ?? {} },
+    classifier:
+      typeof spec.classifier === "string"
+        ? spec.classifier
+        : { estimator: spec.classifier.estimator, params: spec.classifier.params ?? {} },
     classifier_kwargs: structuredClone(spec.classifierKwargs),
     random_state: spec.randomState,
     normalize_layers: spec.normalizeLayers,
@@ -99,7 +104,8 @@ export function fitToWire(spec: FitSpec): FitRequest {
     pca_components: pca?.kind === "pca" ? pca.components : null,
     mass_mean_augment: spec.massMeanAugment,
     sample_weight: spec.sampleWeight ?? null,
-    layer_selection: sel === undefined ? null : sel.mode === "auto" ? sel : { mode: "fast_auto", top_k: sel.topK ?? null },
+    layer_selection:
+      sel === undefined ? null : sel.mode === "auto" ? sel : { mode: "fast_auto", top_k: sel.topK ?? null },
   };
 }
 
@@ -118,10 +124,22 @@ function linearFromWire(m: LinearModelWire): LinearModelState {
 function modelFromWire(m: ModelWire): ModelState {
   if (m.kind === "ensemble") {
     const { members, classes, coef, intercept } = m;
-    return { kind: "ensemble", members: members.map(linearFromWire), classes: classes.map(Number), coef: f64(coef), intercept: f64(intercept) };
+    return {
+      kind: "ensemble",
+      members: members.map(linearFromWire),
+      classes: classes.map(Number),
+      coef: f64(coef),
+      intercept: f64(intercept),
+    };
   }
   if (m.kind === "opaque") {
-    return { kind: "opaque", handle: String(m.handle), estimator: String(m.estimator), classes: m.classes.map(Number), hasProba: Boolean(m.has_proba) };
+    return {
+      kind: "opaque",
+      handle: String(m.handle),
+      estimator: String(m.estimator),
+      classes: m.classes.map(Number),
+      hasProba: Boolean(m.has_proba),
+    };
   }
   return linearFromWire(m);
 }
@@ -145,7 +163,10 @@ export function fittedStateFromWire(body: FitReply, context: FitContext): Fitted
     layers,
     hidden: Number(body.hidden),
     path: context.path,
-    scaler: { kind: scaler.kind, ...(scaler.mean && scaler.scale ? { mean: f64(scaler.mean), scale: f64(scaler.scale) } : {}) },
+    scaler: {
+      kind: scaler.kind,
+      ...(scaler.mean && scaler.scale ? { mean: f64(scaler.mean), scale: f64(scaler.scale) } : {}),
+    },
     preprocessing: (body.preprocessing ?? []).map((s) =>
       s.kind === "pca"
         ? { kind: "pca", mean: f64(s.mean), components: f64(s.components), k: s.components.shape[0]! }
@@ -153,6 +174,8 @@ export function fittedStateFromWire(body: FitReply, context: FitContext): Fitted
     ),
     ...(body.mass_mean_direction ? { massMeanDirection: f64(body.mass_mean_direction) } : {}),
     model: modelFromWire(body.model),
-    ...(candidates && importances ? { candidateLayers: candidates, layerImportances: Array.from(f64(importances)) } : {}),
+    ...(candidates && importances
+      ? { candidateLayers: candidates, layerImportances: Array.from(f64(importances)) }
+      : {}),
   };
 }

@@ -60,7 +60,15 @@ export type Request<K extends RpcName> = RpcMap[K]["request"];
 export type Reply<K extends RpcName> = RpcMap[K]["reply"];
 
 /** Every RPC name, for the contract test (the `satisfies` clause keeps it in step with the map). */
-export const RPC_NAMES = ["hello", "extract", "fit", "score", "embedded_prepare", "unload", "loaded_models"] as const satisfies readonly RpcName[];
+export const RPC_NAMES = [
+  "hello",
+  "extract",
+  "fit",
+  "score",
+  "embedded_prepare",
+  "unload",
+  "loaded_models",
+] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */
 export const RPC_NAMES_COMPLETE: Missing extends never ? true : never = true;

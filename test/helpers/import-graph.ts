@@ -47,7 +47,10 @@ export function tsGraph(root: string, folder = "src"): ImportGraph {
 
 /** `from X import names` (X relative or under `pkg`) and `import pkg.x`, at any indentation. */
 const pyImport = (pkg: string) =>
-  new RegExp(`^[ \\t]*(?:from[ \\t]+(\\.+[\\w.]*|${pkg}(?:\\.\\w+)*)[ \\t]+import[ \\t]+(\\([^)]*\\)|[^\\n#]+)|import[ \\t]+(${pkg}(?:\\.\\w+)*))`, "gm");
+  new RegExp(
+    `^[ \\t]*(?:from[ \\t]+(\\.+[\\w.]*|${pkg}(?:\\.\\w+)*)[ \\t]+import[ \\t]+(\\([^)]*\\)|[^\\n#]+)|import[ \\t]+(${pkg}(?:\\.\\w+)*))`,
+    "gm",
+  );
 
 /** lmprobe_worker imports of every python_worker/lmprobe_worker/**\/*.py file (edges to packages' __init__ are left out). */
 export function pyGraph(root: string, folder = "python_worker/lmprobe_worker", pkg = "lmprobe_worker"): ImportGraph {
@@ -71,7 +74,13 @@ export function pyGraph(root: string, folder = "python_worker/lmprobe_worker", p
         const rest = target.slice(dots);
         target = [...parts.slice(0, parts.length - dots + 1), ...(rest ? [rest] : [])].join(".");
       }
-      const names = m[2] ? m[2].replace(/[()]/g, "").split(",").map((n) => n.trim().split(/\s+/)[0]!).filter(Boolean) : [];
+      const names = m[2]
+        ? m[2]
+            .replace(/[()]/g, "")
+            .split(",")
+            .map((n) => n.trim().split(/\s+/)[0]!)
+            .filter(Boolean)
+        : [];
       for (const candidate of [target, ...names.map((n) => `${target}.${n}`)]) {
         const hit = modules.get(candidate);
         if (hit && hit !== file && !hit.endsWith("__init__.py")) out.add(rel(root, hit));

@@ -28,7 +28,8 @@ describe("the import graph parser", () => {
       "src/a/one.ts": 'import { b } from "../b/two.js";\nexport type { T } from "./three.js";\n// import "./four.js"\n',
       "src/a/three.ts": "export type T = number;\n",
       "src/a/four.ts": "export {};\n",
-      "src/b/two.ts": 'export async function b() { return import("../a/one.js"); }\nimport type { T } from "../a/three.js";\n',
+      "src/b/two.ts":
+        'export async function b() { return import("../a/one.js"); }\nimport type { T } from "../a/three.js";\n',
     });
     const graph = tsGraph(root);
     expect([...graph.get("src/a/one.ts")!].sort()).toEqual(["src/a/three.ts", "src/b/two.ts"]);
