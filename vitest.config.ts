@@ -7,13 +7,25 @@ export default defineConfig({
   test: {
     // zeromq.js must stay off worker_threads (it can crash on exit there): one forked process per file.
     pool: "forks",
-    globalSetup: ["test/helpers/global-setup.ts"],
-    include: ["test/**/*.test.ts"],
     // Each run gets its own activation cache: tests never see a previous run's entries.
     env: { LMPROBE_CACHE_DIR: mkdtempSync(join(tmpdir(), "lmprobe-ts-test-cache-")) },
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // 2-core machines: integration files each hold a worker with torch; run two files at a time.
     maxWorkers: 2,
+    projects: [
+      // Python-free tiers: pure TypeScript (golden values committed under test/fixtures/golden/),
+      // and the consumer-types check. No global setup, so they run on a machine without Python.
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/types/**/*.test.ts"] } },
+      // Tiers that run Python: the managed venv and the tiny models are prepared once per run.
+      {
+        extends: true,
+        test: {
+          name: "python",
+          include: ["test/integration/**/*.test.ts", "test/worker/**/*.test.ts"],
+          globalSetup: ["test/helpers/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

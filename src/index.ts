@@ -1,4 +1,8 @@
 /** lmprobe-ts: linear probes on language-model activations, from TypeScript. */
+// The public types use Node's (Buffer, NodeJS.ProcessEnv, AsyncDisposable): reference them from
+// dist/index.d.ts so a consumer compiles without `skipLibCheck` even where `types` is empty
+// (TypeScript 7's default). `preserve` keeps the directive in the emitted declarations.
+/// <reference types="node" preserve="true" />
 export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult, type CallProfile, type ProbaOf, type LabelsOf } from "./probe/probe.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { ExtractionProfile } from "./extraction/activation-source.js";

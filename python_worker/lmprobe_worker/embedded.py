@@ -8,6 +8,7 @@ model.safetensors, tokenizer files) that `AutoModelForCausalLM.from_pretrained(d
 no gguf/accelerate needed. The package is only *located*, never imported (importing it needs
 `llm` and `llama_cpp`).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -19,7 +20,8 @@ import os
 import shutil
 import sys
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 MARKER = "lmprobe_embedded.json"
 
@@ -68,7 +70,7 @@ def _clean_stale_tmp(out_dir: str) -> None:
         return
     parent, base = os.path.split(out_dir)
     for entry in os.listdir(parent):
-        pid_str = entry[len(base) + 5:] if entry.startswith(base + ".tmp-") else ""
+        pid_str = entry[len(base) + 5 :] if entry.startswith(base + ".tmp-") else ""
         if not pid_str.isdigit():
             continue
         pid = int(pid_str)
@@ -86,8 +88,14 @@ def _clean_stale_tmp(out_dir: str) -> None:
 def _result_from_existing(name: str, out_dir: str, t0: float) -> dict:
     with open(os.path.join(out_dir, "config.json"), encoding="utf-8") as f:
         cfg = json.load(f)
-    return {"path": out_dir, "name": name, "num_layers": cfg["num_hidden_layers"],
-            "hidden_size": cfg["hidden_size"], "seconds": round(time.time() - t0, 3), "cached": True}
+    return {
+        "path": out_dir,
+        "name": name,
+        "num_layers": cfg["num_hidden_layers"],
+        "hidden_size": cfg["hidden_size"],
+        "seconds": round(time.time() - t0, 3),
+        "cached": True,
+    }
 
 
 def prepare_embedded(name: str, out_dir: str, progress: Callable[[str], None] | None = None) -> dict:
@@ -123,14 +131,17 @@ def prepare_embedded(name: str, out_dir: str, progress: Callable[[str], None] | 
         say(f"loading tokenizer from {spec.gguf_file}")
         tok = AutoTokenizer.from_pretrained(pkg_dir, gguf_file=spec.gguf_file)
         # The GGUF "smollm" pre-tokenizer degrades to plain GPT-2 splitting; SmolLM2 splits digits.
-        tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Digits(individual_digits=True),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
-        ])
+        tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Digits(individual_digits=True),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+            ]
+        )
         say("dequantizing GGUF weights to float32")
         kwargs: dict = {"gguf_file": spec.gguf_file, "dtype": torch.float32}
         try:  # transformers >= 5: without dequantize=True the model keeps a non-serializable quantizer
             from transformers import GgufConfig
+
             kwargs["quantization_config"] = GgufConfig(dequantize=True)
         except ImportError:  # transformers 4.x always dequantizes GGUF
             pass
@@ -160,8 +171,11 @@ def prepare_embedded(name: str, out_dir: str, progress: Callable[[str], None] | 
 
         marker = {
             "name": name,
-            "source": {"package": spec.package, "version": importlib.metadata.version(spec.package),
-                       "gguf_file": spec.gguf_file},
+            "source": {
+                "package": spec.package,
+                "version": importlib.metadata.version(spec.package),
+                "gguf_file": spec.gguf_file,
+            },
             "gguf_sha256": _sha256(gguf_path),
             "transformers_version": transformers.__version__,
             "torch_version": torch.__version__,
@@ -185,8 +199,13 @@ def prepare_embedded(name: str, out_dir: str, progress: Callable[[str], None] | 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     say("done")
-    return {"path": out_dir, "name": name, "num_layers": num_layers, "hidden_size": hidden,
-            "seconds": round(time.time() - t0, 3)}
+    return {
+        "path": out_dir,
+        "name": name,
+        "num_layers": num_layers,
+        "hidden_size": hidden,
+        "seconds": round(time.time() - t0, 3),
+    }
 
 
 if __name__ == "__main__":

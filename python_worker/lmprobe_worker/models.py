@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .protocol import WorkerFailure
+from .errors import WorkerFailure
 
 log = logging.getLogger("lmprobe_worker")
 
@@ -90,6 +90,7 @@ def refuse_pickled_weights(path: str) -> None:
             f"{path} has only pickle-based weights (.bin/.pt), which can run code when loaded; lmprobe-ts loads "
             "safetensors only. Convert once in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(dir) "
             "(writes model.safetensors), after checking the folder comes from a source you trust.",
+            {"model": path},
         )
 
 
@@ -107,7 +108,7 @@ def load_model(path: str, dtype: str = "float32", device: str = "auto") -> Loade
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "config.json")):
-            raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json")
+            raise WorkerFailure("MODEL_NOT_FOUND", f"{path} has no config.json", {"model": path})
         refuse_pickled_weights(path)
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         if tokenizer.pad_token is None:

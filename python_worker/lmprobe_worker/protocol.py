@@ -15,23 +15,12 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from .errors import WorkerFailure
+
 PROTOCOL_VERSION = 1
 
 FRAME_KEY = "__frame__"
 _DTYPES = {"float32", "float64", "float16", "int32", "int64", "uint8", "uint16"}
-
-
-class WorkerFailure(Exception):
-    """An error with a stable code that the TypeScript side maps to a specific error class."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class Cancelled(WorkerFailure):
-    def __init__(self) -> None:
-        super().__init__("CANCELLED", "the request was cancelled")
 
 
 def _lift_arrays(value: Any, frames: list[memoryview]) -> Any:
@@ -60,9 +49,7 @@ def _sink_arrays(value: Any, frames: list[Any]) -> Any:
                 raise WorkerFailure("BAD_REQUEST", f"unsupported tensor dtype {dtype!r}")
             buf = frames[value[FRAME_KEY]]
             data = buf.buffer if hasattr(buf, "buffer") else buf
-            return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(
-                value["shape"]
-            )
+            return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(value["shape"])
         return {k: _sink_arrays(v, frames) for k, v in value.items()}
     if isinstance(value, list):
         return [_sink_arrays(v, frames) for v in value]
@@ -91,8 +78,10 @@ def reply_header(kind: str, parent: str | None) -> dict[str, Any]:
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:
-    """Describe a Python exception for the TypeScript side (type, message, traceback, code)."""
-    code = getattr(exc, "code", None)
+    """Describe a Python exception for the TypeScript side (code, type, message, traceback, details)."""
+    # Only our own failures choose a code: other exceptions may carry an unrelated ``code``.
+    code = exc.code if isinstance(exc, WorkerFailure) else None
+    details = exc.details if isinstance(exc, WorkerFailure) else None
     if code is None:
         if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
             code = "PYTHON_OOM"
@@ -105,5 +94,6 @@ def error_body(exc: BaseException) -> dict[str, Any]:
         "ename": type(exc).__name__,
         "evalue": str(exc),
         "traceback": traceback.format_exception(type(exc), exc, exc.__traceback__),
-        **({"details": exc.details} if isinstance(getattr(exc, "details", None), dict) else {}),
+        # Optional structured details (INVALID_INPUT: argument and index; REMOTE*: job id, host...).
+        **({"details": details} if details else {}),
     }

@@ -16,39 +16,24 @@ import queue
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import zmq
 
-from .protocol import Cancelled, WorkerFailure, decode, encode, error_body, reply_header
+from .context import Handler, RequestContext
+from .errors import WorkerFailure
+from .protocol import decode, encode, error_body, reply_header
 
 log = logging.getLogger("lmprobe_worker")
 
-Handler = Callable[[dict[str, Any], "RequestContext"], dict[str, Any]]
 _OUTBOX = "inproc://lmprobe-outbox"
 _CONTROL_TYPES = {"ping", "cancel", "shutdown"}
 
 
-@dataclass
-class RequestContext:
-    """What a handler may do besides returning: report progress and notice cancellation."""
-
-    request_id: str
-    send: Callable[[str, dict[str, Any]], None]
-    cancelled: threading.Event = field(default_factory=threading.Event)
-
-    def progress(self, **fields: Any) -> None:
-        self.send("progress", fields)
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled()
-
-
 class WorkerServer:
     def __init__(self, handlers: dict[str, Handler], endpoint: str) -> None:
-        self.handlers = handlers
+        self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.linger = 0
@@ -74,7 +59,7 @@ class WorkerServer:
             identity, header, body = job
             rid = str(header.get("id"))
 
-            def send(kind: str, payload: dict[str, Any], rid: str = rid) -> None:
+            def send(kind: str, payload: dict[str, Any], rid: str = rid, identity: bytes = identity) -> None:
                 push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
 
             with self.lock:

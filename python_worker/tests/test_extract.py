@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from lmprobe_worker.extract_local import extract, pool
+from lmprobe_worker.extraction.local import extract
+from lmprobe_worker.extraction.pooling import pool
 from lmprobe_worker.models import load_model
 
 PROMPTS = ["The cat sat on the mat.", "A dog.", "Three plus four is seven, they said."]
@@ -55,7 +56,7 @@ def test_pooling_reductions_on_a_known_tensor() -> None:
 
 
 def test_bad_layers_and_pooling_are_rejected(tiny_models) -> None:
-    from lmprobe_worker.protocol import WorkerFailure
+    from lmprobe_worker.errors import WorkerFailure
 
     lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
     with pytest.raises(WorkerFailure, match="out of range"):
@@ -72,7 +73,7 @@ def test_full_sequences_are_unpadded_and_pool_to_the_pooled_values(tiny_models) 
     first, _ = extract(lm, PROMPTS, [0, 2], "first_token", 8)
     mean, _ = extract(lm, PROMPTS, [0, 2], "mean", 8)
     ends = np.cumsum(lengths)
-    for i, (start, end) in enumerate(zip(ends - lengths, ends)):
+    for i, (start, end) in enumerate(zip(ends - lengths, ends, strict=True)):
         np.testing.assert_array_equal(full[end - 1], last[i])
         np.testing.assert_array_equal(full[start], first[i])
         np.testing.assert_allclose(full[start:end].mean(axis=0), mean[i], atol=1e-6)
@@ -89,19 +90,19 @@ def test_grouping_by_length_returns_input_order_with_the_same_values(tiny_models
 
 
 def test_length_groups_carry_less_padding(tiny_models) -> None:
-    from lmprobe_worker.extract_local import batches
+    from lmprobe_worker.extraction.batching import batches
 
     lm = load_model(tiny_models["gpt2"]["path"], "float32", "cpu")
     prompts = ["a", "a much longer prompt with many words in it", "b", "another long prompt with words"]
-    assert batches(lm, prompts, 2, False) == [[0, 1], [2, 3]]
-    assert batches(lm, prompts, 2, True) == [[0, 2], [3, 1]]
+    assert batches(lm.tokenizer, prompts, 2, False) == [[0, 1], [2, 3]]
+    assert batches(lm.tokenizer, prompts, 2, True) == [[0, 2], [3, 1]]
 
 
 def test_pickle_weights_are_refused_before_transformers_reads_them(tiny_models, tmp_path) -> None:
     """A model folder can be named by a probe file: a .bin checkpoint (a pickle) is never loaded."""
     import shutil
 
-    from lmprobe_worker.protocol import WorkerFailure
+    from lmprobe_worker.errors import WorkerFailure
 
     src = tiny_models["gpt2"]["path"]
     folder = tmp_path / "pickled"

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lmprobe_worker.export import score as score_rpc
-from lmprobe_worker.export import score_linear
-from lmprobe_worker.fit import fit
-from lmprobe_worker.protocol import WorkerFailure
+from lmprobe_worker.errors import WorkerFailure
+from lmprobe_worker.fitting.export import score as score_rpc
+from lmprobe_worker.fitting.export import score_linear
+from lmprobe_worker.fitting.fit import fit
 
 N, L, H = 60, 3, 16
 
@@ -107,19 +107,28 @@ def oracle(body: dict[str, Any], X_test: np.ndarray, estimator: Any = None) -> t
         probe = _probe(body, estimator)
         sel = body.get("layer_selection")
         if sel is None:
-            probe.fit_from_activations(X3.reshape(n, -1), np.asarray(body["y"]), sample_weight=body.get("sample_weight"),
-                                       n_layers=layers)
+            probe.fit_from_activations(
+                X3.reshape(n, -1), np.asarray(body["y"]), sample_weight=body.get("sample_weight"), n_layers=layers
+            )
             chosen = list(range(layers))
         else:
             from lmprobe import Probe
 
-            probe = _probe(body, estimator, layers=sel["mode"], auto_alpha=sel.get("alpha") or 0.01,
-                           fast_auto_top_k=sel.get("top_k"))
+            probe = _probe(
+                body,
+                estimator,
+                layers=sel["mode"],
+                auto_alpha=sel.get("alpha") or 0.01,
+                fast_auto_top_k=sel.get("top_k"),
+            )
             assert isinstance(probe, Probe)
             probe._extractor = SimpleNamespace(layer_indices=list(range(layers)))
             probe._train_pooling = "last_token"
             probe._extract_and_pool = lambda prompts, pooling, **kw: (X3.reshape(n, -1), None)
-            probe._create_selected_extractor = lambda chosen_layers: (SimpleNamespace(layer_indices=list(chosen_layers)), None)
+            probe._create_selected_extractor = lambda chosen_layers: (
+                SimpleNamespace(layer_indices=list(chosen_layers)),
+                None,
+            )
             run = probe._fit_auto_layers if sel["mode"] == "auto" else probe._fit_fast_auto_layers
             run(["p"] * n, np.asarray(body["y"]), None, False)
             chosen = list(probe.selected_layers_)
@@ -135,8 +144,15 @@ def oracle(body: dict[str, Any], X_test: np.ndarray, estimator: Any = None) -> t
 END_TO_END = 5e-5
 
 
-def compare(name: str, body: dict[str, Any], X_test: np.ndarray, *, estimator: Any = None, tol: float = 1e-6,
-            kind: str | None = None) -> dict[str, Any]:
+def compare(
+    name: str,
+    body: dict[str, Any],
+    X_test: np.ndarray,
+    *,
+    estimator: Any = None,
+    tol: float = 1e-6,
+    kind: str | None = None,
+) -> dict[str, Any]:
     state = fit(copy.copy(body))
     probe, ref_proba, ref_labels = oracle(body, X_test, estimator)
     if kind is not None:
@@ -173,20 +189,49 @@ def compare(name: str, body: dict[str, Any], X_test: np.ndarray, *, estimator: A
     return state
 
 
-BUILTIN_BINARY = ["logistic_regression", "logistic_regression_cv", "ridge", "svm", "sgd", "sgd_gpu", "mass_mean", "lda",
-                  "ensemble"]
+BUILTIN_BINARY = [
+    "logistic_regression",
+    "logistic_regression_cv",
+    "ridge",
+    "svm",
+    "sgd",
+    "sgd_gpu",
+    "mass_mean",
+    "lda",
+    "ensemble",
+]
 BUILTIN_MULTI = ["logistic_regression", "logistic_regression_cv", "ridge", "svm", "sgd", "lda", "ensemble"]
 # iterative solvers fitted the same way on float32 data: lbfgs & co converge to the same point,
 # agreement is limited by float32 rounding of the features; sgd_gpu is torch SGD (same steps).
 TOL = {"sgd_gpu": 1e-4, "logistic_regression_cv": 1e-5}
-EXPECTED_LINK = {"logistic_regression": "logistic", "logistic_regression_cv": "logistic", "ridge": "decision",
-                 "svm": "libsvm", "sgd": "logistic", "sgd_gpu": "logistic", "mass_mean": "platt", "lda": "logistic"}
+EXPECTED_LINK = {
+    "logistic_regression": "logistic",
+    "logistic_regression_cv": "logistic",
+    "ridge": "decision",
+    "svm": "libsvm",
+    "sgd": "logistic",
+    "sgd_gpu": "logistic",
+    "mass_mean": "platt",
+    "lda": "logistic",
+}
 
 
 def _body(X: np.ndarray, y: np.ndarray, classifier: Any, **kw: Any) -> dict[str, Any]:
-    return {"X": X, "y": y.tolist(), "task": "classification", "classifier": classifier, "random_state": 0,
-            "normalize_layers": True, "path": "prompt", "preprocessing": None, "pca_components": None,
-            "mass_mean_augment": False, "sample_weight": None, "layer_selection": None, **kw}
+    return {
+        "X": X,
+        "y": y.tolist(),
+        "task": "classification",
+        "classifier": classifier,
+        "random_state": 0,
+        "normalize_layers": True,
+        "path": "prompt",
+        "preprocessing": None,
+        "pca_components": None,
+        "mass_mean_augment": False,
+        "sample_weight": None,
+        "layer_selection": None,
+        **kw,
+    }
 
 
 @pytest.mark.parametrize("name", BUILTIN_BINARY)
@@ -205,12 +250,20 @@ def test_builtin_three_classes_match_lmprobe(name: str) -> None:
     state = compare(f"{name}/3-class", _body(X, y, name), Xt, tol=TOL.get(name, 1e-6))
     model = state["model"]
     if name != "ensemble":
-        want = {"logistic_regression": "softmax", "logistic_regression_cv": "softmax", "lda": "softmax", "sgd": "ovr",
-                "ridge": "decision", "svm": "libsvm"}[name]
+        want = {
+            "logistic_regression": "softmax",
+            "logistic_regression_cv": "softmax",
+            "lda": "softmax",
+            "sgd": "ovr",
+            "ridge": "decision",
+            "svm": "libsvm",
+        }[name]
         assert model["link"] == want and model["coef"].shape[0] == 3
 
 
-@pytest.mark.parametrize("name", ["logistic_regression", "svm", "sgd", "sgd_gpu", "mass_mean", "lda", "ensemble", "ridge"])
+@pytest.mark.parametrize(
+    "name", ["logistic_regression", "svm", "sgd", "sgd_gpu", "mass_mean", "lda", "ensemble", "ridge"]
+)
 def test_builtin_with_standard_pca_and_augment(name: str) -> None:
     X, y, Xt = _data(2, seed=1)
     body = _body(X, y, name, preprocessing=["standard", "pca"], pca_components=6, mass_mean_augment=True)
@@ -257,8 +310,11 @@ def test_lr_pipeline_variants(extra: dict[str, Any]) -> None:
 @pytest.mark.parametrize("normalize", [True, False, "per_layer"])
 def test_single_layer_always_standard_scaler(normalize: Any) -> None:
     X, y, Xt = _data(2, seed=4, layers=1)
-    state = compare("logistic_regression/1-layer", _body(X, y, "logistic_regression", normalize_layers=normalize,
-                                                         preprocessing=["standard"]), Xt)
+    state = compare(
+        "logistic_regression/1-layer",
+        _body(X, y, "logistic_regression", normalize_layers=normalize, preprocessing=["standard"]),
+        Xt,
+    )
     assert state["scaler"]["kind"] == "standard"
 
 
@@ -275,8 +331,11 @@ def test_ridge_regression_with_weights_and_augment_is_lmprobe() -> None:
     X, _, Xt = _data(2, seed=6)
     y = np.where(X[:, 0, 0] > 0.5, 1.0, 0.0)  # 0/1 targets so the mass-mean direction exists
     w = [1.0 + (i % 4) for i in range(N)]
-    compare("ridge_regression", _body(X, y, "ridge_regression", task="regression", mass_mean_augment=True,
-                                      sample_weight=w), Xt)
+    compare(
+        "ridge_regression",
+        _body(X, y, "ridge_regression", task="regression", mass_mean_augment=True, sample_weight=w),
+        Xt,
+    )
 
 
 CUSTOM = [
@@ -295,7 +354,9 @@ CUSTOM = [
 ]
 
 
-@pytest.mark.parametrize("path, params, n_classes, link", CUSTOM, ids=[f"{c[0].rsplit('.', 1)[1]}-{c[2]}" for c in CUSTOM])
+@pytest.mark.parametrize(
+    "path, params, n_classes, link", CUSTOM, ids=[f"{c[0].rsplit('.', 1)[1]}-{c[2]}" for c in CUSTOM]
+)
 def test_custom_estimators(path: str, params: dict[str, Any], n_classes: int, link: str | None) -> None:
     import importlib
 
@@ -310,10 +371,15 @@ def test_custom_estimators(path: str, params: dict[str, Any], n_classes: int, li
         assert state["model"]["estimator"] == path
 
 
-@pytest.mark.parametrize("path, params", [("sklearn.linear_model.LinearRegression", {}),
-                                          ("sklearn.linear_model.Lasso", {"alpha": 0.01}),
-                                          ("sklearn.linear_model.SGDRegressor", {"random_state": 0}),
-                                          ("sklearn.tree.DecisionTreeRegressor", {"max_depth": 2})])
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("sklearn.linear_model.LinearRegression", {}),
+        ("sklearn.linear_model.Lasso", {"alpha": 0.01}),
+        ("sklearn.linear_model.SGDRegressor", {"random_state": 0}),
+        ("sklearn.tree.DecisionTreeRegressor", {"max_depth": 2}),
+    ],
+)
 def test_custom_regressors(path: str, params: dict[str, Any]) -> None:
     import importlib
 
@@ -321,7 +387,9 @@ def test_custom_regressors(path: str, params: dict[str, Any]) -> None:
     X, _, Xt = _data(2, seed=8)
     y = X[:, 1, 2].astype(np.float64) - X[:, 2, 3]
     body = _body(X, y, {"estimator": path, "params": params}, task="regression")
-    state = compare(f"custom {cls}", body, Xt, estimator=getattr(importlib.import_module(module), cls)(**params), tol=1e-5)
+    state = compare(
+        f"custom {cls}", body, Xt, estimator=getattr(importlib.import_module(module), cls)(**params), tol=1e-5
+    )
     assert state["model"]["kind"] == ("opaque" if "tree" in path else "linear")
 
 
@@ -342,8 +410,11 @@ def test_fast_auto_matches_lmprobe(name: str) -> None:
 def test_auto_group_lasso_matches_lmprobe(alpha: float) -> None:
     pytest.importorskip("skglm")
     X, y, Xt = _data(2, seed=10, layers=4)
-    state = compare("logistic_regression/auto", _body(X, y, "logistic_regression",
-                                                      layer_selection={"mode": "auto", "alpha": alpha}), Xt)
+    state = compare(
+        "logistic_regression/auto",
+        _body(X, y, "logistic_regression", layer_selection={"mode": "auto", "alpha": alpha}),
+        Xt,
+    )
     if alpha == 5.0:  # nothing survives: lmprobe falls back to every candidate
         assert state["selected"] == [0, 1, 2, 3]
     assert state["importances"].shape == (4,)
@@ -352,15 +423,21 @@ def test_auto_group_lasso_matches_lmprobe(alpha: float) -> None:
 def test_auto_refit_keeps_weights_preprocessing_and_augment() -> None:
     """Our deliberate difference from lmprobe: the refit on the selected layers keeps them."""
     pytest.importorskip("skglm")
+    from lmprobe.scaling import PerLayerScaler
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
 
-    from lmprobe.scaling import PerLayerScaler
-
     X, y, Xt = _data(2, seed=11, layers=4)
     w = np.linspace(0.5, 2.0, N)
-    body = _body(X, y, "logistic_regression", layer_selection={"mode": "auto", "alpha": 0.02},
-                 preprocessing=["pca:5"], mass_mean_augment=True, sample_weight=w.tolist())
+    body = _body(
+        X,
+        y,
+        "logistic_regression",
+        layer_selection={"mode": "auto", "alpha": 0.02},
+        preprocessing=["pca:5"],
+        mass_mean_augment=True,
+        sample_weight=w.tolist(),
+    )
     state = fit(body)
     sel = state["selected"]
     Xs = X[:, sel, :].reshape(N, -1)
@@ -369,8 +446,9 @@ def test_auto_refit_keeps_weights_preprocessing_and_augment() -> None:
     d = Xsc[y == 1].mean(0) - Xsc[y == 0].mean(0)
     d = d / np.linalg.norm(d)
     pca = PCA(n_components=5).fit(Xsc)
-    clf = LogisticRegression(max_iter=1000, random_state=0).fit(np.column_stack([pca.transform(Xsc), Xsc @ d]), y,
-                                                                sample_weight=w)
+    clf = LogisticRegression(max_iter=1000, random_state=0).fit(
+        np.column_stack([pca.transform(Xsc), Xsc @ d]), y, sample_weight=w
+    )
     Xts = sc.transform(Xt[:, sel, :].reshape(len(Xt), -1))
     ref = clf.predict_proba(np.column_stack([pca.transform(Xts), Xts @ d]))
     proba, _ = score_state(state, Xt)
@@ -388,8 +466,10 @@ def test_ensemble_sample_weight_and_kwargs_are_kept() -> None:
     state = fit(_body(X, y, "ensemble", classifier_kwargs=kwargs, sample_weight=w.tolist()))
     assert kwargs == before  # not mutated (lmprobe pops C_values)
     sc = StandardScaler().fit(X[:, 0])
-    members = [LogisticRegression(C=c, max_iter=1000, random_state=0, tol=1e-6).fit(sc.transform(X[:, 0]), y, sample_weight=w)
-               for c in (0.1, 1.0)]
+    members = [
+        LogisticRegression(C=c, max_iter=1000, random_state=0, tol=1e-6).fit(sc.transform(X[:, 0]), y, sample_weight=w)
+        for c in (0.1, 1.0)
+    ]
     ref = np.mean([m.predict_proba(sc.transform(Xt[:, 0])) for m in members], axis=0)
     proba, _ = score_state(state, Xt)
     assert len(state["model"]["members"]) == 2
@@ -404,7 +484,7 @@ def test_score_rpc_unknown_handle() -> None:
 
 
 def test_opaque_registry_is_bounded() -> None:
-    from lmprobe_worker import export
+    from lmprobe_worker.fitting import export
 
     X, y, _ = _data(2, seed=13, layers=1)
     body = _body(X, y, {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 1}})
@@ -435,24 +515,48 @@ def _bad(change: Any, code: str, needle: str) -> None:
         (lambda b: b.update(sample_weight=[1.0] * 5), "BAD_REQUEST", "sample_weight has 5"),
         (lambda b: b.update(preprocessing=["pca"]), "BAD_REQUEST", "pca_components"),
         (lambda b: b.update(preprocessing=["whiten"]), "BAD_REQUEST", "unknown preprocessing"),
-        (lambda b: b.update(X=b["X"][:, :1], layer_selection={"mode": "auto", "alpha": 0.01}), "BAD_REQUEST",
-         "at least 2 candidate layers"),
-        (lambda b: b.update(classifier="mass_mean", sample_weight=[1.0] * N), "BAD_REQUEST", "not supported by the mass_mean"),
-        (lambda b: b.update(classifier="lda", sample_weight=[1.0] * N), "BAD_REQUEST", "sample_weight is not supported"),
+        (
+            lambda b: b.update(X=b["X"][:, :1], layer_selection={"mode": "auto", "alpha": 0.01}),
+            "BAD_REQUEST",
+            "at least 2 candidate layers",
+        ),
+        (
+            lambda b: b.update(classifier="mass_mean", sample_weight=[1.0] * N),
+            "BAD_REQUEST",
+            "not supported by the mass_mean",
+        ),
+        (
+            lambda b: b.update(classifier="lda", sample_weight=[1.0] * N),
+            "BAD_REQUEST",
+            "sample_weight is not supported",
+        ),
         (lambda b: b.update(classifier="xgboost"), "BAD_REQUEST", "unknown classifier 'xgboost'"),
         (lambda b: b.update(classifier={"estimator": "os.system", "params": {}}), "BAD_REQUEST", "is not allowed"),
         (lambda b: b.update(classifier={"estimator": "sklearnx.evil.Thing"}), "BAD_REQUEST", "is not allowed"),
         (lambda b: b.update(classifier={"estimator": "sklearn.utils.Bunch"}), "BAD_REQUEST", "is not allowed"),
         (lambda b: b.update(classifier={"estimator": "sklearn.svm.libsvm"}), "BAD_REQUEST", "is not allowed"),
-        (lambda b: b.update(classifier={"estimator": "sklearn.linear_model.Nope"}), "BAD_REQUEST", "not a scikit-learn"),
-        (lambda b: b.update(classifier={"estimator": "sklearn.linear_model.Ridge", "params": {"bogus": 1}}), "BAD_REQUEST",
-         "bad parameters"),
+        (
+            lambda b: b.update(classifier={"estimator": "sklearn.linear_model.Nope"}),
+            "BAD_REQUEST",
+            "not a scikit-learn",
+        ),
+        (
+            lambda b: b.update(classifier={"estimator": "sklearn.linear_model.Ridge", "params": {"bogus": 1}}),
+            "BAD_REQUEST",
+            "bad parameters",
+        ),
         (lambda b: b.update(classifier_kwargs={"bogus": 1}), "BAD_REQUEST", "bad parameters for logistic_regression"),
         (lambda b: b.update(classifier="sgd_gpu", y=[i % 3 for i in range(N)]), "BAD_REQUEST", "binary only"),
         (lambda b: b.update(normalize_layers="per_token"), "BAD_REQUEST", "normalize_layers"),
         (lambda b: b.update(X=np.zeros((N, 4), np.float32)), "BAD_REQUEST", "(n, n_layers, hidden)"),
-        (lambda b: b.update(classifier={"estimator": "sklearn.tree.DecisionTreeClassifier"},
-                            layer_selection={"mode": "fast_auto", "top_k": 1}), "BAD_REQUEST", "needs a linear classifier"),
+        (
+            lambda b: b.update(
+                classifier={"estimator": "sklearn.tree.DecisionTreeClassifier"},
+                layer_selection={"mode": "fast_auto", "top_k": 1},
+            ),
+            "BAD_REQUEST",
+            "needs a linear classifier",
+        ),
     ],
 )
 def test_errors(change: Any, code: str, needle: str) -> None:
@@ -473,15 +577,24 @@ def test_zz_report(capsys: pytest.CaptureFixture[str]) -> None:
             print(f"  {name:45s} {model_delta:.1e}  {delta:.1e}")
 
 
-@pytest.mark.parametrize("classifier", ["ensemble", "svm", "mass_mean",
-                                        {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 2}}])
+@pytest.mark.parametrize(
+    "classifier",
+    ["ensemble", "svm", "mass_mean", {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 2}}],
+)
 def test_request_and_result_survive_the_wire(classifier: Any) -> None:
     """Decoded request arrays are read-only frames; every result must encode (no numpy scalars)."""
     from lmprobe_worker.protocol import decode, encode
 
     X, y, Xt = _data(2, seed=16)
-    body = _body(X, y, classifier, preprocessing=["standard", "pca"], pca_components=3, mass_mean_augment=True,
-                 layer_selection={"mode": "fast_auto", "top_k": 2} if isinstance(classifier, str) else None)
+    body = _body(
+        X,
+        y,
+        classifier,
+        preprocessing=["standard", "pca"],
+        pca_components=3,
+        mass_mean_augment=True,
+        layer_selection={"mode": "fast_auto", "top_k": 2} if isinstance(classifier, str) else None,
+    )
     frames = encode({"kind": "request"}, body)
     _, decoded = decode([bytes(f) for f in frames])
     assert not decoded["X"].flags.writeable
@@ -498,9 +611,8 @@ def test_request_and_result_survive_the_wire(classifier: Any) -> None:
 
 def test_fast_auto_multiclass_uses_every_coefficient_row() -> None:
     """lmprobe flattens a (3, f) coef_ and mislabels the blocks; we take each layer's block over all rows."""
-    from sklearn.linear_model import LogisticRegression
-
     from lmprobe.scaling import PerLayerScaler
+    from sklearn.linear_model import LogisticRegression
 
     X, y, _ = _data(3, seed=17, layers=4)
     state = fit(_body(X, y, "logistic_regression", layer_selection={"mode": "fast_auto", "top_k": 2}))

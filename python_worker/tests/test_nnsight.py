@@ -5,11 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from lmprobe_worker.extract_local import extract
-from lmprobe_worker.extract_nnsight import extract_local as extract_nnsight
+from lmprobe_worker.errors import RemoteFailure, WorkerFailure
+from lmprobe_worker.extraction.local import extract
+from lmprobe_worker.extraction.ndif.failures import classify
+from lmprobe_worker.extraction.ndif.jobs import JobBook
+from lmprobe_worker.extraction.ndif.settings import RemoteSettings
+from lmprobe_worker.extraction.ndif.stub import stub_model
+from lmprobe_worker.extraction.nnsight_trace import extract_local as extract_nnsight
 from lmprobe_worker.models import load_model
-from lmprobe_worker.ndif import JobBook, RemoteFailure, RemoteSettings, _classify, stub_model
-from lmprobe_worker.protocol import WorkerFailure, error_body
+from lmprobe_worker.protocol import error_body
 
 PROMPTS = ["The cat sat on the mat.", "A dog.", "Three plus four is seven, they said.", "Hi"]
 
@@ -50,23 +54,64 @@ def test_stub_model_is_weightless_and_keyed_by_the_hub_id(tiny_models) -> None:
     assert all(p.device.type == "meta" for p in stub.model._module.parameters())
     key = stub.model.to_model_key()
     assert key.startswith("nnsight.modeling.transformers.TransformersModel:")
-    assert json.loads(key.split(":", 1)[1]) == {"repo_id": "org/some-model", "revision": None, "task": "text-generation"}
+    assert json.loads(key.split(":", 1)[1]) == {
+        "repo_id": "org/some-model",
+        "revision": None,
+        "task": "text-generation",
+    }
     assert stub.tokenizer.padding_side == "right"  # the local backend's tokenization, not nnsight's left padding
+
+
+# What TypeScript's remoteRequest (src/remote/remote-settings.ts) always sends.
+REMOTE = {
+    "repo_id": "org/m",
+    "revision": None,
+    "timeout_s": 3600.0,
+    "poll_s": 2.0,
+    "backoff_s": 1.0,
+    "max_retries": 3,
+    "jobs_file": None,
+    "transfer_dtype": "float16",
+}
 
 
 def test_missing_key_is_a_remote_auth_failure(monkeypatch) -> None:
     monkeypatch.delenv("NDIF_API_KEY", raising=False)
     with pytest.raises(RemoteFailure) as info:
-        RemoteSettings.from_body({"model": "/m", "remote": {}})
+        RemoteSettings.from_body({"model": "/m", "remote": dict(REMOTE)})
     assert info.value.code == "REMOTE_AUTH"
 
 
 def test_settings_take_the_host_from_ndif_host_and_never_show_the_key(monkeypatch) -> None:
     monkeypatch.setenv("NDIF_API_KEY", "super-secret")
     monkeypatch.setenv("NDIF_HOST", "http://127.0.0.1:9/")
-    s = RemoteSettings.from_body({"model": "/m", "remote": {"repo_id": "org/m"}})
-    assert s.host == "http://127.0.0.1:9" and s.max_retries == 3 and s.transfer == "float16"
+    s = RemoteSettings.from_body({"model": "/m", "remote": dict(REMOTE, max_retries=5, transfer_dtype="bfloat16")})
+    assert s.host == "http://127.0.0.1:9" and s.max_retries == 5 and s.transfer == "bfloat16"
+    assert s.repo_id == "org/m" and s.timeout_s == 3600.0 and s.jobs_file is None
     assert "super-secret" not in repr(s)
+
+
+@pytest.mark.parametrize("field", [k for k in REMOTE if k != "revision"])
+def test_every_remote_setting_is_required_not_defaulted(monkeypatch, field: str) -> None:
+    """The defaults live in TypeScript only; a request without one is refused, naming the field."""
+    monkeypatch.setenv("NDIF_API_KEY", "k")
+    remote = {k: v for k, v in REMOTE.items() if k != field}
+    with pytest.raises(WorkerFailure) as info:
+        RemoteSettings.from_body({"model": "/m", "remote": remote})
+    assert info.value.code == "BAD_REQUEST"
+    assert f"remote.{field} is missing" in str(info.value)
+    assert info.value.details == {"field": field}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("timeout_s", 0), ("poll_s", "2"), ("max_retries", -1), ("max_retries", True), ("transfer_dtype", "int8")],
+)
+def test_remote_settings_of_the_wrong_type_are_refused(monkeypatch, field: str, value: object) -> None:
+    monkeypatch.setenv("NDIF_API_KEY", "k")
+    with pytest.raises(WorkerFailure, match=f"remote.{field} must be") as info:
+        RemoteSettings.from_body({"model": "/m", "remote": dict(REMOTE, **{field: value})})
+    assert info.value.code == "BAD_REQUEST"
 
 
 def test_job_book_round_trip(tmp_path) -> None:
@@ -91,11 +136,11 @@ def test_failure_classification() -> None:
             except RuntimeError as outer:
                 return outer
 
-    assert _classify(status_error(503)) == ("REMOTE", True, 503)
-    assert _classify(status_error(429)) == ("REMOTE", True, 429)
-    assert _classify(status_error(401)) == ("REMOTE_AUTH", False, 401)
-    assert _classify(status_error(422)) == ("REMOTE_REJECTED", False, 422)
-    assert _classify(httpx.ConnectError("refused", request=req)) == ("REMOTE", True, None)
+    assert classify(status_error(503)) == ("REMOTE", True, 503)
+    assert classify(status_error(429)) == ("REMOTE", True, 429)
+    assert classify(status_error(401)) == ("REMOTE_AUTH", False, 401)
+    assert classify(status_error(422)) == ("REMOTE_REJECTED", False, 422)
+    assert classify(httpx.ConnectError("refused", request=req)) == ("REMOTE", True, None)
     body = error_body(RemoteFailure("REMOTE_TIMEOUT", "late", job_id="j", timeout_s=2.0, host=None))
     assert body["code"] == "REMOTE_TIMEOUT" and body["details"] == {"job_id": "j", "timeout_s": 2.0}
 
@@ -104,7 +149,7 @@ def test_float16_transfer_falls_back_to_bfloat16_beyond_its_range(tiny_models) -
     import torch
     from transformers import AutoModelForCausalLM
 
-    from lmprobe_worker.extract_nnsight import encode, trace_batch, wrap_loaded
+    from lmprobe_worker.extraction.nnsight_trace import encode, trace_batch, wrap_loaded
     from lmprobe_worker.models import LoadedModel, decoder_layers
 
     path = tiny_models["gpt2"]["path"]
@@ -115,6 +160,8 @@ def test_float16_transfer_falls_back_to_bfloat16_beyond_its_range(tiny_models) -
     nm = wrap_loaded(LoadedModel(model, tok, decoder_layers(model), torch.device("cpu")))
     with torch.inference_mode():
         out = trace_batch(nm, encode(tok, PROMPTS[:2]), [0], "mean", "float16")
-        small = trace_batch(wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16")
+        small = trace_batch(
+            wrap_loaded(load_model(path, "float32", "cpu")), encode(tok, PROMPTS[:2]), [0], "mean", "float16"
+        )
     assert out[0].dtype == torch.bfloat16 and torch.isfinite(out[0].float()).all()
     assert small[0].dtype == torch.float16

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lmprobe_worker.fit import fit
-from lmprobe_worker.param_policy import SAFE_MODULES, check_estimator_path, check_params
-from lmprobe_worker.protocol import WorkerFailure
+from lmprobe_worker.errors import WorkerFailure
+from lmprobe_worker.fitting.fit import fit
+from lmprobe_worker.fitting.param_policy import SAFE_MODULES, check_estimator_path, check_params
 
 
 class _Boom:
@@ -34,9 +34,21 @@ def _body(classifier: Any, **kw: Any) -> dict[str, Any]:
     y = np.arange(40) % 2
     X = rng.normal(size=(40, 1, 8)).astype(np.float32)
     X[:, 0, 0] += y
-    return {"X": X, "y": y.tolist(), "task": "classification", "classifier": classifier, "random_state": 0,
-            "normalize_layers": True, "path": "prompt", "preprocessing": None, "pca_components": None,
-            "mass_mean_augment": False, "sample_weight": None, "layer_selection": None, **kw}
+    return {
+        "X": X,
+        "y": y.tolist(),
+        "task": "classification",
+        "classifier": classifier,
+        "random_state": 0,
+        "normalize_layers": True,
+        "path": "prompt",
+        "preprocessing": None,
+        "pca_components": None,
+        "mass_mean_augment": False,
+        "sample_weight": None,
+        "layer_selection": None,
+        **kw,
+    }
 
 
 def _plant(folder: Path) -> Path:
@@ -95,13 +107,18 @@ def test_hostile_params_are_refused_and_nothing_is_read_or_written(
 
 def test_ordinary_params_still_fit() -> None:
     body = _body(
-        {"estimator": "sklearn.linear_model.LogisticRegression", "params": {"C": 0.5, "solver": "liblinear",
-                                                                            "class_weight": "balanced", "n_jobs": 1}},
+        {
+            "estimator": "sklearn.linear_model.LogisticRegression",
+            "params": {"C": 0.5, "solver": "liblinear", "class_weight": "balanced", "n_jobs": 1},
+        },
     )
     state = fit(body)
     assert state["model"]["kind"] == "linear"
     assert check_params("x", {"C_values": [0.1, 1.0], "tol": 1e-4, "random_state": None}) == {
-        "C_values": [0.1, 1.0], "tol": 1e-4, "random_state": None}
+        "C_values": [0.1, 1.0],
+        "tol": 1e-4,
+        "random_state": None,
+    }
 
 
 def test_allowed_paths() -> None:

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from lmprobe_worker.protocol import WorkerFailure, decode, encode, error_body
+from lmprobe_worker.errors import WorkerFailure
+from lmprobe_worker.protocol import decode, encode, error_body
 
 
 def test_arrays_travel_as_separate_frames_and_come_back_equal() -> None:

@@ -10,7 +10,7 @@ export interface TrainingData {
   labels: number[];
 }
 
-/** Checks a prompt list: a non-empty array of strings. */
+/** Checks a prompt list: a non-empty array of non-empty strings. */
 export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
   if (!Array.isArray(prompts))
     throw new InvalidInputError(argument, `${argument} must be an array of strings, got ${typeof prompts}.`);
@@ -18,6 +18,12 @@ export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
   return prompts.map((p: unknown, i) => {
     if (typeof p !== "string")
       throw new InvalidInputError(argument, `${argument}[${i}] is ${p === null ? "null" : typeof p}, not a string.`);
+    // Refused, not given a value: a tokenizer without BOS gives "" no token, and padded in a batch
+    // its activation would depend on its batch companions (the worker refuses it too).
+    if (p === "") {
+      const message = `${argument}[${i}] is an empty string: prompts must be non-empty.`;
+      throw new InvalidInputError(argument, message, { index: i });
+    }
     return p;
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { VectorPooling } from "../estimator/pooling.js";
 import { poolSequence } from "../estimator/sequence-pooling.js";
+import { InvalidInputError } from "../errors.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
@@ -72,6 +73,19 @@ export interface Activations {
 /** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
 function chunkSize(batchSize: number): number {
   return batchSize * Math.max(1, Math.ceil(64 / batchSize));
+}
+
+/**
+ * A worker's `InvalidInputError` names a prompt by its index in the request it got: a chunk of the
+ * deduplicated, uncached, length-sorted prompts. Renumbers it in the caller's own prompt list.
+ */
+function inCallerOrder(err: unknown, sent: string[], prompts: string[]): unknown {
+  if (!(err instanceof InvalidInputError) || err.argument !== "prompts" || err.index === undefined) return err;
+  const text = sent[err.index];
+  const at = text === undefined ? -1 : prompts.indexOf(text);
+  if (at < 0 || at === err.index) return err;
+  const message = err.message.replace(new RegExp(`^prompt ${err.index}\\b`), `prompt ${at}`);
+  return new InvalidInputError("prompts", message, { index: at, cause: err });
 }
 
 /**
@@ -184,9 +198,10 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
               : e,
           )
       : undefined;
+    const sent = chunks[k]!.map((h) => textOf.get(h)!);
     const spec: ExtractSpec = {
       model: settings.modelPath,
-      prompts: chunks[k]!.map((h) => textOf.get(h)!),
+      prompts: sent,
       layers,
       pooling: vectorPooling ?? "none",
       batchSize: req.batchSize,
@@ -196,10 +211,14 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       backend: settings.backend,
       remote: settings.remote,
     };
-    return settings.runtime.call("extract", extractToWire(spec), {
-      ...(req.signal ? { signal: req.signal } : {}),
-      ...(onProgress ? { onProgress } : {}),
-    });
+    return settings.runtime
+      .call("extract", extractToWire(spec), {
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      })
+      .catch((err: unknown) => {
+        throw inCallerOrder(err, sent, req.prompts);
+      });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
   // cache, so cache writes hide behind the forward pass.

@@ -47,19 +47,52 @@ export interface WarmupResult {
   cached: number;
 }
 
-/** True when the options make inference token-level (`inferencePooling: "all"`, or `pooling: "all"` without an override). */
-type TokenLevel<O> = O extends { inferencePooling: infer I }
-  ? I extends "all"
-    ? true
-    : false
-  : O extends { pooling: "all" }
-    ? true
-    : false;
+/**
+ * The inference pooling the options lead to: `inferencePooling`, or `pooling` where it is absent.
+ * Distributes over the members of `I`, so an optional or union-typed field yields every possibility.
+ */
+type EffectivePooling<I, P> = I extends undefined ? P : I;
 
-/** `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all". */
-export type ProbaOf<O extends ProbeOptions> = TokenLevel<O> extends true ? number[][][] : number[][];
-/** `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all". */
-export type LabelsOf<O extends ProbeOptions> = TokenLevel<O> extends true ? number[][] : number[];
+/** `O[K]`, or `undefined` when `O` (an inferred options literal) has no such key. */
+type Field<O, K extends string> = K extends keyof O ? O[K] : undefined;
+
+/**
+ * Whether inference is token-level (`inferencePooling: "all"`, or `pooling: "all"` without an
+ * override): "yes", "no", or "maybe" when the option types do not decide it (e.g. options typed
+ * `ProbeOptions`, whose fields are unions).
+ */
+type TokenLevel<O extends ProbeOptions> =
+  EffectivePooling<Field<O, "inferencePooling">, Field<O, "pooling">> extends infer E
+    ? [E] extends ["all"]
+      ? "yes"
+      : "all" extends E
+        ? "maybe"
+        : "no"
+    : never;
+
+/** `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all" (either when unknown). */
+export type ProbaOf<O extends ProbeOptions> = {
+  yes: number[][][];
+  no: number[][];
+  maybe: number[][] | number[][][];
+}[TokenLevel<O>];
+/** `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all" (either when unknown). */
+export type LabelsOf<O extends ProbeOptions> = {
+  yes: number[][];
+  no: number[];
+  maybe: number[] | number[][];
+}[TokenLevel<O>];
+
+/**
+ * Maps each key of `O` that {@link ProbeOptions} lacks to a message type no value has. `new Probe(options)`
+ * takes `O & ExactOptions<O>`, so a misspelt option in an object literal is a compile error that names
+ * the key (the generic parameter alone accepts any extra key: excess-property checks skip inference).
+ */
+export type ExactOptions<O> = {
+  // An object type, not a literal: `number & "..."` would reduce the whole argument to `never` and
+  // blame every option; `number & { ... }` blames only the misspelt one.
+  [K in Exclude<keyof O, keyof ProbeOptions>]: { [M in `${K & string} is not a Probe option`]: never };
+};
 
 /** What `Probe.load` may re-point: another worker or cache, a moved model folder, local instead of remote runs. */
 export type LoadOverrides = Pick<

@@ -14,6 +14,7 @@ import { ProbeCore } from "./core.js";
 import { computeImportance, evaluatePrompts, scoreActivationRows, scorePrompts } from "./evaluate.js";
 import type {
   CallProfile,
+  ExactOptions,
   FitOptions,
   LabelsOf,
   LoadOverrides,
@@ -58,8 +59,11 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     coreOf = (probe) => probe.#core;
   }
 
-  /** @throws {InvalidOptionError} for unknown, mistyped or inconsistent options. */
-  constructor(options: O) {
+  /**
+   * `ExactOptions<O>` turns a misspelt key into a compile error (a generic alone accepts any key).
+   * @throws {InvalidOptionError} for unknown, mistyped or inconsistent options.
+   */
+  constructor(options: O & ExactOptions<O>) {
     this.#core = new ProbeCore(options);
   }
 

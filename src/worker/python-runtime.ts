@@ -28,6 +28,13 @@ export interface PythonRuntimeOptions {
   startTimeoutMs?: number;
   /** After an abort, how long a request may keep running before its worker is killed. @default 5000 */
   cancelGraceMs?: number;
+  /**
+   * Interpreter arguments instead of the worker's (`workerArgs()` in worker-process.ts): the
+   * fake-worker tests (test/worker/) run scripts that speak or mis-speak the protocol through the
+   * real runtime.
+   * @internal
+   */
+  workerArgs?: string[];
 }
 
 /** Per-call settings of {@link PythonRuntime.call}. */
@@ -101,7 +108,11 @@ export class PythonRuntime implements AsyncDisposable {
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
     const timeoutMs = this.options.startTimeoutMs ?? 180_000;
     emit(onProgress, { type: "worker", phase: "starting" });
-    const proc = await WorkerProcess.spawn(python, { env: definedEntries(env), timeoutMs });
+    const proc = await WorkerProcess.spawn(python, {
+      env: definedEntries(env),
+      timeoutMs,
+      ...(this.options.workerArgs ? { args: this.options.workerArgs } : {}),
+    });
     const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
     rpc.onCancelStuck = () => proc.kill();
     void proc.exited.then((exit) => {

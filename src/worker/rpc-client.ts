@@ -56,7 +56,14 @@ export class RpcClient {
           this.failAll(() => new ProtocolError(`the worker sent a malformed message (${describe(err)})`));
           continue;
         }
-        const entry = this.pending.get(String(header.parent));
+        if (typeof header !== "object" || header === null || typeof header.parent !== "string") {
+          // A reply that names no request (a non-map header, or the worker's answer to a message it
+          // could not decode, parent null) would otherwise leave every caller waiting forever.
+          const why = body && typeof body === "object" && body.evalue ? `: ${String(body.evalue)}` : "";
+          this.failAll(() => new ProtocolError(`the worker sent a reply that names no request${why}`));
+          continue;
+        }
+        const entry = this.pending.get(header.parent);
         if (!entry) continue; // a late reply to a request that was failed already
         switch (header.type) {
           case "ack":

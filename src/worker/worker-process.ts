@@ -50,8 +50,8 @@ export class WorkerProcess {
   private readonly child: ResultPromise<{ stdin: "pipe"; stdout: "pipe"; stderr: "pipe"; reject: false; buffer: false }>;
   private done = false;
 
-  private constructor(python: string, env: Record<string, string>) {
-    this.child = execa(python, workerArgs(), {
+  private constructor(python: string, env: Record<string, string>, args: string[]) {
+    this.child = execa(python, args, {
       env,
       stdin: "pipe", // kept open: the worker exits on EOF, i.e. when this process dies
       stdout: "pipe",
@@ -77,10 +77,10 @@ export class WorkerProcess {
     return this.done;
   }
 
-  /** Spawns the worker and waits for its `{"event":"listening"}` line. */
-  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number }): Promise<WorkerProcess> {
+  /** Spawns the worker (`python ARGS`, ARGS {@link workerArgs} unless given) and waits for its `{"event":"listening"}` line. */
+  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number; args?: string[] }): Promise<WorkerProcess> {
     const env = { ...(options.env ?? {}) };
-    const proc = new WorkerProcess(python, env);
+    const proc = new WorkerProcess(python, env, options.args ?? workerArgs());
     const lines = createInterface({ input: proc.child.stdout });
     let timer: NodeJS.Timeout | undefined;
     try {

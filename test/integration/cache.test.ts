@@ -6,7 +6,6 @@ import { CATS, DOGS } from "../helpers/prompts.js";
 import { freshDir, manyPrompts } from "../helpers/cache.js";
 
 const models = inject("tinyModels");
-const labels = [...CATS.map(() => 1), ...DOGS.map(() => 0)];
 const runtimes: PythonRuntime[] = [];
 const fresh = () => {
   const r = new PythonRuntime();

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 
 def f64(a: Any) -> np.ndarray:
@@ -37,7 +37,7 @@ class LayerScaler:
     def __init__(self, n_layers: int, hidden: int, strategy: str) -> None:
         self.n_layers, self.hidden, self.strategy = n_layers, hidden, strategy
 
-    def fit(self, X: np.ndarray) -> "LayerScaler":
+    def fit(self, X: np.ndarray) -> LayerScaler:
         blocks = X.reshape(X.shape[0], self.n_layers, self.hidden)
         if self.strategy == "per_neuron":
             mean, std = blocks.mean(axis=0), blocks.std(axis=0)
@@ -123,7 +123,8 @@ def fit_preprocessing(X: np.ndarray, steps: list[tuple[str, int | None]]) -> tup
             assert k is not None
             if k > min(n, width):
                 raise WorkerFailure(
-                    "BAD_REQUEST", f"PCA with {k} components needs at least {k} samples and {k} features (have {n} × {width})"
+                    "BAD_REQUEST",
+                    f"PCA with {k} components needs at least {k} samples and {k} features (have {n} × {width})",
                 )
             named.append((f"pca{i}", PCA(n_components=k)))
             width = k

@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any
 
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 # Public scikit-learn modules whose estimators take plain values only (no folders, no callables
 # that a request could name). Meta-estimators needing estimator objects cannot be built from JSON
@@ -73,12 +73,13 @@ def _check_scalar(label: str, key: str, value: Any) -> None:
         return
     if isinstance(value, str):
         if not _SAFE_STR.match(value):
-                raise _bad(label, key, f"string {value!r} is not a plain option value (letters, digits, _ . + -; no paths)")
+            raise _bad(label, key, f"string {value!r} is not a plain option value (letters, digits, _ . + -; no paths)")
         return
     raise _bad(
         label,
         key,
-        f"values must be numbers, booleans, null, short option strings or flat lists of those, got {type(value).__name__}",
+        "values must be numbers, booleans, null, short option strings or flat lists of those, "
+        f"got {type(value).__name__}",
     )
 
 
@@ -107,8 +108,10 @@ def check_params(label: str, params: dict[str, Any]) -> dict[str, Any]:
             raise _bad(label, str(key), "names must be plain identifiers (no nested 'a__b' parameters)")
         if key in FORBIDDEN_PARAMS:
             raise _bad(label, key, "it makes scikit-learn read and write pickles on disk")
-        if key == "n_jobs" and value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= cpus
+        if (
+            key == "n_jobs"
+            and value is not None
+            and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= cpus)
         ):
             raise _bad(label, key, f"n_jobs must be null or an integer from 1 to {cpus} (this machine's cores)")
         _check_value(label, key, value)

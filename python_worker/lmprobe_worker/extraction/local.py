@@ -15,34 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from .models import LoadedModel
-from .protocol import WorkerFailure
-
-POOLINGS = ("last_token", "first_token", "mean")
-FULL = "none"  # no pooling: every real token's activations, unpadded
+from ..models import LoadedModel
+from .batching import batches, gather
+from .checks import check_request, max_positions
+from .pooling import FULL, pool
 
 
 class _StopForward(Exception):
     """Raised from the hook of the highest requested block to skip the rest of the model."""
-
-
-def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: str) -> torch.Tensor:
-    """Reduce (batch, seq, hidden) to (batch, hidden) over the real tokens of each row."""
-    if pooling == "last_token":
-        # Index of the last real token works for left and right padding alike.
-        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
-        last = torch.where(mask.bool(), positions, torch.full_like(positions, -1)).max(dim=1).values
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-    if pooling == "first_token":
-        # lmprobe reads position 0, a pad token under left padding; we take the first real token.
-        positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
-        big = torch.full_like(positions, mask.shape[1])
-        first = torch.where(mask.bool(), positions, big).min(dim=1).values
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), first]
-    if pooling == "mean":
-        m = mask.unsqueeze(-1).float()  # as lmprobe: bf16 activations are summed in float32
-        return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
-    raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS}")
 
 
 def extract_batch(
@@ -87,16 +67,6 @@ def extract_batch(
     return stacked, mask.sum(dim=1).tolist()
 
 
-def batches(loaded: LoadedModel, prompts: list[str], batch_size: int, group_by_length: bool) -> list[list[int]]:
-    """Prompt indices per forward pass. In input order (lmprobe's batching, bit-for-bit), or
-    grouped by token length so that a batch carries little padding (the same tokens, less work)."""
-    order = list(range(len(prompts)))
-    if group_by_length:
-        lengths = [len(ids) for ids in loaded.tokenizer(prompts, padding=False)["input_ids"]]
-        order.sort(key=lambda i: lengths[i])  # stable: equal lengths keep input order
-    return [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
-
-
 def extract(
     loaded: LoadedModel,
     prompts: list[str],
@@ -108,26 +78,16 @@ def extract(
     timings: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, list[int]]:
     """Activations for all prompts in input order (see extract_batch), and each prompt's token count."""
-    if not prompts:
-        raise WorkerFailure("BAD_REQUEST", "no prompts to extract")
-    n_blocks = len(loaded.layers)
-    bad = [i for i in layers if not 0 <= i < n_blocks]
-    if bad:
-        raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
-    if pooling not in POOLINGS and pooling != FULL:
-        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS} or {FULL!r}")
-    per_prompt: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(prompts)
-    lengths = [0] * len(prompts)
+    check_request(len(loaded.layers), prompts, layers, pooling)
+    limit = max_positions(getattr(loaded.model, "config", None))
+    idx_batches = batches(loaded.tokenizer, prompts, batch_size, group_by_length, limit)
+    results = []
     done = tokens = 0
-    for idx in batches(loaded, prompts, batch_size, group_by_length):
+    for idx in idx_batches:
         acts, batch_lengths = extract_batch(loaded, [prompts[i] for i in idx], layers, pooling, timings)
-        # Split the batch back into prompts (pooled: one row each; full: each prompt's tokens).
-        ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
-        for k, i in enumerate(idx):
-            per_prompt[i] = acts[(ends[k - 1] if k else 0) : ends[k]]
-            lengths[i] = batch_lengths[k]
+        results.append((acts, batch_lengths))
         done += len(idx)
         tokens += sum(batch_lengths)
         if on_batch is not None:
             on_batch(done, len(prompts), tokens)
-    return np.concatenate(per_prompt, axis=0), lengths
+    return gather(len(prompts), idx_batches, results, pooling)

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import WorkerFailure
 from .preprocessing import f64
-from .protocol import WorkerFailure
 
 OPAQUE_LIMIT = 64
-_opaque: "OrderedDict[str, Any]" = OrderedDict()
+_opaque: OrderedDict[str, Any] = OrderedDict()
 _opaque_lock = threading.Lock()
 
 
@@ -136,8 +136,14 @@ def _linear(link: str, coef: Any, intercept: Any, classes: Any, **extra: Any) ->
     b = f64(np.atleast_1d(intercept)).reshape(-1)
     if b.shape[0] == 1 and W.shape[0] > 1:
         b = np.full(W.shape[0], b[0])
-    return {"kind": "linear", "link": link, "coef": np.ascontiguousarray(W), "intercept": np.ascontiguousarray(b),
-            "classes": py_classes(classes), **extra}
+    return {
+        "kind": "linear",
+        "link": link,
+        "coef": np.ascontiguousarray(W),
+        "intercept": np.ascontiguousarray(b),
+        "classes": py_classes(classes),
+        **extra,
+    }
 
 
 def _candidate(clf: Any) -> dict[str, Any] | None:
@@ -153,12 +159,23 @@ def _candidate(clf: Any) -> dict[str, Any] | None:
         members = [_candidate(m) for m in clf.estimators_]
         if any(m is None for m in members):
             return None
-        return {"kind": "ensemble", "members": members, "classes": py_classes(clf.classes_),
-                "coef": f64(np.atleast_2d(clf.coef_)), "intercept": f64(np.atleast_1d(clf.intercept_))}
+        return {
+            "kind": "ensemble",
+            "members": members,
+            "classes": py_classes(clf.classes_),
+            "coef": f64(np.atleast_2d(clf.coef_)),
+            "intercept": f64(np.atleast_1d(clf.intercept_)),
+        }
     if isinstance(clf, MassMeanClassifier):
         cal = clf.calibrator_
-        return _linear("platt", clf.coef_, clf.intercept_, clf.classes_,
-                       platt_a=float(cal.coef_[0, 0]), platt_b=float(cal.intercept_[0]))
+        return _linear(
+            "platt",
+            clf.coef_,
+            clf.intercept_,
+            clf.classes_,
+            platt_a=float(cal.coef_[0, 0]),
+            platt_b=float(cal.intercept_[0]),
+        )
     if isinstance(clf, SGDGPUClassifier):
         return _linear("logistic", clf.coef_, clf.intercept_, clf.classes_)
     if not hasattr(clf, "coef_") and not isinstance(clf, SVC):
@@ -170,8 +187,14 @@ def _candidate(clf: Any) -> dict[str, Any] | None:
         if getattr(clf, "break_ties", False):
             return None
         sign = -1.0 if binary else 1.0  # libsvm's sign convention (sklearn flips it for 2 classes)
-        return _linear("libsvm", sign * np.asarray(clf.coef_), clf._intercept_, clf.classes_,
-                       prob_a=f64(clf.probA_), prob_b=f64(clf.probB_))
+        return _linear(
+            "libsvm",
+            sign * np.asarray(clf.coef_),
+            clf._intercept_,
+            clf.classes_,
+            prob_a=f64(clf.probA_),
+            prob_b=f64(clf.probB_),
+        )
     if isinstance(clf, (LogisticRegression, LogisticRegressionCV, LinearDiscriminantAnalysis)):
         return _linear("logistic" if binary else "softmax", clf.coef_, clf.intercept_, clf.classes_)
     if isinstance(clf, SGDClassifier):
@@ -229,9 +252,13 @@ def export_model(clf: Any, X: np.ndarray, regression: bool, label: str) -> dict[
         while len(_opaque) > OPAQUE_LIMIT:
             _opaque.popitem(last=False)
     classes = [] if regression else py_classes(getattr(clf, "classes_", None))
-    return {"kind": "opaque", "handle": handle, "classes": classes,
-            "has_proba": (not regression) and hasattr(clf, "predict_proba"),
-            "estimator": label if label.startswith("sklearn.") else f"{type(clf).__module__}.{type(clf).__name__}"}
+    return {
+        "kind": "opaque",
+        "handle": handle,
+        "classes": classes,
+        "has_proba": (not regression) and hasattr(clf, "predict_proba"),
+        "estimator": label if label.startswith("sklearn.") else f"{type(clf).__module__}.{type(clf).__name__}",
+    }
 
 
 def score(body: dict[str, Any]) -> dict[str, Any]:

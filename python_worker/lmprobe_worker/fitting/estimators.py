@@ -32,7 +32,7 @@ class MassMeanClassifier(ClassifierMixin, BaseEstimator):
     one-feature logistic regression (lbfgs, max_iter=1000, C=1) fitted on the decision scores.
     """
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "MassMeanClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> MassMeanClassifier:
         y = np.asarray(y)
         pos, neg = X[y == 1], X[y == 0]
         if len(pos) == 0 or len(neg) == 0:
@@ -78,7 +78,7 @@ class EnsembleClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.lr_params = lr_params
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "EnsembleClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> EnsembleClassifier:
         cs = list(self.DEFAULT_C_VALUES if self.C_values is None else self.C_values)
         if not cs:
             raise ValueError("C_values must not be empty")
@@ -149,7 +149,7 @@ class SGDGPUClassifier(ClassifierMixin, BaseEstimator):
                 pass
         return torch.device("cpu")
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> "SGDGPUClassifier":
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> SGDGPUClassifier:
         import torch
 
         if self.scheduler not in self.SCHEDULERS:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..errors import WorkerFailure
 from .param_policy import check_estimator_path, check_params
-from .protocol import WorkerFailure
 
 BUILTIN = (
     "logistic_regression",
@@ -89,7 +89,9 @@ def resolve_custom_class(path: Any) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError:
-        raise WorkerFailure("BAD_REQUEST", f"custom estimator {path!r}: no module {module_name!r} in scikit-learn") from None
+        raise WorkerFailure(
+            "BAD_REQUEST", f"custom estimator {path!r}: no module {module_name!r} in scikit-learn"
+        ) from None
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not issubclass(cls, BaseEstimator):
         raise WorkerFailure("BAD_REQUEST", f"custom estimator {path!r} is not a scikit-learn estimator class")
@@ -107,4 +109,6 @@ def build_classifier(spec: Any, random_state: int | None, kwargs: dict[str, Any]
             raise WorkerFailure("BAD_REQUEST", "custom estimator params must be a mapping")
         label = spec["estimator"]
         return _construct(cls, dict(check_params(label, params)), label), label
-    raise WorkerFailure("BAD_REQUEST", f"classifier must be a built-in name or {{'estimator': 'sklearn...'}}, got {spec!r}")
+    raise WorkerFailure(
+        "BAD_REQUEST", f"classifier must be a built-in name or {{'estimator': 'sklearn...'}}, got {spec!r}"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
 
 SELECTED_ABOVE = 1e-6
 

@@ -1,6 +1,6 @@
 """Activation extraction through nnsight traces (the "nnsight" backend), locally or on NDIF.
 
-The numbers are those of the local backend (extract_local.py), on purpose: the same tokenizer
+The numbers are those of the local backend (``local.py``), on purpose: the same tokenizer
 call (the tokenizer's own padding side, special tokens, no truncation, pad = eos), the same
 batches (``batches``), the same definition of layer i (output of decoder block i, no final norm)
 and the same pooling (``pool``), which here runs *inside* the trace. Blocks are read in ascending
@@ -13,7 +13,8 @@ the trace gets the already padded ``input_ids``/``attention_mask`` plus explicit
 ``position_ids``: nnsight then leaves the batch as it is, locally and on a server whose
 tokenizer may be configured differently.
 
-Remote (NDIF) jobs live in ``ndif.py``; this module builds the traces for both.
+Remote (NDIF) jobs live in the ``ndif`` subpackage; this module builds the traces for both, and
+ships the worker's own code to the server (``register_by_value``).
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from .extract_local import FULL, POOLINGS, batches, pool
-from .models import LoadedModel
-from .protocol import WorkerFailure
+from ..errors import WorkerFailure
+from ..models import LoadedModel
+from .batching import batches, gather
+from .checks import check_request, max_positions
+from .pooling import pool
 
 TRANSFER_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
 
@@ -42,6 +46,7 @@ class NnsightModel:
     tokenizer: Any  # the tokenizer exactly as the local backend configures it
     layers_path: list[str]  # attribute path of the decoder blocks' ModuleList, e.g. ["model", "layers"]
     n_blocks: int
+    max_positions: int | None = None  # from the model's config; None: prompt lengths are not checked
 
     def block(self, i: int) -> Any:
         node = self.model
@@ -54,7 +59,7 @@ _WRAPPED: dict[int, NnsightModel] = {}
 _LOCK = threading.Lock()
 
 
-def _layers_path(module: Any, blocks: list[Any]) -> list[str]:
+def layers_path(module: Any, blocks: list[Any]) -> list[str]:
     """Attribute path of the ModuleList holding ``blocks`` (as found by models.decoder_layers)."""
     for name, sub in module.named_modules():
         if sub is blocks[0]:
@@ -76,7 +81,9 @@ def wrap_loaded(loaded: LoadedModel) -> NnsightModel:
         from nnsight import TransformersModel
 
         model = TransformersModel(loaded.model, tokenizer=copy.deepcopy(loaded.tokenizer), task="text-generation")
-        wrapped = NnsightModel(model, loaded.tokenizer, _layers_path(loaded.model, loaded.layers), len(loaded.layers))
+        path = layers_path(loaded.model, loaded.layers)
+        limit = max_positions(getattr(loaded.model, "config", None))
+        wrapped = NnsightModel(model, loaded.tokenizer, path, len(loaded.layers), limit)
         _WRAPPED[id(loaded)] = wrapped
         return wrapped
 
@@ -98,20 +105,14 @@ def encode(tokenizer: Any, prompts: list[str]) -> dict[str, torch.Tensor]:
     return {"input_ids": ids, "attention_mask": mask, "position_ids": torch.arange(ids.shape[1]).expand_as(ids).clone()}
 
 
-def check_request(n_blocks: int, prompts: list[str], layers: list[int], pooling: str) -> None:
-    if not prompts:
-        raise WorkerFailure("BAD_REQUEST", "no prompts to extract")
-    bad = [i for i in layers if not 0 <= i < n_blocks]
-    if bad:
-        raise WorkerFailure("BAD_REQUEST", f"layers {bad} out of range: the model has {n_blocks}")
-    if layers != sorted(set(layers)):
-        # nnsight must see the blocks in forward order; the client sends them sorted and unique.
-        raise WorkerFailure("BAD_REQUEST", f"layers must be ascending and unique for the nnsight backend, got {layers}")
-    if pooling not in POOLINGS and pooling != FULL:
-        raise WorkerFailure("BAD_REQUEST", f"unknown pooling {pooling!r}; use one of {POOLINGS} or {FULL!r}")
-
-
-def trace_batch(nm: NnsightModel, inputs: dict[str, torch.Tensor], layers: list[int], pooling: str, transfer: str | None, **trace_kwargs: Any) -> Any:
+def trace_batch(
+    nm: NnsightModel,
+    inputs: dict[str, torch.Tensor],
+    layers: list[int],
+    pooling: str,
+    transfer: str | None,
+    **trace_kwargs: Any,
+) -> Any:
     """Runs one batch as an nnsight trace and returns what the trace saved.
 
     Locally the saved list of per-layer tensors comes back; with a non-blocking remote backend
@@ -145,31 +146,6 @@ def assemble(per_layer: list[torch.Tensor], mask: torch.Tensor) -> tuple[np.ndar
     return stacked, mask.sum(dim=1).tolist()
 
 
-def split_batches(tokenizer: Any, prompts: list[str], batch_size: int, group_by_length: bool) -> list[list[int]]:
-    """The local backend's batching (input order, or grouped by token length)."""
-
-    class _Tok:  # batches() only reads .tokenizer
-        pass
-
-    holder = _Tok()
-    holder.tokenizer = tokenizer  # type: ignore[attr-defined]
-    return batches(holder, prompts, batch_size, group_by_length)  # type: ignore[arg-type]
-
-
-def gather(
-    prompts: list[str], idx_batches: list[list[int]], results: list[tuple[np.ndarray, list[int]]], pooling: str
-) -> tuple[np.ndarray, list[int]]:
-    """Puts per-batch results back in input order (as extract_local.extract does)."""
-    per_prompt: list[np.ndarray] = [np.empty(0, dtype=np.float32)] * len(prompts)
-    lengths = [0] * len(prompts)
-    for idx, (acts, batch_lengths) in zip(idx_batches, results):
-        ends = np.cumsum(batch_lengths) if pooling == FULL else np.arange(1, len(idx) + 1)
-        for k, i in enumerate(idx):
-            per_prompt[i] = acts[(ends[k - 1] if k else 0) : ends[k]]
-            lengths[i] = batch_lengths[k]
-    return np.concatenate(per_prompt, axis=0), lengths
-
-
 def extract_local(
     loaded: LoadedModel,
     prompts: list[str],
@@ -184,8 +160,8 @@ def extract_local(
     """nnsight traces on the worker's own model. ``simulate_remote`` runs each trace through
     nnsight's local simulation of NDIF (serialize, deserialize with local modules hidden, run)."""
     nm = wrap_loaded(loaded)
-    check_request(nm.n_blocks, prompts, layers, pooling)
-    idx_batches = split_batches(nm.tokenizer, prompts, batch_size, group_by_length)
+    check_request(nm.n_blocks, prompts, layers, pooling, ascending=True)
+    idx_batches = batches(nm.tokenizer, prompts, batch_size, group_by_length, nm.max_positions)
     results = []
     done = tokens = 0
     for idx in idx_batches:
@@ -194,8 +170,6 @@ def extract_local(
         t0 = time.perf_counter()
         with torch.inference_mode():
             if simulate_remote:
-                from .ndif import register_by_value
-
                 register_by_value()
                 out = trace_batch(nm, inputs, layers, pooling, None, remote="local")
             else:
@@ -208,4 +182,12 @@ def extract_local(
         tokens += sum(res[1])
         if on_batch is not None:
             on_batch(done, len(prompts), tokens)
-    return gather(prompts, idx_batches, results, pooling)
+    return gather(len(prompts), idx_batches, results, pooling)
+
+
+def register_by_value() -> None:
+    """Ship the worker's own code (``pool`` and friends, used inside traces) by value: NDIF does
+    not have lmprobe_worker installed, whether it is on PYTHONPATH or pip-installed here."""
+    import nnsight
+
+    nnsight.register("lmprobe_worker")

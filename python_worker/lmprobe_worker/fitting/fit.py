@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import WorkerFailure
 from .classifiers import BINARY_01_ONLY, build_classifier
 from .export import export_model
 from .group_lasso import SELECTED_ABOVE, group_norms
 from .preprocessing import f64, fit_layer_scaler, fit_preprocessing, mass_mean_direction, parse_steps, scaling_strategy
-from .protocol import WorkerFailure
 
 
 def _labels(raw: Any, n: int, task: str) -> np.ndarray:
@@ -127,7 +127,9 @@ def fit(body: dict[str, Any]) -> dict[str, Any]:
             if n_layers < 2:
                 raise WorkerFailure("BAD_REQUEST", "auto layer selection needs at least 2 candidate layers")
             if regression:
-                raise WorkerFailure("BAD_REQUEST", "auto layer selection (logistic group lasso) is for classification only")
+                raise WorkerFailure(
+                    "BAD_REQUEST", "auto layer selection (logistic group lasso) is for classification only"
+                )
             alpha = float(selection.get("alpha", 0.01) if selection.get("alpha") is not None else 0.01)
             if not alpha > 0:
                 raise WorkerFailure("BAD_REQUEST", "auto layer selection alpha must be positive")

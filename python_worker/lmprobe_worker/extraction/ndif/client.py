@@ -1,0 +1,225 @@
+"""Submitting the batches of one remote extract request as NDIF jobs and polling them to the end.
+
+See the package docstring for retries, job records and cancellation.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ...errors import Cancelled, RemoteFailure, WorkerFailure
+from ..batching import batches, gather
+from ..checks import check_request
+from ..nnsight_trace import assemble, encode, register_by_value, trace_batch
+from .failures import classify
+from .jobs import JobBook, batch_key
+from .preflight import preflight
+from .settings import RemoteSettings
+from .stub import stub_model
+
+
+def _quiet_nnsight() -> None:
+    from nnsight import CONFIG
+
+    CONFIG.APP.REMOTE_LOGGING = False  # no spinner/tqdm on the worker's stdout/stderr
+
+
+@dataclass
+class _Batch:
+    n: int
+    idx: list[int]
+    inputs: dict[str, torch.Tensor]
+    key: str
+    backend: Any = None
+    job_id: str | None = None
+    deadline: float = 0.0
+    status: str | None = None
+    attempt: int = 0
+    wait_until: float = 0.0
+    reattached: bool = False
+    result: tuple[np.ndarray, list[int]] | None = None
+
+
+def extract_remote(
+    body: dict[str, Any],
+    prompts: list[str],
+    layers: list[int],
+    pooling: str,
+    batch_size: int,
+    progress: Callable[..., None],
+    check_cancelled: Callable[[], None],
+    group_by_length: bool = False,
+) -> tuple[np.ndarray, list[int], dict[str, Any]]:
+    """Pooled activations from NDIF, in input order; plus a summary (job ids, warnings)."""
+    from nnsight.intervention.backends.remote import RemoteBackend, RemoteError
+
+    s = RemoteSettings.from_body(body)
+    _quiet_nnsight()
+    register_by_value()
+    nm = stub_model(body["model"], s.repo_id, s.revision)
+    check_request(nm.n_blocks, prompts, layers, pooling, ascending=True)
+    warnings = preflight(s)
+    for w in warnings:
+        progress(stage="remote", status="PREFLIGHT", message=w, host=s.host)
+    model_key = nm.model.to_model_key()
+    env = nm.model._remoteable_get_env()
+    book = JobBook(s.jobs_file)
+    idx_batches = batches(nm.tokenizer, prompts, batch_size, group_by_length, nm.max_positions)
+    todo = []
+    for n, idx in enumerate(idx_batches):
+        batch_prompts = [prompts[i] for i in idx]
+        todo.append(
+            _Batch(
+                n,
+                idx,
+                encode(nm.tokenizer, batch_prompts),
+                batch_key(model_key, layers, pooling, s.transfer, batch_prompts),
+            )
+        )
+    total = len(todo)
+    done_prompts = tokens = 0
+    job_ids: list[str] = []
+
+    def report(b: _Batch, status: str, message: str | None = None) -> None:
+        b.status = status
+        progress(
+            stage="remote",
+            status=status,
+            job_id=b.job_id,
+            batch=b.n + 1,
+            batches=total,
+            attempt=b.attempt,
+            host=s.host,
+            **({"message": message} if message else {}),
+        )
+
+    def fail(b: _Batch, code: str, message: str, **details: Any) -> None:
+        hint = f" Preflight: {' '.join(warnings)}" if warnings and code in ("REMOTE_REJECTED", "REMOTE_JOB") else ""
+        raise RemoteFailure(
+            code,
+            message + hint,
+            job_id=b.job_id,
+            host=s.host,
+            status=b.status,
+            batch=b.n + 1,
+            attempts=b.attempt + 1,
+            **details,
+        )
+
+    def retry_or_fail(b: _Batch, code: str, retryable: bool, message: str, **details: Any) -> None:
+        if not retryable or b.attempt >= s.max_retries:
+            fail(b, code, message, **details)
+        delay = s.backoff_s * (2**b.attempt) * random.uniform(0.5, 1.5)
+        b.attempt += 1
+        b.wait_until = time.monotonic() + delay
+        report(b, "RETRYING", f"{message} (retry {b.attempt}/{s.max_retries} in {delay:.1f} s)")
+
+    def submit(b: _Batch) -> None:
+        rec = book.get(b.key)
+        if rec and rec.get("host") == s.host and rec.get("job_id"):
+            b.backend = RemoteBackend(
+                model_key, host=s.host, api_key=s.api_key, env=env, blocking=False, job_id=rec["job_id"]
+            )
+            b.job_id, b.reattached = rec["job_id"], True
+            b.deadline = time.monotonic() + s.timeout_s
+            report(b, "REATTACHED")
+            return
+        backend = RemoteBackend(model_key, host=s.host, api_key=s.api_key, env=env, blocking=False)
+        with torch.inference_mode():
+            trace_batch(nm, b.inputs, layers, pooling, s.transfer, backend=backend)
+        b.backend, b.job_id, b.reattached = backend, backend.job_id, False
+        b.deadline = time.monotonic() + s.timeout_s
+        job_ids.append(str(backend.job_id))
+        book.put(
+            b.key,
+            {
+                "job_id": backend.job_id,
+                "host": s.host,
+                "model_key": model_key,
+                "submitted": time.time(),
+                "prompts": len(b.idx),
+            },
+        )
+        report(b, str(getattr(backend.status, "value", backend.status) or "RECEIVED"))
+
+    def poll(b: _Batch) -> None:
+        before = b.status
+        try:
+            saved = b.backend.poll()
+        except RemoteError as exc:  # the job ended in ERROR: exc carries the server's description
+            book.drop(b.key)
+            text = str(exc)
+            b.status = "ERROR"
+            b.backend = None
+            deterministic = "Traceback (most recent call last)" in text
+            retry_or_fail(
+                b, "REMOTE_JOB", not deterministic, f"NDIF job {b.job_id} failed: {text}", remote_traceback=text
+            )
+            return
+        status = getattr(b.backend.status, "value", b.backend.status)
+        if saved is None:
+            if b.reattached and status is None and time.monotonic() > b.deadline - s.timeout_s + min(s.timeout_s, 60.0):
+                # a recorded job the server no longer knows (expired result): submit it again
+                book.drop(b.key)
+                b.backend = None
+                return
+            if status and status != before:
+                report(b, str(status))
+            if time.monotonic() > b.deadline:
+                fail(
+                    b,
+                    "REMOTE_TIMEOUT",
+                    f"NDIF job {b.job_id} did not complete within {s.timeout_s:g} s "
+                    f"(last status {b.status or 'unknown'}); "
+                    "it stays recorded and a rerun collects it if it finishes",
+                    timeout_s=s.timeout_s,
+                )
+            return
+        out = saved.get("out") if isinstance(saved, dict) else None
+        if not isinstance(out, (list, tuple)) or len(out) != len(layers):
+            book.drop(b.key)
+            fail(b, "REMOTE", f"NDIF job {b.job_id} returned an unexpected result ({type(out).__name__})")
+        b.result = assemble(list(out), b.inputs["attention_mask"])
+        book.drop(b.key)
+        report(b, "COMPLETED")
+
+    pending = list(todo)
+    while pending:
+        now = time.monotonic()
+        for b in list(pending):
+            check_cancelled()
+            if now < b.wait_until:
+                continue
+            try:
+                if b.backend is None:
+                    submit(b)
+                else:
+                    poll(b)
+            except (WorkerFailure, Cancelled):
+                raise
+            except Exception as exc:  # noqa: BLE001 - transport failures: classify, maybe retry
+                code, retryable, status = classify(exc)
+                if code == "REMOTE_AUTH":
+                    fail(b, code, f"NDIF at {s.host} refused the API key (HTTP {status}); check NDIF_API_KEY")
+                msg = f"NDIF request to {s.host} failed: {exc}"
+                retry_or_fail(b, code, retryable, msg, http_status=status)
+            if b.result is not None:
+                pending.remove(b)
+                done_prompts += len(b.idx)
+                tokens += sum(b.result[1])
+                progress(stage="extract", done=done_prompts, total=len(prompts), tokens=tokens)
+        if pending:
+            # sleep until the next poll is due, waking often enough to notice a cancel
+            until = time.monotonic() + s.poll_s
+            while time.monotonic() < until:
+                check_cancelled()
+                time.sleep(min(0.1, s.poll_s))
+    acts, lengths = gather(len(prompts), idx_batches, [b.result for b in todo], pooling)  # type: ignore[misc]
+    return acts, lengths, {"job_ids": job_ids, "warnings": warnings, "host": s.host}

@@ -1,0 +1,121 @@
+/**
+ * The published declarations as a consumer sees them: the package is built (the `build` script's
+ * compiler, into a temp folder so a concurrent test's dist/ is untouched), installed into a temp
+ * consumer project next to its production dependencies only, and the consumer is compiled with
+ * `tsc --strict` and no `skipLibCheck` by TypeScript 5.9 and TypeScript 7 (their default `types`).
+ * No Python involved.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "..", "..");
+const COMPILERS = {
+  "TypeScript 5.9": join(ROOT, "node_modules", "typescript", "bin", "tsc"),
+  "TypeScript 7": join(ROOT, "node_modules", "typescript7", "bin", "tsc"),
+};
+
+/** What a consumer writes; every line is checked by the compiler, the `@ts-expect-error` ones included. */
+const CONSUMER = `
+import { Probe, PythonRuntime, LmprobeError, lmprobeHome, type ProbeOptions } from "lmprobe-ts";
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const same = <A, B>(ok: Equal<A, B>): Equal<A, B> => ok;
+
+const perPrompt = new Probe({ model: "m", layers: 2, classifier: "logistic_regression" });
+export const a = same<Awaited<ReturnType<typeof perPrompt.predictProba>>, number[][]>(true);
+export const b = same<Awaited<ReturnType<typeof perPrompt.predict>>, number[]>(true);
+
+const perToken = new Probe({ model: "m", layers: 2, inferencePooling: "all" });
+export const c = same<Awaited<ReturnType<typeof perToken.predictProba>>, number[][][]>(true);
+const trainedOnAll = new Probe({ model: "m", layers: 2, pooling: "all", inferencePooling: "mean" });
+export const d = same<Awaited<ReturnType<typeof trainedOnAll.predictProba>>, number[][]>(true);
+
+// Options typed as ProbeOptions forget the literal: either shape is possible, so the union.
+const typed: ProbeOptions = { model: "m", layers: 2, inferencePooling: "all" };
+const wide = new Probe(typed);
+export const e = same<Awaited<ReturnType<typeof wide.predictProba>>, number[][] | number[][][]>(true);
+
+// @ts-expect-error: a misspelt option is a compile error
+export const typo1 = new Probe({ model: "m", layrs: 2 });
+// @ts-expect-error: also next to valid options
+export const typo2 = new Probe({ model: "m", layers: 2, inferencePoolng: "all" });
+// @ts-expect-error: a wrong value type
+export const badValue = new Probe({ model: "m", layers: 2, pooling: "avg" });
+
+export async function use(runtime: PythonRuntime): Promise<string> {
+  await using probe = new Probe({ model: "m", layers: [1, 2], runtime });
+  try {
+    await probe.fit(["a"], ["b"]);
+  } catch (err) {
+    if (err instanceof LmprobeError) return err.code;
+  }
+  return lmprobeHome(process.env);
+}
+`;
+
+const TSCONFIG = {
+  compilerOptions: { strict: true, target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", noEmit: true },
+  include: ["*.ts"],
+};
+
+let dir: string;
+
+/** Links a package of the repo's node_modules into `into` (scoped names keep their scope folder). */
+function linkPackage(into: string, name: string): void {
+  const target = join(into, "node_modules", name);
+  mkdirSync(dirname(target), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules", name), target, "dir");
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "lmprobe-consumer-"));
+  const pkg = join(dir, "node_modules", "lmprobe-ts");
+  await execa(process.execPath, [
+    COMPILERS["TypeScript 5.9"],
+    "-p",
+    join(ROOT, "tsconfig.build.json"),
+    "--outDir",
+    join(pkg, "dist"),
+  ]);
+  const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+    dependencies: Record<string, string>;
+  };
+  writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest));
+  // Only what `npm install lmprobe-ts` brings: its dependencies, not the repo's devDependencies.
+  for (const name of Object.keys(manifest.dependencies)) linkPackage(pkg, name);
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify(TSCONFIG));
+  writeFileSync(join(dir, "consumer.ts"), CONSUMER);
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function compile(tsc: string, project: string): Promise<{ exitCode: number | undefined; output: string }> {
+  const r = await execa(process.execPath, [tsc, "-p", project], { reject: false, all: true });
+  return { exitCode: r.exitCode, output: r.all ?? "" };
+}
+
+describe.each(Object.entries(COMPILERS))("consumer compiled by %s (--strict, no skipLibCheck)", (_name, tsc) => {
+  it("compiles the declarations, the result types and the expected errors", async () => {
+    const { exitCode, output } = await compile(tsc, join(dir, "tsconfig.json"));
+    expect(output).toBe("");
+    expect(exitCode).toBe(0);
+  });
+
+  it("reports a misspelt option that is not marked as expected (the check is not vacuous)", async () => {
+    const sub = join(dir, `negative-${tsc.includes("typescript7") ? 7 : 5}`);
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, "tsconfig.json"), JSON.stringify(TSCONFIG));
+    writeFileSync(
+      join(sub, "bad.ts"),
+      `import { Probe } from "lmprobe-ts";\nexport const p = new Probe({ model: "m", layrs: 2 });\n`,
+    );
+    symlinkSync(join(dir, "node_modules"), join(sub, "node_modules"), "dir");
+    const { exitCode, output } = await compile(tsc, join(sub, "tsconfig.json"));
+    expect(exitCode).not.toBe(0);
+    expect(output).toMatch(/bad\.ts\(2,\d+\): error TS\d+/);
+    expect(output).toContain("layrs");
+  });
+});
