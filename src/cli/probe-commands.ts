@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { CLASSIFIERS, type LayerSpec, type ProbeOptions } from "../config/probe-options.js";
 import { InvalidInputError, InvalidOptionError } from "../errors.js";
 import { Probe } from "../probe/probe.js";
-import { hasProba } from "../probe/scoring.js";
+import { hasProba } from "../estimator/scoring.js";
 import type { ProgressEvent } from "../types.js";
 import { choiceOption, integerOption, parseCommand } from "./args.js";
 import { HELP } from "./usage.js";
@@ -136,7 +136,7 @@ export async function trainCommand(args: string[], out: (line: string) => void):
   else await probe.fit(positive, negative, { onProgress: progress });
   await probe.save(target);
   out(
-    `saved ${target}: layers ${probe.selectedLayers.join(",")}, ${probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`}`,
+    `saved ${target}: layers ${probe.layers.join(",")}, ${probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`}`,
   );
   return 0;
 }

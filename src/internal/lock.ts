@@ -5,13 +5,14 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorCode } from "./unknown-values.js";
 
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return errorCode(err) === "EPERM";
   }
 }
 
@@ -23,7 +24,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T
       await mkdir(path);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (errorCode(err) !== "EEXIST") throw err;
       const owner = Number.parseInt(await readFile(join(path, "pid"), "utf8").catch(() => ""), 10);
       if (Number.isInteger(owner) && !alive(owner)) {
         await rm(path, { recursive: true, force: true });

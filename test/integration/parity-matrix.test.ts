@@ -187,7 +187,10 @@ describe("parity matrix with lmprobe 0.10.3", () => {
     const expected = (await oracle)[index]!;
     expect(expected.error).toBeUndefined();
     const grouped = c.options.groupByLength === true;
-    expect(probe.selectedLayers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    expect(probe.layers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    // selectedLayers is lmprobe's selected_layers_ (None unless auto/fast_auto chose layers).
+    const attr = expected.selected_layers_attr as number[] | null;
+    expect(probe.selectedLayers).toEqual(attr === null ? undefined : [...attr].sort((a, b) => a - b));
     // Point 1: the same inputs give the same fit, bit for bit (binary SVC: scikit-learn flips the
     // sign of libsvm's coef_, we keep libsvm's).
     const model = probe.fittedState.model;
