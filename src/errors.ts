@@ -93,7 +93,7 @@ export class ProbeFileError extends LmprobeError {
 
 /** The model could not be resolved: a missing folder, no `config.json`, an uncached hub id. */
 export class ModelNotFoundError extends LmprobeError {
-  /** The model as the user named it. */
+  /** The model, named the way the user wrote it. */
   readonly model: string;
   constructor(model: string, message: string, options?: { cause?: unknown }) {
     super("MODEL_NOT_FOUND", message, options);
@@ -203,7 +203,7 @@ export class PythonOomError extends PythonError {
 }
 
 /**
- * The worker refused a request as malformed or unsupported (e.g. a parameter its scikit-learn
+ * The worker refused a request: malformed or unsupported (e.g. a parameter its scikit-learn
  * does not accept). Checks in TypeScript catch user mistakes first; this is the worker's own line.
  */
 export class BadRequestError extends PythonError {

@@ -5,9 +5,9 @@
 /// <reference types="node" preserve="true" />
 export { Probe, type FitOptions, type PredictOptions, type WarmupOptions, type WarmupResult, type CallProfile, type ProbaOf, type LabelsOf } from "./probe/probe.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
-export type { ExtractionProfile } from "./probe/activation-source.js";
-export type { ActivationsInput, ActivationMatrix } from "./probe/activation-matrix.js";
-export type { ImportanceMetric } from "./probe/scoring.js";
+export type { ExtractionProfile } from "./extraction/activation-source.js";
+export type { ActivationsInput, ActivationMatrix } from "./estimator/activation-matrix.js";
+export type { ImportanceMetric } from "./estimator/scoring.js";
 export type {
   FittedState,
   ScalerState,
@@ -17,9 +17,9 @@ export type {
   OpaqueModelState,
   ModelState,
   Link,
-} from "./probe/fitted-state.js";
+} from "./estimator/fitted-state.js";
 export { CLASSIFIERS, type ProbeOptions, type LayerSpec, type ClassifierName, type CustomEstimator, type RemoteOptions } from "./config/probe-options.js";
-export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./config/pooling.js";
+export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./estimator/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";

@@ -54,13 +54,13 @@ export interface ClassificationEvaluation {
    * more; `null` when undefined (a class missing from the labels, or no probabilities).
    */
   auroc: number | null;
-  /** Binary (positive label 1, as lmprobe) for two classes; macro average for more. */
+  /** Binary (positive label 1, like lmprobe) for two classes; macro average for more. */
   f1: number;
   precision: number;
   recall: number;
   /** Number of evaluated prompts. */
   nEval: number;
-  /** `sha256:` hash identifying the evaluation set (sorted prompts and labels), as lmprobe computes it. */
+  /** `sha256:` hash identifying the evaluation set (sorted prompts and labels), computed like lmprobe. */
   evalHash: string;
 }
 

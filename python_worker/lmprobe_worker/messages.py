@@ -88,7 +88,7 @@ class HelloReply(TypedDict):
 
 
 class _RemoteRequired(TypedDict):
-    # Every default lives in TypeScript (src/remote/remote-settings.ts remoteRequest).
+    # Every default lives in TypeScript (REMOTE_DEFAULTS in src/protocol/remote.ts).
     repo_id: str
     timeout_s: float
     poll_s: float

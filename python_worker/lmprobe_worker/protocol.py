@@ -49,7 +49,13 @@ def _sink_arrays(value: Any, frames: list[Any]) -> Any:
                 raise WorkerFailure("BAD_REQUEST", f"unsupported tensor dtype {dtype!r}")
             buf = frames[value[FRAME_KEY]]
             data = buf.buffer if hasattr(buf, "buffer") else buf
-            return np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(value["shape"])
+            arr = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder("<")).reshape(value["shape"])
+            # A ZeroMQ frame starts wherever libzmq put it, often not on a multiple of the item
+            # size. numpy does not hand unaligned arrays to BLAS (it falls back to its own loops,
+            # which sum in another order), so the same activations fitted to coefficients ~1e-5
+            # apart from lmprobe's (and from run to run, as the frame's address varied). An
+            # aligned copy makes every fit see the arithmetic a fresh numpy array gets.
+            return arr if arr.flags.aligned else arr.copy()
         return {k: _sink_arrays(v, frames) for k, v in value.items()}
     if isinstance(value, list):
         return [_sink_arrays(v, frames) for v in value]
@@ -64,7 +70,7 @@ def encode(header: dict[str, Any], body: dict[str, Any]) -> list[Any]:
 
 
 def decode(frames: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Decode ``[header, body, *raw]`` frames; arrays come back as read-only numpy views."""
+    """Decode ``[header, body, *raw]`` frames; arrays come back as read-only numpy views (aligned copies where a frame is not aligned)."""
     if len(frames) < 2:
         raise WorkerFailure("BAD_REQUEST", "a message needs a header and a body frame")
     header = msgpack.unpackb(bytes(frames[0].buffer if hasattr(frames[0], "buffer") else frames[0]))

@@ -17,6 +17,7 @@ import { crc32 } from "node:zlib";
 import type Database from "better-sqlite3";
 import { CacheError } from "../errors.js";
 import { decodeValues, encodeValues, type CacheDtype } from "./half-float.js";
+import { errorCode, errorMessage } from "../internal/unknown-values.js";
 import { createSchema } from "./index-schema.js";
 import { cacheFailure, isBusy, isDamaged, markedDamaged, openIndex, retryBusy, setIndexAside } from "./sqlite-guard.js";
 import { blobTempName, removeStaleTemporaries } from "./stale-temporaries.js";
@@ -115,7 +116,7 @@ export class ActivationCache {
   /** A folder fingerprint computed earlier for the same file listing (`stat`), if any. */
   lookupFingerprint(path: string, stat: string): string | undefined {
     return this.guard("reading a model fingerprint", () => {
-      const hit = this.db.prepare("SELECT stat, digest FROM fingerprints WHERE path = ?").get(path) as { stat: string; digest: string } | undefined;
+      const hit = this.db.prepare<[string], { stat: string; digest: string }>("SELECT stat, digest FROM fingerprints WHERE path = ?").get(path);
       return hit?.stat === stat ? hit.digest : undefined;
     });
   }
@@ -136,10 +137,10 @@ export class ActivationCache {
       const out = new Map<string, CachedValues>();
       const stale: string[] = [];
       const select = (n: number) =>
-        this.db.prepare(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
+        this.db.prepare<unknown[], Row>(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
       for (let i = 0; i < promptHashes.length; i += CHUNK) {
         const part = promptHashes.slice(i, i + CHUNK);
-        for (const row of select(part.length).all(modelKey, layer, kind, ...part) as Row[]) {
+        for (const row of select(part.length).all(modelKey, layer, kind, ...part)) {
           if (row.dtype !== dtype) continue;
           let bytes: Buffer;
           try {
@@ -171,8 +172,8 @@ export class ActivationCache {
   }
 
   private deleteEntries(modelKey: string, hashes: string[], layer: number, kind: EntryKind): void {
-    const del = this.db.prepare("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ? RETURNING file");
-    const files = this.db.transaction(() => hashes.map((h) => (del.get(modelKey, h, layer, kind) as { file: string | null } | undefined)?.file))();
+    const del = this.db.prepare<unknown[], { file: string | null }>("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ? RETURNING file");
+    const files = this.db.transaction(() => hashes.map((h) => del.get(modelKey, h, layer, kind)?.file))();
     for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
   }
 
@@ -217,8 +218,8 @@ export class ActivationCache {
       // earlier identical entry or unreferenced, and are removed here when unreferenced.
       for (const p of written) if (!this.referenced(p)) rmSync(p, { force: true });
       if (isDamaged(err) || isBusy(err)) throw cacheFailure(this.dir, "writing entries", err);
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === "ENOSPC" || code === "SQLITE_FULL" ? "the disk is full" : (err as Error).message;
+      const code = errorCode(err);
+      const why = code === "ENOSPC" || code === "SQLITE_FULL" ? "the disk is full" : errorMessage(err);
       throw new CacheError(this.dir, `Writing the activation cache in ${this.dir} failed: ${why}. Nothing of this batch was committed; earlier entries are intact. Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`, { cause: err });
     }
     this.evictTo(this.maxBytes);
@@ -236,7 +237,7 @@ export class ActivationCache {
   /** Total bytes of all committed entries. */
   totalBytes(): number {
     return this.guard("measuring its size", () => {
-      return (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) AS b FROM entries").get() as { b: number }).b;
+      return this.db.prepare<[], { b: number }>("SELECT COALESCE(SUM(bytes), 0) AS b FROM entries").get()?.b ?? 0;
     });
   }
 
@@ -246,7 +247,7 @@ export class ActivationCache {
       let total = this.totalBytes();
       if (total <= maxBytes) return { removed: 0, bytes: 0 };
       const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string | null; bytes: number }> = [];
-      for (const row of this.db.prepare("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate() as Iterable<(typeof victims)[number]>) {
+      for (const row of this.db.prepare<[], (typeof victims)[number]>("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate()) {
         if (total <= maxBytes) break;
         victims.push(row);
         total -= row.bytes;
@@ -269,12 +270,12 @@ export class ActivationCache {
   info(): ModelCacheInfo[] {
     return this.guard("summarising it", () => {
       const rows = this.db
-        .prepare(
+        .prepare<[], Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>(
           `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries, COUNT(DISTINCT e.prompt_hash) AS prompts,
                   COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes, MIN(e.created) AS oldest, MAX(e.created) AS newest
            FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
         )
-        .all() as Array<Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>;
+        .all();
       return rows.map((r) => ({ ...r, oldest: r.oldest ? new Date(r.oldest * 1000) : null, newest: r.newest ? new Date(r.newest * 1000) : null }));
     });
   }
@@ -285,7 +286,7 @@ export class ActivationCache {
       const where = model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
       const args = model === undefined ? [] : [model, model];
       const files = this.db.transaction(() => {
-        const list = (this.db.prepare(`SELECT file FROM entries ${where}`).all(...args) as Array<{ file: string | null }>).map((r) => r.file);
+        const list = this.db.prepare<string[], { file: string | null }>(`SELECT file FROM entries ${where}`).all(...args).map((r) => r.file);
         this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
         return list;
       })();

@@ -14,8 +14,7 @@ export const CACHE_FORMAT_VERSION = 2;
 export function createSchema(db: Database.Database, dir: string): void {
   db.transaction(() => {
     db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'format_version'").get() as
-      { value: string } | undefined;
+    const row = db.prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'format_version'").get();
     const version = row ? Number(row.value) : CACHE_FORMAT_VERSION;
     if (version > CACHE_FORMAT_VERSION) {
       throw new CacheError(

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ModelNotFoundError } from "../errors.js";
 import type { ResolvedModel } from "../models/resolve-model.js";
 import type { ActivationCache } from "./activation-cache.js";
+import { errorCode, errorMessage, parseJsonObject } from "../internal/unknown-values.js";
 
 /** Bump when the worker's extraction semantics change: old entries then stop matching. */
 export const EXTRACTION_VERSION = 1;
@@ -21,7 +22,7 @@ export function promptHash(prompt: string): string {
 
 async function fileDigest(path: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
   return hash.digest("hex");
 }
 
@@ -50,12 +51,12 @@ export async function modelCacheKey(
   try {
     return await identify(model, settings, cache);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errorCode(err);
     if (code !== "ENOENT" && code !== "EACCES" && code !== "ENOTDIR" && !(err instanceof SyntaxError)) throw err;
     // The folder changed under us (deleted, unreadable, a damaged embedded marker): name it and the fix.
     throw new ModelNotFoundError(
       model.name,
-      `Cannot read the model folder ${model.path} to fingerprint it (${(err as Error).message}). ` +
+      `Cannot read the model folder ${model.path} to fingerprint it (${errorMessage(err)}). ` +
         "Check that it still exists and is readable (for an embedded model, run `lmprobe setup --force`).",
       { cause: err },
     );
@@ -69,7 +70,7 @@ async function identify(
 ): Promise<{ modelKey: string; identity: Record<string, unknown> }> {
   let source: Record<string, unknown>;
   if (model.name.startsWith("embedded:")) {
-    const marker = JSON.parse(readFileSync(join(model.path, "lmprobe_embedded.json"), "utf8")) as Record<string, unknown>;
+    const marker = parseJsonObject(readFileSync(join(model.path, "lmprobe_embedded.json"), "utf8"));
     source = { kind: "embedded", name: model.name, gguf_sha256: marker.gguf_sha256 ?? marker.sha256 ?? null };
   } else if (model.revision) {
     source = { kind: "hub", repo: model.name, sha: model.revision };

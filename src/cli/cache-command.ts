@@ -1,14 +1,30 @@
 /** `lmprobe cache info|prune|clear`: inspect and bound the activation cache. */
-import { parseArgs } from "node:util";
 import { ActivationCache } from "../cache/activation-cache.js";
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import { InvalidOptionError } from "../errors.js";
+import { parseCommand } from "./args.js";
+import { HELP } from "./usage.js";
 
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(3)} GB`;
 
+/** `lmprobe cache info|prune|clear`; returns the exit code. */
 export function cacheCommand(args: string[], out: (line: string) => void): number {
   const [action, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { json: { type: "boolean" }, "max-gb": { type: "string" }, model: { type: "string" }, dir: { type: "string" } } });
+  if (action !== "info" && action !== "prune" && action !== "clear") {
+    process.stderr.write(
+      `${action === undefined ? "lmprobe cache: no action given" : `lmprobe cache: unknown action ${JSON.stringify(action)}`}\n\n${HELP.cache}\n`,
+    );
+    return 2;
+  }
+  const { values } = parseCommand({
+    args: rest,
+    options: {
+      json: { type: "boolean" },
+      "max-gb": { type: "string" },
+      model: { type: "string" },
+      dir: { type: "string" },
+    },
+  });
   const cache = new ActivationCache(values.dir ?? defaultCacheDir(), { maxGb: cacheMaxGb() });
   try {
     switch (action) {
@@ -20,7 +36,9 @@ export function cacheCommand(args: string[], out: (line: string) => void): numbe
         }
         out(`activation cache: ${cache.dir} (${gb(cache.totalBytes())} of ${cacheMaxGb()} GB)`);
         for (const m of models) {
-          out(`  ${m.model}\n    entries ${m.entries}, prompts ${m.prompts}, layers ${m.layers}, ${gb(m.bytes)}, ${m.oldest?.toISOString()} … ${m.newest?.toISOString()}`);
+          out(
+            `  ${m.model}\n    entries ${m.entries}, prompts ${m.prompts}, layers ${m.layers}, ${gb(m.bytes)}, ${m.oldest?.toISOString()} … ${m.newest?.toISOString()}`,
+          );
         }
         if (models.length === 0) out("  (empty)");
         return 0;
@@ -28,7 +46,7 @@ export function cacheCommand(args: string[], out: (line: string) => void): numbe
       case "prune": {
         const limit = Number(values["max-gb"]);
         if (values["max-gb"] === undefined || !Number.isFinite(limit) || limit < 0) {
-          throw new InvalidOptionError("max-gb", "lmprobe cache prune needs --max-gb N (a size in GB, 0 or more).");
+          throw new InvalidOptionError("--max-gb", "lmprobe cache prune needs --max-gb N (a size in GB, 0 or more).");
         }
         const { removed, bytes } = cache.evictTo(limit * 1024 ** 3);
         const temporaries = cache.removeTemporaries();
@@ -41,9 +59,6 @@ export function cacheCommand(args: string[], out: (line: string) => void): numbe
         out(`removed ${removed} entries${values.model ? ` of ${values.model}` : ""}`);
         return 0;
       }
-      default:
-        out("Usage: lmprobe cache info [--json] | prune --max-gb N | clear [--model M]   (--dir D overrides LMPROBE_CACHE_DIR)");
-        return action === undefined ? 0 : 2;
     }
   } finally {
     cache.close();

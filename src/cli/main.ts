@@ -1,79 +1,118 @@
 #!/usr/bin/env node
-/** The `lmprobe` command: setup, env, demo, train, predict, cache, exec. */
+/**
+ * The `lmprobe` command: setup, env, demo, train, predict, cache, exec. `--help` prints to stdout
+ * and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
+ */
 import { delimiter } from "node:path";
-import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { LmprobeError } from "../errors.js";
-import { ensurePythonEnv } from "../env/python-env.js";
+import { InvalidOptionError, LmprobeError } from "../errors.js";
+import { ensurePythonEnv, managedVenvTorch, torchIndexChoice } from "../env/python-env.js";
 import { lmprobeHome, venvDir, WORKER_PYTHONPATH } from "../env/paths.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
+import { integerOption, parseCommand, wantsHelp } from "./args.js";
 import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
 import { predictCommand, trainCommand } from "./probe-commands.js";
+import { HELP, MAIN_USAGE, type CommandName } from "./usage.js";
 
-const USAGE = `Usage: lmprobe <command>
-
-Commands:
-  setup [--test] [--force]   create or refresh the managed Python environment
-  env [--json]               show paths, the interpreter in use and its package versions
-  demo [--n N] [--layers L]  train a truth probe on the embedded SmolLM2-135M model
-  train OUT --model M (--data F.jsonl | --positive F --negative F) [--layers L] [--classifier C] ...
-                             train a probe and save it to the folder OUT
-  predict PROBE (--data F | PROMPT...) [--json]
-                             predictions of a saved probe (and metrics when F has labels)
-  exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
-  cache info [--json]        activation cache per model: entries, layers, bytes, age
-  cache prune --max-gb N     evict least recently used entries down to N GB
-  cache clear [--model M]    remove all entries, or those of one model
-
-Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_CACHE_DIR,
-LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
+const stdout = (line: string) => process.stdout.write(`${line}\n`);
+const stderr = (line: string) => process.stderr.write(`${line}\n`);
 
 const log = (event: { type: string; message?: string }) => {
-  if (event.type === "setup" && event.message) process.stderr.write(`[setup] ${event.message}\n`);
+  if (event.type === "setup" && event.message) stderr(`[setup] ${event.message}`);
+};
+
+const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(HELP, name);
+
+async function setupCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand({ args, options: { test: { type: "boolean" }, force: { type: "boolean" } } });
+  const started = performance.now();
+  const env = await ensurePythonEnv({ test: values.test ?? false, force: values.force ?? false, onProgress: log });
+  stderr(
+    `[setup] ${env.managed ? "managed venv" : "LMPROBE_PYTHON"} ready: ${env.python} ` +
+      `(${((performance.now() - started) / 1000).toFixed(2)} s)`,
+  );
+  return 0;
+}
+
+async function envCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand({ args, options: { json: { type: "boolean" } } });
+  const managed = !process.env.LMPROBE_PYTHON;
+  // What setup would pick now and what the venv was built with: they differ for a venv built
+  // before the choice existed, or on another machine (a copied LMPROBE_HOME).
+  const torchIndex = managed ? { ...torchIndexChoice(), venv: (await managedVenvTorch()) ?? null } : null;
+  await using runtime = new PythonRuntime();
+  const info = await runtime.ready(log);
+  const report = {
+    home: lmprobeHome(),
+    venv: managed ? venvDir() : null,
+    workerPath: WORKER_PYTHONPATH,
+    torchIndex,
+    ...info,
+  };
+  if (values.json) stdout(JSON.stringify(report, null, 2));
+  else
+    stdout(
+      Object.entries(report)
+        .map(([k, v]) => `${k}: ${typeof v === "object" && v !== null ? JSON.stringify(v) : v}`)
+        .join("\n"),
+    );
+  return 0;
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand({ args, options: { n: { type: "string" }, layers: { type: "string" } } });
+  // Checked here, before the worker starts: a typo must not cost a Python start-up.
+  const count = integerOption("--n", values.n, { min: 8 });
+  const layers = integerOption("--layers", values.layers, { min: -30, max: 29 });
+  return runDemo({ ...(count !== undefined ? { count } : {}), ...(layers !== undefined ? { layers } : {}) });
+}
+
+async function execCommand(args: string[]): Promise<number> {
+  const rest = args[0] === "--" ? args.slice(1) : args;
+  const { python } = await ensurePythonEnv({ onProgress: log });
+  const result = await execa(python, rest, {
+    stdio: "inherit",
+    reject: false,
+    env: { PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter) },
+  });
+  return result.exitCode ?? 1;
+}
+
+const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number> = {
+  setup: setupCommand,
+  env: envCommand,
+  demo: demoCommand,
+  exec: execCommand,
+  cache: (args) => cacheCommand(args, stdout),
+  train: (args) => trainCommand(args, stdout),
+  predict: (args) => predictCommand(args, stdout),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case "setup": {
-      const { values } = parseArgs({ args: rest, options: { test: { type: "boolean" }, force: { type: "boolean" } } });
-      const started = performance.now();
-      const env = await ensurePythonEnv({ test: values.test ?? false, force: values.force ?? false, onProgress: log });
-      process.stderr.write(`[setup] ${env.managed ? "managed venv" : "LMPROBE_PYTHON"} ready: ${env.python} (${((performance.now() - started) / 1000).toFixed(2)} s)\n`);
-      return 0;
-    }
-    case "env": {
-      const { values } = parseArgs({ args: rest, options: { json: { type: "boolean" } } });
-      await using runtime = new PythonRuntime();
-      const info = await runtime.ready(log);
-      const report = { home: lmprobeHome(), venv: process.env.LMPROBE_PYTHON ? null : venvDir(), workerPath: WORKER_PYTHONPATH, ...info };
-      process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${Object.entries(report).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("\n")}\n`);
-      return 0;
-    }
-    case "demo": {
-      const { values } = parseArgs({ args: rest, options: { n: { type: "string" }, layers: { type: "string" } } });
-      return runDemo({ ...(values.n ? { count: Number(values.n) } : {}), ...(values.layers ? { layers: Number(values.layers) } : {}) });
-    }
-    case "cache":
-      return cacheCommand(rest, (line) => process.stdout.write(`${line}\n`));
-    case "train":
-      return trainCommand(rest, (line) => process.stdout.write(`${line}\n`));
-    case "predict":
-      return predictCommand(rest, (line) => process.stdout.write(`${line}\n`));
-    case "exec": {
-      const args = rest[0] === "--" ? rest.slice(1) : rest;
-      const { python } = await ensurePythonEnv({ onProgress: log });
-      const result = await execa(python, args, {
-        stdio: "inherit",
-        reject: false,
-        env: { PYTHONPATH: [WORKER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(delimiter) },
-      });
-      return result.exitCode ?? 1;
-    }
-    default:
-      process.stderr.write(`${USAGE}\n`);
-      return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  if (command === "--help" || command === "-h" || command === "help") {
+    stdout(command === "help" && isCommand(rest[0]) ? HELP[rest[0]] : MAIN_USAGE);
+    return 0;
+  }
+  if (!isCommand(command)) {
+    stderr(
+      `${command === undefined ? "lmprobe: no command given" : `lmprobe: unknown command ${JSON.stringify(command)}`}` +
+        `\n\n${MAIN_USAGE}`,
+    );
+    return 2;
+  }
+  // `exec -- --help` is Python's --help, not ours.
+  if (wantsHelp(rest) && !(command === "exec" && rest[0] === "--")) {
+    stdout(HELP[command]);
+    return 0;
+  }
+  try {
+    return await COMMANDS[command](rest);
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    stderr(`lmprobe ${command}: ${err.message}\nRun \`lmprobe ${command} --help\` for usage.`);
+    return 2;
   }
 }
 
@@ -82,7 +121,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${err instanceof LmprobeError ? `${err.name} [${err.code}]: ` : ""}${err instanceof Error ? err.message : String(err)}\n`);
+    stderr(
+      (err instanceof LmprobeError ? `${err.name} [${err.code}]: ` : "") +
+        (err instanceof Error ? err.message : String(err)),
+    );
     process.exitCode = 1;
   },
 );

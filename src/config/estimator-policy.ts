@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from "node:os";
 import { InvalidOptionError } from "../errors.js";
+import { isOneOf } from "../internal/unknown-values.js";
 
 /** scikit-learn modules whose estimators a custom `classifier` may come from. */
 export const SAFE_ESTIMATOR_MODULES = [
@@ -41,7 +42,7 @@ export function checkEstimatorPath(path: string): void {
   if (
     parts.length !== 3 ||
     parts[0] !== "sklearn" ||
-    !(SAFE_ESTIMATOR_MODULES as readonly string[]).includes(module) ||
+    !isOneOf(SAFE_ESTIMATOR_MODULES, module) ||
     !CLASS.test(parts[2] ?? "")
   ) {
     throw new InvalidOptionError(

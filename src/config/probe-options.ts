@@ -4,35 +4,25 @@
  */
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
+import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "../models/embedded-models.js";
+import { BUILTIN_CLASSIFIERS, type ClassifierName } from "../protocol/classifiers.js";
+import type { PythonRuntime } from "../worker/python-runtime.js";
+import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "../estimator/pooling.js";
 import { checkEstimatorParams, checkEstimatorPath } from "./estimator-policy.js";
-import { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "../models/resolve-model.js";
-import { PythonRuntime } from "../worker/python-runtime.js";
-import { POOLING_PATTERN, resolveInferencePooling, resolveTrainPooling, type InferencePooling, type Pooling, type TrainPooling } from "./pooling.js";
+import { isRecord } from "../internal/unknown-values.js";
 
-export type { Pooling, InferencePooling, TrainPooling } from "./pooling.js";
+export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooling.js";
 
 const layerNames = ["middle", "last", "all", "auto", "fast_auto", "sweep"] as const;
 
 /** Python: `classifier` names, built with lmprobe's exact scikit-learn constructors. */
-export const CLASSIFIERS = [
-  "logistic_regression",
-  "logistic_regression_cv",
-  "ridge",
-  "ridge_regression",
-  "svm",
-  "sgd",
-  "sgd_gpu",
-  "mass_mean",
-  "lda",
-  "ensemble",
-] as const;
-/** A built-in classifier name. */
-export type ClassifierName = (typeof CLASSIFIERS)[number];
+export const CLASSIFIERS = BUILTIN_CLASSIFIERS;
+export type { ClassifierName };
 /** A scikit-learn estimator by its import path, e.g. `{ estimator: "sklearn.svm.LinearSVC", params: { C: 0.5 } }`. */
 export interface CustomEstimator {
   /** Fully qualified class under `sklearn.` (other modules are refused: importing them would run arbitrary code). */
   estimator: string;
-  /** Constructor keyword arguments (snake_case, as in Python). */
+  /** Constructor keyword arguments (snake_case, like Python). */
   params?: Record<string, unknown>;
 }
 
@@ -44,9 +34,19 @@ export interface CustomEstimator {
 export type LayerSpec = number | number[] | (typeof layerNames)[number] | `sweep:${number}` | `sweep:${number}-${number}`;
 
 const int = z.number().int();
+
+/** True for a {@link PythonRuntime} (checked by shape, so option parsing needs no worker code). */
+function isRuntime(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const methods = ["call", "request", "prewarm", "envValue", "close"];
+  return methods.every((m) => typeof Reflect.get(value, m) === "function");
+}
 const SWEEP_STEP = /^sweep:(\d+)$/;
 const SWEEP_RANGE = /^sweep:(\d+)-(\d+)$/;
 const PREPROCESSING_STEP = /^(standard|standard_scaler|pca(:[1-9]\d*)?)$/;
+
+/** POOLING_PATTERN admits exactly the Pooling strings: pipe() hands their type on to the parsed options. */
+const poolingType = z.custom<Pooling>();
 
 const layerSpec = z.union([
   int,
@@ -58,33 +58,34 @@ const layerSpec = z.union([
     const range = SWEEP_RANGE.exec(s);
     return range !== null && Number(range[1]) <= Number(range[2]);
   }, 'layers must be an index, a list, "middle", "last", "all", "auto", "fast_auto", "sweep", "sweep:N" (N ≥ 1) or "sweep:START-END" (START ≤ END)'),
-]);
+  // The checks above admit exactly the LayerSpec forms: pipe() hands their type on.
+]).pipe(z.custom<LayerSpec>());
 
 const preprocessingSpec = z
   .union([z.string(), z.array(z.string()).min(1)])
   .nullable()
   .refine((spec) => spec === null || (Array.isArray(spec) ? spec : spec.split("+")).every((s) => PREPROCESSING_STEP.test(s)), {
-    message: 'preprocessing steps are "standard" and "pca" / "pca:N", as a "+"-joined string (e.g. "standard+pca:16") or an array',
+    message: 'preprocessing steps are "standard" and "pca" / "pca:N", in a "+"-joined string (e.g. "standard+pca:16") or an array',
   });
 
 export const probeOptionsSchema = z.strictObject({
   model: z
     .string()
-    .min(1, "model must name a local folder, a hub id, or an embedded model such as \"embedded:smollm2-135m\"")
-    .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || (EMBEDDED_MODELS as readonly string[]).includes(m.slice(EMBEDDED_PREFIX.length)), {
+    .min(1, "model must name a local folder, a hub id, or an embedded model (e.g. \"embedded:smollm2-135m\")")
+    .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || isEmbeddedModel(m.slice(EMBEDDED_PREFIX.length)), {
       message: `unknown embedded model; known: ${EMBEDDED_MODELS.map((m) => EMBEDDED_PREFIX + m).join(", ")}`,
     })
     .optional(),
   revision: z.string().min(1).optional(),
   layers: layerSpec.default("middle"),
-  pooling: z.string().regex(POOLING_PATTERN, "pooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").default("last_token"),
+  pooling: z.string().regex(POOLING_PATTERN, "pooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").pipe(poolingType).default("last_token"),
   trainPooling: z.enum(["last_token", "first_token", "mean", "all"]).optional(),
-  inferencePooling: z.string().regex(POOLING_PATTERN, "inferencePooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").optional(),
+  inferencePooling: z.string().regex(POOLING_PATTERN, "inferencePooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those").pipe(poolingType).optional(),
   classifier: z
     .union([
       z.enum(CLASSIFIERS),
       z.strictObject({
-        estimator: z.string().regex(/^sklearn(\.[A-Za-z_]\w*)+\.[A-Za-z_]\w*$/, 'estimator must be a scikit-learn class path such as "sklearn.svm.LinearSVC" (other modules are refused: importing them would run arbitrary code)'),
+        estimator: z.string().regex(/^sklearn(\.[A-Za-z_]\w*)+\.[A-Za-z_]\w*$/, 'estimator must be a scikit-learn class path like "sklearn.svm.LinearSVC" (other modules are refused: importing them would run arbitrary code)'),
         params: z.record(z.string(), z.unknown()).optional(),
       }),
     ])
@@ -118,7 +119,8 @@ export const probeOptionsSchema = z.strictObject({
   preprocessing: preprocessingSpec.optional(),
   pcaComponents: int.positive().optional(),
   massMeanAugment: z.boolean().default(false),
-  runtime: z.instanceof(PythonRuntime).optional(),
+  // Structural: config/ does not load the worker layer (a runtime is anything with its methods).
+  runtime: z.custom<PythonRuntime>(isRuntime, "runtime must be a PythonRuntime").optional(),
   cacheDir: z.string().min(1).nullable().optional(),
   groupByLength: z.boolean().default(true),
   cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
@@ -132,7 +134,7 @@ export const probeOptionsSchema = z.strictObject({
     ctx.addIssue({ code: "custom", path: ["remote"], message: 'remote execution (NDIF) needs backend: "nnsight"; the "local" backend runs on this machine only' });
   }
   if (o.remote !== false && o.model?.startsWith(EMBEDDED_PREFIX)) {
-    ctx.addIssue({ code: "custom", path: ["remote"], message: "embedded models run locally only: NDIF serves hub models (pass a hub id such as \"meta-llama/Llama-3.1-8B\")" });
+    ctx.addIssue({ code: "custom", path: ["remote"], message: "embedded models run locally only: NDIF serves hub models (pass a hub id like \"meta-llama/Llama-3.1-8B\")" });
   }
 });
 
@@ -177,7 +179,7 @@ export interface ProbeOptions {
   randomState?: number | null;
   /** Python: `batch_size`. Prompts per forward pass. @default 8 */
   batchSize?: number;
-  /** Python: `dtype`. Model weights' dtype; activations always reach you as float32. @default "float32" */
+  /** Python: `dtype`. Model weights' dtype; activations always reach you in float32. @default "float32" */
   dtype?: "float32" | "float16" | "bfloat16";
   /** Python: `normalize_layers`. Scaling of multi-layer features (one layer is always standardized). @default true */
   normalizeLayers?: boolean | "per_neuron" | "per_layer";
@@ -191,13 +193,13 @@ export interface ProbeOptions {
   preprocessing?: string | string[] | null;
   /** Python: `pca_components`. Components of a bare "pca" step. */
   pcaComponents?: number;
-  /** Python: `mass_mean_augment`. Appends the projection on the class-mean difference as a feature. @default false */
+  /** Python: `mass_mean_augment`. Appends the projection on the class-mean difference (one more feature). @default false */
   massMeanAugment?: boolean;
   /** A shared worker. Without it the probe starts its own and closes it in `close()`. */
   runtime?: PythonRuntime;
   /**
    * Batch prompts of similar token length together (less padding, same tokens; results keep the
-   * input order). `false` batches in input order exactly as lmprobe does, for bit-for-bit parity.
+   * input order). `false` batches in input order exactly like lmprobe, for bit-for-bit parity.
    * @default true
    */
   groupByLength?: boolean;
@@ -231,7 +233,7 @@ const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUp
 /** Validates probe options; throws InvalidOptionError naming the first bad option. */
 export function parseProbeOptions(input: unknown): ResolvedProbeOptions {
   const parsed = probeOptionsSchema.safeParse(input);
-  if (parsed.success) return checkCombinations(parsed.data as ResolvedProbeOptions, input as Record<string, unknown>);
+  if (parsed.success) return checkCombinations(parsed.data, isRecord(input) && input.classifier === undefined);
   const issue = parsed.error.issues[0];
   let option = String(issue?.path[0] ?? "options");
   let hint = "";
@@ -263,7 +265,7 @@ export function preprocessingSteps(spec: string | string[] | null | undefined, p
 }
 
 /** Checks between options that a schema of single fields cannot express. */
-function checkCombinations(o: ResolvedProbeOptions, raw: Record<string, unknown>): ResolvedProbeOptions {
+function checkCombinations(o: ResolvedProbeOptions, defaultClassifier: boolean): ResolvedProbeOptions {
   resolveTrainPooling(o.pooling, o.trainPooling);
   resolveInferencePooling(o.pooling, o.inferencePooling);
   preprocessingSteps(o.preprocessing, o.pcaComponents);
@@ -274,7 +276,7 @@ function checkCombinations(o: ResolvedProbeOptions, raw: Record<string, unknown>
   checkEstimatorParams("classifierKwargs", o.classifierKwargs);
   if (o.task === "regression") {
     // lmprobe builds Ridge for regression when the classifier is left at its default.
-    if (raw.classifier === undefined) o.classifier = "ridge_regression";
+    if (defaultClassifier) o.classifier = "ridge_regression";
     if (typeof o.classifier === "string" && o.classifier !== "ridge_regression") {
       throw new InvalidOptionError("classifier", `Invalid Probe options: classifier "${o.classifier}" is a classifier; task "regression" needs "ridge_regression" or a scikit-learn regressor ({ estimator: "sklearn.linear_model.Ridge" }).`);
     }

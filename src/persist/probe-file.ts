@@ -8,14 +8,15 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import type { ProbeOptions, ResolvedProbeOptions } from "../config/probe-options.js";
+import type { ResolvedProbeOptions } from "../config/probe-options.js";
 import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
-import type { FittedState, LinearModelState, ModelState } from "../probe/fitted-state.js";
+import { LINKS, SCALER_KINDS, type FittedState, type LinearModelState, type ModelState } from "../estimator/fitted-state.js";
 import { recoverFolder, writeFolderAtomically, type ReplaceHooks } from "./atomic-folder.js";
-import { checkOptionValues, checkStateShapes, manifestObject, parseManifestBody } from "./probe-schema.js";
+import { checkOptionValues, checkStateShapes, parseManifestBody } from "./probe-schema.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
 import { checkFileOptions, portableOptions } from "./untrusted-options.js";
+import { errorCode, isOneOf, isRecord, parseJsonObject } from "../internal/unknown-values.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */
 export const PROBE_FORMAT_VERSION = 1;
@@ -24,16 +25,16 @@ const MANIFEST = "probe.json";
 const TENSORS = "probe.safetensors";
 
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
-const packageVersion = (): string => JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version as string;
+const packageVersion = (): string => String(parseJsonObject(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version);
 
 /** Canonical JSON: sorted keys, so the manifest hash does not depend on key order. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
+  if (isRecord(value)) {
     return `{${Object.keys(value)
       .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .filter((k) => value[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
       .join(",")}}`;
   }
   return JSON.stringify(value);
@@ -110,20 +111,20 @@ export async function saveProbe(path: string, options: Readonly<ResolvedProbeOpt
   await writeFolderAtomically(target, { [TENSORS]: bytes, [MANIFEST]: `${JSON.stringify(manifest, null, 2)}\n` }, hooks);
 }
 
-/** Reads and verifies a saved probe. */
-export async function loadProbe(path: string): Promise<{ options: ProbeOptions; state: FittedState }> {
+/** Reads and verifies a saved probe; its options are checked again when the probe is built from them. */
+export async function loadProbe(path: string): Promise<{ options: Record<string, unknown>; state: FittedState }> {
   const folder = resolve(path);
   await recoverFolder(folder); // a save that crashed between its two renames left the old probe aside
-  const fail = (message: string, cause?: unknown): never => {
+  const fail: (message: string, cause?: unknown) => never = (message, cause) => {
     throw new ProbeFileError(folder, `Cannot load the probe at ${folder}: ${message}`, cause === undefined ? undefined : { cause });
   };
   let manifest: Record<string, unknown> = {};
   try {
-    manifest = JSON.parse(await readFile(join(folder, MANIFEST), "utf8")) as Record<string, unknown>;
+    const parsed: unknown = JSON.parse(await readFile(join(folder, MANIFEST), "utf8"));
+    if (isRecord(parsed)) manifest = parsed; // anything else fails the format check below
   } catch (err) {
-    fail((err as NodeJS.ErrnoException).code === "ENOENT" ? `${MANIFEST} is missing (not a folder written by probe.save()).` : `${MANIFEST} is not valid JSON (truncated or edited).`, err);
+    fail(errorCode(err) === "ENOENT" ? `${MANIFEST} is missing (not a folder written by probe.save()).` : `${MANIFEST} is not valid JSON (truncated or edited).`, err);
   }
-  manifest = manifestObject(manifest, fail);
   if (manifest.format !== FORMAT) fail(`${MANIFEST} is not an lmprobe-ts probe manifest.`);
   const version = Number(manifest.formatVersion);
   if (!(version >= 1)) fail(`unknown format version ${String(manifest.formatVersion)}.`);
@@ -146,45 +147,72 @@ export async function loadProbe(path: string): Promise<{ options: ProbeOptions; 
   } catch (err) {
     fail(err instanceof SafetensorsFormatError ? err.message : String(err), err);
   }
-  const state = unflatten(body.state as Record<string, unknown>, tensors, fail);
+  const state = unflatten(body.state, tensors, fail);
   checkStateShapes(state, fail);
-  return { options: options as ProbeOptions, state };
+  return { options, state };
 }
 
-function unflatten(s: Record<string, unknown>, tensors: Record<string, NamedTensor>, fail: (m: string) => never): FittedState {
-  const arr = (name: string): Float64Array => {
-    const t = tensors[name];
-    if (!t || t.dtype !== "F64") fail(`array "${name}" is missing from ${TENSORS}.`);
-    return t!.data as Float64Array;
+/** Readers of the manifest's state structure: a value of the wrong type fails with ProbeFileError. */
+function readers(fail: (m: string) => never) {
+  const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === "number");
+  return {
+    record: (v: unknown, what: string): Record<string, unknown> => (isRecord(v) ? v : fail(`${what} is not an object.`)),
+    list: (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : fail(`${what} is not a list.`)),
+    numbers: (v: unknown, what: string): number[] => (isNumbers(v) ? v : fail(`${what} is not a list of numbers.`)),
+    number: (v: unknown, what: string): number => (typeof v === "number" ? v : fail(`${what} is not a number.`)),
+    oneOf: <T extends string>(list: readonly T[], v: unknown, what: string): T =>
+      isOneOf(list, v) ? v : fail(`${what} is ${JSON.stringify(v)}, not one of ${list.join(", ")}.`),
   };
-  const linear = (m: Record<string, unknown>, prefix: string): LinearModelState => ({
-    kind: "linear",
-    link: m.link as LinearModelState["link"],
-    coef: arr(`${prefix}.coef`),
-    intercept: arr(`${prefix}.intercept`),
-    classes: m.classes as number[],
-    ...(m.plattA !== undefined ? { plattA: m.plattA as number, plattB: m.plattB as number } : {}),
-    ...(m.link === "libsvm" ? { probA: arr(`${prefix}.prob_a`), probB: arr(`${prefix}.prob_b`) } : {}),
-  });
-  const m = s.model as Record<string, unknown>;
+}
+
+function unflatten(raw: unknown, tensors: Record<string, NamedTensor>, fail: (m: string) => never): FittedState {
+  const r = readers(fail);
+  const s = r.record(raw, "state");
+  const arr = (name: string): Float64Array => {
+    const data = tensors[name]?.data;
+    return data instanceof Float64Array ? data : fail(`array "${name}" is missing from ${TENSORS}.`);
+  };
+  const linear = (raw: unknown, prefix: string): LinearModelState => {
+    const m = r.record(raw, prefix);
+    const link = r.oneOf(LINKS, m.link, `${prefix}.link`);
+    return {
+      kind: "linear",
+      link,
+      coef: arr(`${prefix}.coef`),
+      intercept: arr(`${prefix}.intercept`),
+      classes: r.numbers(m.classes, `${prefix}.classes`),
+      ...(m.plattA !== undefined ? { plattA: r.number(m.plattA, "plattA"), plattB: r.number(m.plattB, "plattB") } : {}),
+      ...(link === "libsvm" ? { probA: arr(`${prefix}.prob_a`), probB: arr(`${prefix}.prob_b`) } : {}),
+    };
+  };
+  const m = r.record(s.model, "state.model");
   const model: ModelState =
     m.kind === "ensemble"
-      ? { kind: "ensemble", classes: m.classes as number[], coef: arr("model.coef"), intercept: arr("model.intercept"), members: (m.members as Record<string, unknown>[]).map((x, i) => linear(x, `member.${i}`)) }
+      ? {
+          kind: "ensemble",
+          classes: r.numbers(m.classes, "model.classes"),
+          coef: arr("model.coef"),
+          intercept: arr("model.intercept"),
+          members: r.list(m.members, "model.members").map((x, i) => linear(x, `member.${i}`)),
+        }
       : linear(m, "model");
-  const scalerKind = s.scaler as FittedState["scaler"]["kind"];
+  const scalerKind = r.oneOf(SCALER_KINDS, s.scaler, "state.scaler");
   return {
-    task: s.task as FittedState["task"],
-    layers: s.layers as number[],
-    hidden: s.hidden as number,
-    path: s.path as FittedState["path"],
+    task: r.oneOf(["classification", "regression"], s.task, "state.task"),
+    layers: r.numbers(s.layers, "state.layers"),
+    hidden: r.number(s.hidden, "state.hidden"),
+    path: r.oneOf(["prompt", "activations"], s.path, "state.path"),
     scaler: scalerKind === "none" ? { kind: "none" } : { kind: scalerKind, mean: arr("scaler.mean"), scale: arr("scaler.scale") },
-    preprocessing: (s.preprocessing as { kind: string; k?: number }[]).map((step, i) =>
-      step.kind === "pca"
-        ? { kind: "pca", k: step.k!, mean: arr(`preprocessing.${i}.mean`), components: arr(`preprocessing.${i}.components`) }
-        : { kind: "standard", mean: arr(`preprocessing.${i}.mean`), scale: arr(`preprocessing.${i}.scale`) },
-    ),
+    preprocessing: r.list(s.preprocessing, "state.preprocessing").map((raw, i) => {
+      const step = r.record(raw, `preprocessing.${i}`);
+      return step.kind === "pca"
+        ? { kind: "pca", k: r.number(step.k, `preprocessing.${i}.k`), mean: arr(`preprocessing.${i}.mean`), components: arr(`preprocessing.${i}.components`) }
+        : { kind: "standard", mean: arr(`preprocessing.${i}.mean`), scale: arr(`preprocessing.${i}.scale`) };
+    }),
     ...(tensors.mass_mean_direction ? { massMeanDirection: arr("mass_mean_direction") } : {}),
     model,
-    ...(s.candidateLayers ? { candidateLayers: s.candidateLayers as number[], layerImportances: s.layerImportances as number[] } : {}),
+    ...(s.candidateLayers
+      ? { candidateLayers: r.numbers(s.candidateLayers, "candidateLayers"), layerImportances: r.numbers(s.layerImportances, "layerImportances") }
+      : {}),
   };
 }

@@ -9,12 +9,11 @@
 import { z } from "zod";
 import { parseProbeOptions } from "../config/probe-options.js";
 import { InvalidOptionError } from "../errors.js";
-import type { FittedState, LinearModelState } from "../probe/fitted-state.js";
+import { LINKS, SCALER_KINDS, type FittedState, type LinearModelState } from "../estimator/fitted-state.js";
 
 /** Reports a problem with the file; throws (ProbeFileError in `loadProbe`). */
 export type Fail = (message: string) => never;
 
-const LINKS = ["logistic", "softmax", "ovr", "decision", "identity", "platt", "libsvm"] as const;
 const int = z.number().int();
 
 const linearStructure = z.strictObject({
@@ -30,7 +29,7 @@ export const stateStructureSchema = z.strictObject({
   layers: z.array(int.nonnegative()).min(1),
   hidden: int.positive(),
   path: z.enum(["prompt", "activations"]),
-  scaler: z.enum(["standard", "per_neuron", "per_layer", "none"]),
+  scaler: z.enum(SCALER_KINDS),
   preprocessing: z.array(
     z.discriminatedUnion("kind", [
       z.strictObject({ kind: z.literal("pca"), k: int.positive() }),
@@ -63,16 +62,6 @@ export const manifestBodySchema = z.object({
 
 /** A validated manifest body. */
 export type ManifestBody = z.output<typeof manifestBodySchema>;
-
-/** `probe.json` must hold a JSON object (not `null`, an array or a number). */
-export function manifestObject(value: unknown, fail: Fail): Record<string, unknown> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    fail(
-      `probe.json holds ${value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`}, not a probe manifest object.`,
-    );
-  }
-  return value as Record<string, unknown>;
-}
 
 /** Validates every field of the manifest body; the message lists the fields at fault. */
 export function parseManifestBody(body: unknown, fail: Fail): ManifestBody {

@@ -32,7 +32,7 @@ const DTYPES: Record<SafetensorsDtype, ArrayCtor> = {
   I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
 };
 
-/** Same cap as the Rust implementation: a larger header is a corrupt or hostile file. */
+/** The Rust implementation's cap: a larger header is a corrupt or hostile file. */
 const MAX_HEADER_BYTES = 100_000_000;
 const METADATA_KEY = "__metadata__";
 // Typed arrays use host byte order; the format is little-endian. Every Node 20 target is LE.
@@ -40,7 +40,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const isDtype = (d: unknown): d is SafetensorsDtype => typeof d === "string" && Object.hasOwn(DTYPES, d);
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isCountPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every(isCount);
 const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function assertLittleEndian(): void {
@@ -101,7 +102,8 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
  */
 export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
   assertLittleEndian();
-  const fail = (why: string): never => {
+  // Annotated, not inferred: TypeScript narrows after a call only through a declared `never` type.
+  const fail: (why: string) => never = (why) => {
     throw new SafetensorsFormatError(`Invalid safetensors ${source === undefined ? "data" : `file ${source}`}: ${why}`);
   };
   if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is shorter than the 8-byte header length.`);
@@ -115,19 +117,19 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch (err) {
-    fail(`header is not valid UTF-8 JSON (${(err as Error).message}).`);
+    fail(`header is not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)}).`);
   }
-  if (!isPlainObject(header)) fail("header is not a JSON object.");
-  const entries = header as Record<string, unknown>;
+  if (!isPlainObject(header)) return fail("header is not a JSON object.");
+  const entries = header;
 
   // Object.fromEntries defines own keys, so a hostile "__proto__" name stays an ordinary key.
   const metaPairs: [string, string][] = [];
   const rawMeta = entries[METADATA_KEY];
   if (rawMeta !== undefined) {
     if (!isPlainObject(rawMeta)) fail(`"${METADATA_KEY}" is not an object.`);
-    for (const [k, v] of Object.entries(rawMeta as Record<string, unknown>)) {
+    for (const [k, v] of Object.entries(rawMeta)) {
       if (typeof v !== "string") fail(`metadata value for "${k}" is not a string.`);
-      metaPairs.push([k, v as string]);
+      metaPairs.push([k, v]);
     }
   }
 
@@ -137,17 +139,14 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors
   for (const [name, entry] of Object.entries(entries)) {
     if (name === METADATA_KEY) continue;
     if (!isPlainObject(entry)) fail(`tensor "${name}" is not an object.`);
-    const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
+    const { dtype, shape, data_offsets: offsets } = entry;
     if (!isDtype(dtype)) fail(`tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}.`);
     if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor "${name}" shape must be non-negative integers, got ${JSON.stringify(shape)}.`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-      fail(`tensor "${name}" data_offsets must be [begin, end] integers, got ${JSON.stringify(offsets)}.`);
-    }
-    const [begin, end] = offsets as [number, number];
+    const [begin, end] = isCountPair(offsets) ? offsets : fail(`tensor "${name}" data_offsets must be [begin, end] integers, got ${JSON.stringify(offsets)}.`);
     if (begin > end || end > dataLength) fail(`tensor "${name}" data_offsets [${begin}, ${end}] are out of range 0..${dataLength}.`);
-    const expected = elementCount(shape as number[]) * DTYPES[dtype as SafetensorsDtype].BYTES_PER_ELEMENT;
+    const expected = elementCount(shape) * DTYPES[dtype].BYTES_PER_ELEMENT;
     if (end - begin !== expected) fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype} [${shape}] needs ${expected}.`);
-    specs.push({ name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end });
+    specs.push({ name, dtype, shape: [...shape], begin, end });
   }
 
   // The tensors must tile the data region: no overlap (aliasing), no gaps or trailing bytes (hidden data).

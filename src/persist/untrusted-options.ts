@@ -4,17 +4,19 @@
  * are never taken from a file: `save()` does not write them, and a file that has them was crafted
  * or edited, so loading it fails naming the field. The caller passes such settings to `Probe.load`.
  */
+import { isRecord } from "../internal/unknown-values.js";
+
 
 /** Fields of `options` that decide where files or secrets go. */
 const WHERE_FIELDS = ["cacheDir", "runtime"] as const;
 
-/** Options as saved: without the fields above and without `remote.host`. */
+/** Options in the saved form: without the fields above and without `remote.host`. */
 export function portableOptions<T extends { cacheDir?: unknown; runtime?: unknown; remote?: unknown }>(
   options: T,
 ): Omit<T, "cacheDir" | "runtime"> {
   const { cacheDir: _cacheDir, runtime: _runtime, ...portable } = options;
-  if (typeof portable.remote === "object" && portable.remote !== null && "host" in portable.remote) {
-    const { host: _host, ...remote } = portable.remote as Record<string, unknown>;
+  if (isRecord(portable.remote) && "host" in portable.remote) {
+    const { host: _host, ...remote } = portable.remote;
     return { ...portable, remote };
   }
   return portable;
@@ -25,8 +27,7 @@ export function portableOptions<T extends { cacheDir?: unknown; runtime?: unknow
  * fields above is refused even when the caller overrides it: only an edited or foreign file has it.
  */
 export function checkFileOptions(options: unknown, fail: (message: string) => never): Record<string, unknown> {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) fail("its options are not an object.");
-  const o = options as Record<string, unknown>;
+  const o = isRecord(options) ? options : fail("its options are not an object.");
   for (const field of WHERE_FIELDS) {
     if (field in o) {
       fail(

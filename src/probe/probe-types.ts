@@ -1,15 +1,10 @@
 /** Option and result types of Probe's methods. */
-import type { ProbeOptions, RemoteOptions } from "../config/probe-options.js";
+import type { ProbeOptions } from "../config/probe-options.js";
 import type { CallOptions } from "../types.js";
-import type { ExtractionProfile } from "./activation-source.js";
+import type { ExtractionProfile } from "../extraction/activation-source.js";
+import type { RemoteOverride } from "../extraction/session.js";
 
-/** Per-call overrides of where extraction runs. */
-export interface RemoteOverride {
-  /** Python: `remote`. Run this call on NDIF (needs `backend: "nnsight"`), or locally with `false`. */
-  remote?: boolean | RemoteOptions;
-  /** Python: `max_retries`. Retries per remote batch for this call. */
-  maxRetries?: number;
-}
+export type { RemoteOverride };
 
 /** Per-call options of `fit`. */
 export interface FitOptions extends CallOptions, RemoteOverride {
@@ -76,9 +71,17 @@ type TokenLevel<O extends ProbeOptions> =
     : never;
 
 /** `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all" (either when unknown). */
-export type ProbaOf<O extends ProbeOptions> = { yes: number[][][]; no: number[][]; maybe: number[][] | number[][][] }[TokenLevel<O>];
+export type ProbaOf<O extends ProbeOptions> = {
+  yes: number[][][];
+  no: number[][];
+  maybe: number[][] | number[][][];
+}[TokenLevel<O>];
 /** `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all" (either when unknown). */
-export type LabelsOf<O extends ProbeOptions> = { yes: number[][]; no: number[]; maybe: number[] | number[][] }[TokenLevel<O>];
+export type LabelsOf<O extends ProbeOptions> = {
+  yes: number[][];
+  no: number[];
+  maybe: number[] | number[][];
+}[TokenLevel<O>];
 
 /**
  * Maps each key of `O` that {@link ProbeOptions} lacks to a message type no value has. `new Probe(options)`
@@ -90,3 +93,9 @@ export type ExactOptions<O> = {
   // blame every option; `number & { ... }` blames only the misspelt one.
   [K in Exclude<keyof O, keyof ProbeOptions>]: { [M in `${K & string} is not a Probe option`]: never };
 };
+
+/** What `Probe.load` may re-point: another worker or cache, a moved model folder, local instead of remote runs. */
+export type LoadOverrides = Pick<
+  ProbeOptions,
+  "runtime" | "cacheDir" | "device" | "model" | "backend" | "remote" | "maxRetries"
+>;

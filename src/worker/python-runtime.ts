@@ -8,27 +8,21 @@
  */
 import { AbortError, LmprobeError, ProtocolError, TimeoutError, WorkerExitedError, WorkerStartError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
+import type { HelloReply, Reply, Request, RpcName } from "../protocol/messages.js";
+import { progressFromWire } from "../protocol/progress.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
-import type { ProgressEvent, RemoteJobStatus } from "../types.js";
-import { RpcClient } from "./rpc-client.js";
+import type { WireBody } from "../protocol/wire-values.js";
+import type { ProgressEvent } from "../types.js";
+import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
+import { errorMessage } from "../internal/unknown-values.js";
 
 /** What the worker reports about itself in the handshake. */
-export interface WorkerInfo {
-  protocol: number;
-  pid: number;
-  python: string;
-  executable: string;
-  versions: Record<string, string>;
-  /** Device that `device: "auto"` resolves to. */
-  device: string;
-  threads: number;
-  capabilities: string[];
-}
+export type WorkerInfo = HelloReply;
 
 /** Options of {@link PythonRuntime}. */
 export interface PythonRuntimeOptions {
-  /** Use this interpreter as is (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
+  /** Use this interpreter unchanged (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
   pythonPath?: string;
   /** Extra environment variables for the worker process. */
   env?: Record<string, string>;
@@ -43,6 +37,12 @@ export interface PythonRuntimeOptions {
    * @internal
    */
   workerArgs?: string[];
+}
+
+/** Per-call settings of {@link PythonRuntime.call}. */
+export interface CallSettings {
+  signal?: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
 }
 
 interface Connection {
@@ -70,7 +70,7 @@ export class PythonRuntime implements AsyncDisposable {
     return runtime;
   }
 
-  /** An environment variable as the worker sees it (this runtime's `env`, else `process.env`). */
+  /** An environment variable the way the worker sees it (this runtime's `env`, else `process.env`). */
   envValue(name: string): string | undefined {
     return this.options.env?.[name] ?? process.env[name];
   }
@@ -113,7 +113,7 @@ export class PythonRuntime implements AsyncDisposable {
     const timeoutMs = this.options.startTimeoutMs ?? 180_000;
     emit(onProgress, { type: "worker", phase: "starting" });
     const proc = await WorkerProcess.spawn(python, {
-      env: env as Record<string, string>,
+      env: definedEntries(env),
       timeoutMs,
       ...(this.options.workerArgs ? { args: this.options.workerArgs } : {}),
     });
@@ -133,11 +133,11 @@ export class PythonRuntime implements AsyncDisposable {
     });
     let timer: NodeJS.Timeout | undefined;
     try {
-      const hello = rpc.request("hello");
+      const hello = rpc.call("hello", {});
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new TimeoutError("The Python worker's handshake", timeoutMs)), timeoutMs);
       });
-      const info = (await Promise.race([hello, timeout])) as unknown as WorkerInfo;
+      const info = await Promise.race([hello, timeout]);
       if (info.protocol !== PROTOCOL_VERSION) {
         throw new ProtocolError(`the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`, proc.stderrTail.toString());
       }
@@ -147,43 +147,62 @@ export class PythonRuntime implements AsyncDisposable {
       rpc.close();
       proc.kill();
       if (err instanceof LmprobeError && !(err instanceof WorkerExitedError)) throw err;
-      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${(err as Error).message}`, proc.stderrTail.toString(), { cause: err });
+      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${errorMessage(err)}`, proc.stderrTail.toString(), { cause: err });
     } finally {
       clearTimeout(timer);
     }
   }
 
   /**
-   * Sends one request to the worker and resolves with its result body.
+   * Sends RPC `name` to the worker (starting it if needed) and resolves with its typed reply.
+   * @internal The RPCs are the worker protocol, not public API.
+   */
+  async call<K extends RpcName>(name: K, body: Request<K>, options: CallSettings = {}): Promise<Reply<K>> {
+    return this.withResend(options, (conn, rpcOptions) => conn.rpc.call(name, body, rpcOptions));
+  }
+
+  /**
+   * Sends a raw request body (tests speak the protocol directly with it).
    * @internal The request types are the worker protocol, not public API.
    */
-  async request(
-    type: string,
-    body: Record<string, unknown>,
-    options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void } = {},
-  ): Promise<Record<string, unknown>> {
+  async request(type: string, body: WireBody, options: CallSettings = {}): Promise<WireBody> {
+    return this.withResend(options, (conn, rpcOptions) => conn.rpc.request(type, body, rpcOptions));
+  }
+
+  private async connectFor(options: CallSettings): Promise<Connection> {
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
+    return this.connect(options.onProgress);
+  }
+
+  /**
+   * Runs `send` on the live connection. Resends once, to a fresh worker, a call the dead worker
+   * never ran (see the file comment); any other failure is the caller's.
+   */
+  private async withResend<T>(options: CallSettings, send: (conn: Connection, rpcOptions: RequestOptions) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const conn = await this.connect(options.onProgress);
+      const conn = await this.connectFor(options);
       let acked = false;
+      const onAck = () => {
+        acked = true;
+      };
       try {
-        return await conn.rpc.request(type, body, {
-          ...(options.signal ? { signal: options.signal } : {}),
-          onAck: () => {
-            acked = true;
-          },
-          onProgress: (b) => {
-            const event = toProgressEvent(b);
-            if (event) emit(options.onProgress, event);
-          },
-        });
+        return await send(conn, { ...this.rpcOptions(options), onAck });
       } catch (err) {
-        // Resent once: the worker died without having run this call (see the file comment).
         const neverRan = !acked || conn.killedForCancel.value;
         if (!(err instanceof WorkerExitedError) || !neverRan || attempt > 1 || this.closing) throw err;
         await conn.proc.exited; // the dead connection is dropped on exit: the next connect() starts afresh
       }
     }
+  }
+
+  private rpcOptions(options: CallSettings): RequestOptions {
+    return {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (b) => {
+        const event = progressFromWire(b);
+        if (event) emit(options.onProgress, event);
+      },
+    };
   }
 
   /** The worker's pid, if one is running. */
@@ -213,38 +232,18 @@ export class PythonRuntime implements AsyncDisposable {
   }
 }
 
+/** An environment without its unset variables (what a child process takes). */
+function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
   try {
     onProgress?.(event);
   } catch {
     // A throwing progress callback must never fail the call.
-  }
-}
-
-/** Maps the worker's raw progress bodies to public progress events. */
-function toProgressEvent(b: Record<string, unknown>): ProgressEvent | undefined {
-  switch (b.stage) {
-    case "extract":
-      return { type: "extract", completed: Number(b.done), total: Number(b.total), tokens: Number(b.tokens) };
-    case "model":
-      return { type: "model", phase: b.phase === "loaded" ? "loaded" : "loading", model: String(b.model) };
-    case "fit":
-      return { type: "fit", phase: b.phase === "done" ? "done" : "start" };
-    case "remote":
-      return {
-        type: "remote",
-        status: String(b.status) as RemoteJobStatus,
-        host: String(b.host ?? ""),
-        ...(b.job_id != null ? { jobId: String(b.job_id) } : {}),
-        ...(typeof b.batch === "number" ? { batch: b.batch } : {}),
-        ...(typeof b.batches === "number" ? { batches: b.batches } : {}),
-        ...(typeof b.attempt === "number" ? { attempt: b.attempt } : {}),
-        ...(typeof b.message === "string" ? { message: b.message } : {}),
-      };
-    case "embedded":
-      return { type: "model", phase: "preparing", model: "embedded", message: String(b.message) };
-    default:
-      return undefined;
   }
 }
 

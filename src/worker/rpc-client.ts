@@ -10,22 +10,24 @@ import { Dealer } from "zeromq";
 import { AbortError, ProtocolError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
 import { errorFromWire } from "../protocol/error-from-wire.js";
+import { replyOf, requestBody, type Reply, type Request, type RpcName } from "../protocol/messages.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
+import type { WireBody } from "../protocol/wire-values.js";
 
 /** Per-request options. */
 export interface RequestOptions {
   signal?: AbortSignal;
   /** Raw progress bodies sent by the worker for this request. */
-  onProgress?: (body: Record<string, unknown>) => void;
+  onProgress?: (body: WireBody) => void;
   /** Called when the worker acknowledges receipt (a request never acknowledged never ran). */
   onAck?: () => void;
 }
 
 interface Pending {
   type: string;
-  resolve: (body: Record<string, unknown>) => void;
+  resolve: (body: WireBody) => void;
   reject: (err: Error) => void;
-  onProgress?: (body: Record<string, unknown>) => void;
+  onProgress?: (body: WireBody) => void;
   onAck?: () => void;
   /** Set once the caller gave up (abort): the terminal reply is then only awaited, not delivered. */
   abandoned?: boolean;
@@ -68,8 +70,8 @@ export class RpcClient {
     try {
       while (!this.closed && this.pending.size > 0) {
         const frames = await this.socket.receive();
-        let header: Record<string, unknown>;
-        let body: Record<string, unknown>;
+        let header: WireBody;
+        let body: WireBody;
         try {
           ({ header, body } = decodeMessage(frames));
         } catch (err) {
@@ -114,7 +116,7 @@ export class RpcClient {
     }
   }
 
-  private send(header: Record<string, unknown>, body: Record<string, unknown>): Promise<void> {
+  private send(header: WireBody, body: WireBody): Promise<void> {
     let frames: ReturnType<typeof encodeMessage>;
     try {
       frames = encodeMessage(header, body);
@@ -126,8 +128,13 @@ export class RpcClient {
     return next;
   }
 
-  /** Sends a request and resolves with the body of its `result`. */
-  request(type: string, body: Record<string, unknown> = {}, options: RequestOptions = {}): Promise<Record<string, unknown>> {
+  /** Sends RPC `name` and resolves with its typed reply. */
+  async call<K extends RpcName>(name: K, body: Request<K>, options: RequestOptions = {}): Promise<Reply<K>> {
+    return replyOf(name, await this.request(name, requestBody(body), options));
+  }
+
+  /** Sends a request (an RPC or a control message) and resolves with the body of its `result`. */
+  request(type: string, body: WireBody = {}, options: RequestOptions = {}): Promise<WireBody> {
     if (this.closed) return Promise.reject(new ProtocolError("the worker connection is closed"));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new AbortError({ cause: signal.reason }));

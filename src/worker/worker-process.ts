@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
 import { WorkerStartError } from "../errors.js";
+import { isRecord } from "../internal/unknown-values.js";
 import { removeSocketFolder } from "./socket-folder.js";
 
 /** How a worker process ended. */
@@ -32,7 +33,7 @@ export class LineTail {
 /**
  * How the interpreter is started: isolated (`-I`: no current directory, no PYTHONPATH, no user
  * site-packages on sys.path), then the worker's own package folder is put first and the package
- * runs as `__main__`. Without this, `python -m` puts the caller's working directory first, and a
+ * runs under the name `__main__`. Without this, `python -m` puts the caller's working directory first, and a
  * `msgpack.py` or `torch.py` lying there would be imported and run by the worker.
  */
 export function workerArgs(): string[] {
@@ -89,8 +90,8 @@ export class WorkerProcess {
         timer = setTimeout(() => reject(new WorkerStartError(`the Python worker did not announce an endpoint within ${options.timeoutMs} ms`, proc.stderrTail.toString())), options.timeoutMs);
         lines.on("line", (line) => {
           try {
-            const msg = JSON.parse(line) as { event?: string; endpoint?: string };
-            if (msg.event === "listening" && msg.endpoint) resolve(msg.endpoint);
+            const msg: unknown = JSON.parse(line);
+            if (isRecord(msg) && msg.event === "listening" && typeof msg.endpoint === "string") resolve(msg.endpoint);
           } catch {
             proc.stderrTail.push(`[stdout] ${line}`);
           }

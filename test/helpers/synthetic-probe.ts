@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseProbeOptions } from "../../src/config/probe-options.js";
 import { saveProbe } from "../../src/persist/probe-file.js";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../../src/persist/safetensors.js";
-import type { FittedState } from "../../src/probe/fitted-state.js";
+import type { FittedState } from "../../src/estimator/fitted-state.js";
 
 export const FEATURES = 32;
 

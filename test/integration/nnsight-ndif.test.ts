@@ -158,9 +158,8 @@ describe("NDIF stand-in", () => {
     const dir = mkdtempSync(join(tmpdir(), "ndif-"));
     await ndif.control({ scenario: "hang" });
     const body = remoteBody(models.llama.path, [0, 3], "mean", { timeout_s: 1 }, dir, prompts.slice(0, 3));
-    const started = Date.now();
+    // No wall-clock bar: a deadline that is not enforced hangs the call into the test's timeout.
     const err = await runtime.request("extract", body).catch((e: unknown) => e);
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(err).toBeInstanceOf(RemoteTimeoutError);
     expect((err as RemoteTimeoutError).timeoutMs).toBe(1000);
     expect((err as RemoteTimeoutError).status).toBe("QUEUED");

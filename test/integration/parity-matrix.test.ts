@@ -1,9 +1,33 @@
 /**
  * The parity matrix: each configuration runs through our SDK and through Python lmprobe 0.10.3
  * (the oracle, one process for all jobs) on tiny llama (left padding), gpt2 and gpt_neox models.
- * Labels must be identical, probabilities within 1e-5 (1e-4 for iterative solvers, named per
- * case), selected layers identical, evaluate/importance equal. Batches follow input order
- * (groupByLength: false), as lmprobe's do.
+ * Labels and selected layers must be identical, fitted coefficients bit-identical, evaluate and
+ * importance equal, probabilities within a bound derived from float32 arithmetic. Batches follow
+ * input order (groupByLength: false), as lmprobe's do.
+ *
+ * Why each bound holds on any x86-64 CPU (not only the one it was measured on):
+ * 1. Same arithmetic on both sides. Both sides run on the same machine with the same torch and
+ *    scikit-learn, in input-order batches of the same size: the forward pass does the same float32
+ *    operations on the same shapes, so the activations are bit-identical whatever the CPU's kernels
+ *    do, and the fit gets bit-identical, aligned arrays (the worker copies unaligned ZeroMQ frames;
+ *    without that numpy skipped BLAS and the float32 lbfgs fit drifted by 2e-5 on one CPU and 8e-6
+ *    on another). So the fitted coefficients are asserted equal exactly.
+ * 2. What is left is evaluation: scikit-learn evaluates the model in float32 for float32 data, we
+ *    evaluate the same numbers in float64. For a score z = sum_i w_i x_i + b over D inputs, float32
+ *    rounding gives |dz| <= gamma(D + 1) * S in any summation order and SIMD width (the worst-case
+ *    bound of a dot product; gamma(n) = n u / (1 - n u), u = 2^-24), with S = max over rows of
+ *    sum_i |w_i x_i| + |b|, computed by the oracle from lmprobe's own inputs (times the slope of a
+ *    Platt/calibration stage). The elementwise scaling before it ((x - mean) / scale) adds at most
+ *    4u S; a sigmoid or softmax moves a probability by at most max |dz|, and its own rounding adds
+ *    at most 16u. Bound: (gamma(D + 1) + 4u) S + 16u. Our float64 error is 2^-29 times smaller.
+ *    Where scikit-learn evaluates in float64 (SVC, SGD) the float32 u makes the bound loose, not wrong.
+ * 3. PCA: the projection's float32 rounding enters the features themselves, which the bound of 2
+ *    does not cover; those cases keep a stated bar (the fit still sees identical bits).
+ * 4. groupByLength (ours only): our batches differ from lmprobe's by design, so the activations
+ *    differ by the float32 rounding of other padded shapes, and the float32 lbfgs fit (stopping at
+ *    its 1e-4 tolerance) maps 1-ulp input noise to probability changes of up to 1.6e-5 (measured on
+ *    this data with 5 random 1-ulp perturbations). That is a property of the fit, not of the CPU,
+ *    and float32 arithmetic gives no tight bound for it: GROUPED_BAR, with labels identical.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,8 +49,8 @@ interface Case {
   family: Family;
   data: Data;
   options: Omit<ProbeOptions, "model">;
-  /** Tolerance on probabilities / values; above 1e-5 only for iterative solvers. */
-  tol?: number;
+  /** A stated bar on probabilities for cases the derived bound does not cover (PCA), with its reason. */
+  bar?: { value: number; why: string };
   weights?: boolean;
   evaluate?: boolean;
   importance?: boolean;
@@ -40,6 +64,18 @@ const DATA: Record<Data, { prompts: string[]; labels: number[]; testLabels: numb
   regression: { prompts: [...CATS, ...DOGS], labels: [...CATS.map((_, i) => i % 4), ...DOGS.map((_, i) => 5 + (i % 3))], testLabels: [] },
 };
 const WEIGHTS = DATA.binary.prompts.map((_, i) => 0.5 + (i % 3) * 0.5);
+
+const U = 2 ** -24; // float32 unit roundoff
+const gamma = (n: number) => (n * U) / (1 - n * U);
+/** The float32 evaluation bound of point 2 above, from the oracle's D and S. */
+function evaluationBound({ S, D }: { S: number; D: number }): number {
+  return (gamma(D + 1) + 4 * U) * S + 16 * U;
+}
+/** Point 4: 6x the measured lbfgs response to 1-ulp input noise. */
+const GROUPED_BAR = 1e-4;
+/** Point 3: the projection rounds each of 3-4 components over up to 96 inputs, gamma(97) = 5.8e-6
+ * relative to sum |c_kj x_j| of O(10) here; 1e-4 covers that and the evaluation bound of point 2. */
+const PCA_BAR = { value: 1e-4, why: "PCA projection rounding (float32, up to 96 inputs)" };
 
 const cases: Case[] = [
   // extraction: layers, poolings, scaling and batch sizes on each family ("grouped": our length
@@ -55,30 +91,30 @@ const cases: Case[] = [
   { name: "extraction llama middle grouped", family: "llama", data: "binary", options: { layers: "middle", groupByLength: true } },
   // every built-in classifier
   { name: "logistic_regression C=0.1", family: "gpt2", data: "binary", options: { layers: 1, classifier: "logistic_regression", classifierKwargs: { C: 0.1 } }, evaluate: true },
-  { name: "logistic_regression_cv", family: "llama", data: "binary", options: { layers: -1, classifier: "logistic_regression_cv" }, tol: 1e-4 },
+  { name: "logistic_regression_cv", family: "llama", data: "binary", options: { layers: -1, classifier: "logistic_regression_cv" } },
   { name: "ridge (no probabilities)", family: "gpt2", data: "binary", options: { layers: 1, classifier: "ridge" }, evaluate: true },
   { name: "svm (Platt)", family: "llama", data: "binary", options: { layers: [1, 2], classifier: "svm" } },
-  { name: "sgd", family: "gpt2", data: "binary", options: { layers: "all", classifier: "sgd" }, tol: 1e-4 },
-  { name: "sgd_gpu", family: "llama", data: "binary", options: { layers: 2, classifier: "sgd_gpu" }, tol: 1e-4 },
+  { name: "sgd", family: "gpt2", data: "binary", options: { layers: "all", classifier: "sgd" } },
+  { name: "sgd_gpu", family: "llama", data: "binary", options: { layers: 2, classifier: "sgd_gpu" } },
   { name: "mass_mean", family: "gpt_neox", data: "binary", options: { layers: 1, classifier: "mass_mean" }, evaluate: true },
   { name: "lda", family: "gpt2", data: "binary", options: { layers: 2, classifier: "lda" } },
   { name: "ensemble C_values", family: "llama", data: "binary", options: { layers: 1, classifier: "ensemble", classifierKwargs: { C_values: [0.1, 1.0] } } },
   // multiclass
   { name: "multiclass logistic_regression", family: "llama", data: "multiclass", options: { layers: [1, 3] }, evaluate: false },
   { name: "multiclass svm (pairwise coupling)", family: "gpt2", data: "multiclass", options: { layers: 1, classifier: "svm" } },
-  { name: "multiclass sgd (one-vs-rest)", family: "gpt_neox", data: "multiclass", options: { layers: 2, classifier: "sgd" }, tol: 1e-4 },
+  { name: "multiclass sgd (one-vs-rest)", family: "gpt_neox", data: "multiclass", options: { layers: 2, classifier: "sgd" } },
   { name: "multiclass lda", family: "gpt2", data: "multiclass", options: { layers: 2, classifier: "lda" } },
   // regression
   { name: "regression ridge_regression", family: "llama", data: "regression", options: { layers: 2, task: "regression" } },
   // preprocessing, scaling, augment, weights
   { name: "preprocessing standard (disables layer scaling)", family: "llama", data: "binary", options: { layers: [0, 2], preprocessing: "standard", normalizeLayers: "per_layer" } },
-  { name: "preprocessing pca:4", family: "gpt2", data: "binary", options: { layers: "all", preprocessing: "pca:4" }, tol: 1e-4 },
-  { name: "preprocessing standard+pca, pcaComponents", family: "gpt_neox", data: "binary", options: { layers: [0, 1], preprocessing: ["standard", "pca"], pcaComponents: 3 }, tol: 1e-4 },
+  { name: "preprocessing pca:4", family: "gpt2", data: "binary", options: { layers: "all", preprocessing: "pca:4" }, bar: PCA_BAR },
+  { name: "preprocessing standard+pca, pcaComponents", family: "gpt_neox", data: "binary", options: { layers: [0, 1], preprocessing: ["standard", "pca"], pcaComponents: 3 }, bar: PCA_BAR },
   { name: "massMeanAugment", family: "llama", data: "binary", options: { layers: [1, 3], massMeanAugment: true } },
   { name: "sampleWeight", family: "gpt2", data: "binary", options: { layers: 1 }, weights: true },
   { name: "normalizeLayers false", family: "gpt_neox", data: "binary", options: { layers: "all", normalizeLayers: false } },
   // layer selection
-  { name: "auto (Group Lasso)", family: "llama", data: "binary", options: { layers: "auto", autoAlpha: 0.01 }, tol: 1e-4 },
+  { name: "auto (Group Lasso)", family: "llama", data: "binary", options: { layers: "auto", autoAlpha: 0.01 } },
   { name: "fast_auto top 2", family: "llama", data: "binary", options: { layers: "fast_auto", autoCandidates: [0, 1, 3], fastAutoTopK: 2 } },
   // inference pooling
   { name: "score-level max", family: "gpt2", data: "binary", options: { layers: 1, inferencePooling: "max" } },
@@ -150,19 +186,39 @@ describe("parity matrix with lmprobe 0.10.3", () => {
     const predicted = await probe.predict(TESTS);
     const expected = (await oracle)[index]!;
     expect(expected.error).toBeUndefined();
-    const tol = c.tol ?? 1e-5;
-    expect(probe.selectedLayers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    const grouped = c.options.groupByLength === true;
+    expect(probe.layers).toEqual([...(expected.selected_layers as number[])].sort((a, b) => a - b));
+    // selectedLayers is lmprobe's selected_layers_ (None unless auto/fast_auto chose layers).
+    const attr = expected.selected_layers_attr as number[] | null;
+    expect(probe.selectedLayers).toEqual(attr === null ? undefined : [...attr].sort((a, b) => a - b));
+    // Point 1: the same inputs give the same fit, bit for bit (binary SVC: scikit-learn flips the
+    // sign of libsvm's coef_, we keep libsvm's).
+    const model = probe.fittedState.model;
+    const theirCoef = expected.coef as number[] | null;
+    if (!grouped && theirCoef && (model.kind === "linear" || model.kind === "ensemble") && model.coef.length === theirCoef.length) {
+      const ours = [...model.coef];
+      expect(Math.min(maxDiff(ours, theirCoef), maxDiff(ours.map((v) => -v), theirCoef))).toBe(0);
+    }
+    const scale = expected.eval_scale as { S: number; D: number } | null;
+    const barFor = (): number => {
+      const bar = grouped ? GROUPED_BAR : (c.bar?.value ?? (scale ? evaluationBound(scale) : undefined));
+      if (bar === undefined) throw new Error(`${c.name}: no derived bound (the oracle found no linear model) and no stated bar`);
+      expect(bar).toBeLessThan(1e-2); // never vacuous: a wrong link, layer or token moves probabilities by more
+      return bar;
+    };
     if (c.data === "regression") {
-      expect(maxDiff(predicted, expected.predict)).toBeLessThan(tol * 10); // values, not probabilities: same relative bar on a 0–7 scale
+      expect(maxDiff(predicted, expected.predict)).toBeLessThan(barFor());
       return;
     }
     expect(probe.classes).toEqual(expected.classes);
     expect(predicted).toEqual(expected.predict);
     if (expected.proba) {
       const diff = maxDiff(await probe.predictProba(TESTS), expected.proba);
-      console.info(`matrix ${c.name}: max |Δproba| ${diff.toExponential(2)}`);
-      expect(diff).toBeLessThan(tol);
+      const bar = barFor();
+      console.info(`matrix ${c.name}: max |Δproba| ${diff.toExponential(2)}, bound ${bar.toExponential(2)}${scale ? ` (S ${scale.S.toFixed(2)}, D ${scale.D})` : ""}`);
+      expect(diff).toBeLessThan(bar);
     }
+    // skglm's group lasso on bit-identical inputs; 1e-3 is its convergence tolerance, not rounding.
     if (expected.layer_importances && c.options.layers === "auto") {
       expect(maxDiff(probe.layerImportances, expected.layer_importances)).toBeLessThan(1e-3);
     }
@@ -171,12 +227,14 @@ describe("parity matrix with lmprobe 0.10.3", () => {
       const theirs = expected.evaluate as Record<string, number | string | null>;
       expect(ours).toMatchObject({ accuracy: theirs.accuracy, f1: theirs.f1, precision: theirs.precision, recall: theirs.recall, nEval: theirs.n_eval, evalHash: theirs.eval_hash });
       if (theirs.auroc === null || theirs.auroc === undefined) expect((ours as { auroc: number | null }).auroc).toBeNull();
+      // AUROC is a function of the ranking only; probabilities within the bound above keep it.
       else expect(Math.abs((ours as { auroc: number }).auroc - (theirs.auroc as number))).toBeLessThan(1e-9);
     }
     if (c.importance) {
       const theirs = expected.importance as Record<string, number[]>;
       for (const key of Object.keys(theirs)) {
         const [metric, normalize] = key.split(":") as ["l2", string];
+        // Norms of bit-identical coefficients in float64: equal to ~1e-15 relative; 1e-6 is loose.
         expect(maxDiff(probe.computeLayerImportance(metric, normalize === "True"), theirs[key])).toBeLessThan(1e-6);
       }
     }
@@ -192,11 +250,13 @@ describe("parity of the activation path with lmprobe 0.10.3", () => {
     const expected = (await oracle)[index]!;
     expect(expected.error).toBeUndefined();
     const predicted = await probe.predictFromActivations(ACTS.X_test);
-    if (c.regression) expect(maxDiff(predicted, expected.predict)).toBeLessThan(1e-5);
-    else {
-      expect(predicted).toEqual(expected.predict);
-      expect(maxDiff(await probe.predictProbaFromActivations(ACTS.X_test), expected.proba)).toBeLessThan(1e-5);
-    }
+    // The same float32 X on both sides: points 1 and 2 above, with the oracle's S and D.
+    const bar = evaluationBound(expected.eval_scale as { S: number; D: number });
+    expect(bar).toBeLessThan(1e-2);
+    const diff = c.regression ? maxDiff(predicted, expected.predict) : maxDiff(await probe.predictProbaFromActivations(ACTS.X_test), expected.proba);
+    console.info(`activations ${c.name}: max |Δ| ${diff.toExponential(2)}, bound ${bar.toExponential(2)}`);
+    if (!c.regression) expect(predicted).toEqual(expected.predict);
+    expect(diff).toBeLessThan(bar);
     expect(Math.abs((await probe.scoreFromActivations(ACTS.X_test, yTest)) - (expected.score as number))).toBeLessThan(1e-6);
   }, ORACLE_WAIT_MS);
 });

@@ -61,6 +61,10 @@ describe("deliberate differences from lmprobe", () => {
     await plain.fit(PROMPTS, LABELS);
     await weighted.fit(PROMPTS, LABELS, { sampleWeight: PROMPTS.map((_, i) => (i % 2 ? 3 : 0.2)) });
     expect(weighted.candidateLayers).toEqual([0, 1, 2]);
+    // selectedLayers is lmprobe's selected_layers_: the layer fast_auto chose, and the probe reads it.
+    expect(weighted.selectedLayers).toHaveLength(1);
+    expect(weighted.candidateLayers).toContain(weighted.selectedLayers![0]);
+    expect(weighted.layers).toEqual(weighted.selectedLayers);
     expect(weighted.layerImportances).toHaveLength(3);
     expect(await weighted.predictProba(TEST_PROMPTS)).not.toEqual(await plain.predictProba(TEST_PROMPTS));
   });
@@ -73,7 +77,8 @@ describe("deliberate differences from lmprobe", () => {
     const scores = result.layerResults!;
     expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
     expect(scores[result.bestLayer!]).toBe(Math.max(...Object.values(scores)));
-    expect(probe.selectedLayers).toEqual([result.bestLayer]);
+    expect(probe.layers).toEqual([result.bestLayer]);
+    expect(probe.selectedLayers).toBeUndefined(); // a sweep is not a layer selection (lmprobe: None)
   });
 
   it("Probe.sweepLayers trains every layer from one extraction and scores them from one more", async () => {
@@ -121,7 +126,7 @@ describe("the activation path", () => {
   it("fits and predicts from number[][] and from a Float32Array with a shape alike", async () => {
     const probe = new Probe({ layers: [3, 5], randomState: 0, runtime });
     await probe.fitFromActivations(X, y, { nLayers: 2 });
-    expect(probe.selectedLayers).toEqual([3, 5]);
+    expect(probe.layers).toEqual([3, 5]);
     const flat = { data: Float32Array.from(X.flat()), shape: [40, 12] as [number, number] };
     expect(await probe.predictProbaFromActivations(flat)).toEqual(await probe.predictProbaFromActivations(X));
     expect(await probe.scoreFromActivations(X, y)).toBeGreaterThan(0.8);

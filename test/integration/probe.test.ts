@@ -15,7 +15,8 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("Probe on a tiny %s", (fam
     const probe = new Probe({ model, layers: -1, randomState: 0, runtime });
     await probe.fit(CATS, DOGS);
     expect(probe.classes).toEqual([0, 1]);
-    expect(probe.selectedLayers).toEqual([models[family].num_layers - 1]);
+    expect(probe.layers).toEqual([models[family].num_layers - 1]);
+    expect(probe.selectedLayers).toBeUndefined(); // lmprobe: selected_layers_ is set by auto/fast_auto only
     expect(await probe.score([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)])).toBeGreaterThanOrEqual(0.9);
     const proba = await probe.predictProba(TEST_PROMPTS);
     expect(proba).toHaveLength(TEST_PROMPTS.length);
@@ -31,7 +32,7 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("Probe on a tiny %s", (fam
     for (const pooling of ["last_token", "first_token", "mean"] as const) {
       const probe = new Probe({ model, layers: "all", pooling, randomState: 1, runtime });
       await probe.fit([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)]);
-      expect(probe.selectedLayers).toHaveLength(models[family].num_layers);
+      expect(probe.layers).toHaveLength(models[family].num_layers);
       expect(probe.fittedState.scaler.kind).toBe("per_neuron");
       expect((probe.fittedState.model as LinearModelState).coef).toHaveLength(models[family].num_layers * models[family].hidden_size);
       const proba = await probe.predictProba(CATS.slice(0, 3));

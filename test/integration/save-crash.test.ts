@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { Probe } from "../../src/index.js";
-import type { FittedState } from "../../src/probe/fitted-state.js";
+import type { FittedState } from "../../src/estimator/fitted-state.js";
 import { saveSynthetic, syntheticState } from "../helpers/synthetic-probe.js";
 
 const root = mkdtempSync(join(tmpdir(), "save-crash-"));

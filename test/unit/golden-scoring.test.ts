@@ -8,9 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "../../src/protocol/codec.js";
-import { fittedStateFromWire, type FittedState } from "../../src/probe/fitted-state.js";
-import { pairwiseCoupling, sigmoidPredict } from "../../src/probe/libsvm-proba.js";
-import { hasProba, scoreRows } from "../../src/probe/scoring.js";
+import type { FittedState } from "../../src/estimator/fitted-state.js";
+import { fittedStateFromWire, type FitReply } from "../../src/protocol/fit.js";
+import { pairwiseCoupling, sigmoidPredict } from "../../src/estimator/libsvm-proba.js";
+import { hasProba, scoreRows } from "../../src/estimator/scoring.js";
 
 interface GoldenCase {
   name: string;
@@ -70,7 +71,7 @@ describe("golden values from scikit-learn (no Python)", () => {
   });
 
   it.each(golden.cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
-    const state = fittedStateFromWire(revive(c.body) as Record<string, unknown>, { ...c.context, path: "prompt" });
+    const state = fittedStateFromWire(revive(c.body) as FitReply, { ...c.context, path: "prompt" });
     // Decoding: the arrays land where scoring reads them.
     const body = c.body as {
       model: { link: string; classes: number[]; coef: { shape: number[] } };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidOptionError } from "../../src/index.js";
-import { planLayers, resolveAutoCandidates, resolveLayers } from "../../src/probe/layers.js";
+import { planLayers, resolveAutoCandidates, resolveLayers } from "../../src/extraction/layers.js";
 
 describe("resolveLayers (lmprobe's meaning of each spec)", () => {
   it.each([

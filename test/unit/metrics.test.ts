@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accuracy, evalHash, precisionRecallF1, rocAuc, macroPrecisionRecallF1, ovrRocAuc, r2Score, regressionErrors } from "../../src/probe/metrics.js";
+import { accuracy, evalHash, precisionRecallF1, rocAuc, macroPrecisionRecallF1, ovrRocAuc, r2Score, regressionErrors } from "../../src/estimator/metrics.js";
 
 describe("metrics", () => {
   it("computes ROC AUC with ties counted half, like sklearn", () => {

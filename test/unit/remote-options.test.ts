@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidOptionError, Probe, PythonRuntime, RemoteError } from "../../src/index.js";
 import { parseProbeOptions } from "../../src/config/probe-options.js";
-import { remoteRepoId, remoteRequest } from "../../src/remote/remote-settings.js";
+import { remoteJob, remoteRepoId } from "../../src/extraction/remote-settings.js";
+import { remoteToWire } from "../../src/protocol/remote.js";
 
 const savedKey = process.env.NDIF_API_KEY;
 afterEach(() => {
@@ -62,10 +63,13 @@ describe("nnsight / remote options", () => {
     process.env.NDIF_API_KEY = "secret-key-never-in-bodies";
     const o = parseProbeOptions({ model: "org/model", backend: "nnsight", remote: { timeoutMs: 1500 }, maxRetries: 2 });
     const model = { name: "org/model", path: "/cache/snap", revision: "a".repeat(40), numLayers: 2, config: {} };
-    const body = remoteRequest(o, model, null, { LMPROBE_HOME: "/tmp/h" })!;
-    expect(remoteRequest(o, model, "/tmp/cache")!.jobs_file).toBe("/tmp/cache/ndif-jobs.json");
+    const body = remoteToWire(remoteJob(o, model, null, { LMPROBE_HOME: "/tmp/h" })!);
+    expect(remoteToWire(remoteJob(o, model, "/tmp/cache")!).jobs_file).toBe("/tmp/cache/ndif-jobs.json");
     expect(body).toMatchObject({ repo_id: "org/model", timeout_s: 1.5, max_retries: 2, jobs_file: "/tmp/h/ndif-jobs.json", transfer_dtype: "float16" });
     expect(JSON.stringify(body)).not.toContain("secret-key");
+    // One place for the defaults: every field is sent, the worker keeps no copy of its own.
+    expect(body).toMatchObject({ host: "https://api.ndif.us", poll_s: 2, backoff_s: 1 });
+    expect(remoteJob(o, model, null, { NDIF_HOST: "http://127.0.0.1:9" })!.host).toBe("http://127.0.0.1:9");
     expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: { _name_or_path: "org/name" } })).toBe("org/name");
     expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: {} })).toBe("/x");
   });

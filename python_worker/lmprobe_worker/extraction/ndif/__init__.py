@@ -15,7 +15,7 @@ float16 vectors come back.
   and never put in a message or log line.
 - Host: the request's ``host``, else ``NDIF_HOST``, else NDIF's public host. Every other
   setting (timeout, poll interval, retries, backoff, transfer dtype, job file) comes in the
-  request: TypeScript owns the defaults (src/remote/remote-settings.ts); a missing one is a
+  request: TypeScript owns the defaults (REMOTE_DEFAULTS in src/protocol/remote.ts); a missing one is a
   ``BAD_REQUEST`` naming it.
 - Retries: transport failures, 5xx/429 answers and job errors without a Python traceback
   (queue removals, unavailable deployments) are retried up to ``max_retries`` times per batch

@@ -1,6 +1,6 @@
 """What a remote extract request says: host, key (from the environment), timeouts, retries, job file.
 
-TypeScript writes every default once (src/remote/remote-settings.ts ``remoteRequest``) and always
+TypeScript writes every default once (``REMOTE_DEFAULTS`` in src/protocol/remote.ts) and always
 sends the fields; the worker requires them instead of defaulting a second time, so the two can
 never disagree. Only the host may be left out (then ``NDIF_HOST``, else NDIF's public host).
 """

@@ -10,7 +10,7 @@ export type LayerPlan =
 
 /**
  * Decoder blocks to read, ascending and without duplicates (features are concatenated in
- * ascending layer order, as lmprobe does whatever order the user gave).
+ * ascending layer order, like lmprobe, whatever order the user gave).
  */
 export function resolveLayers(spec: LayerSpec, numLayers: number, model: string): number[] {
   const plan = planLayers(spec, numLayers, model);
@@ -22,22 +22,31 @@ export function planLayers(spec: LayerSpec, numLayers: number, model: string, au
   if (spec === "auto" || spec === "fast_auto") {
     const candidates = resolveAutoCandidates(autoCandidates, numLayers, model);
     if (spec === "auto" && candidates.length < 2) {
-      throw new InvalidOptionError("autoCandidates", `Invalid Probe options: layers "auto" needs at least two distinct candidate layers; autoCandidates resolve to [${candidates}] on ${model}.`);
+      throw new InvalidOptionError(
+        "autoCandidates",
+        `Invalid Probe options: layers "auto" needs at least two distinct candidate layers; autoCandidates resolve to [${candidates}] on ${model}.`,
+      );
     }
     return { mode: spec, candidates };
   }
   if (spec === "sweep") return { mode: "sweep", layers: range(0, numLayers) };
   if (typeof spec === "string" && spec.startsWith("sweep:")) {
-    const [a, b] = spec.slice(6).split("-").map(Number) as [number, number | undefined];
+    const [a = 1, b] = spec.slice(6).split("-").map(Number);
     // "sweep:N" takes every N-th layer; "sweep:A-B" the valid layers of A..B inclusive.
-    const layers = b === undefined ? range(0, numLayers).filter((i) => i % a === 0) : range(a, b + 1).filter((i) => i < numLayers);
-    if (layers.length === 0) throw new InvalidOptionError("layers", `Invalid Probe options: "${spec}" selects no layer of ${model}, which has ${numLayers} layers.`);
+    const layers =
+      b === undefined ? range(0, numLayers).filter((i) => i % a === 0) : range(a, b + 1).filter((i) => i < numLayers);
+    if (layers.length === 0)
+      throw new InvalidOptionError(
+        "layers",
+        `Invalid Probe options: "${spec}" selects no layer of ${model}, which has ${numLayers} layers.`,
+      );
     return { mode: "sweep", layers };
   }
-  return { mode: "fixed", layers: fixedLayers(spec as number | number[] | "middle" | "last" | "all", numLayers, model) };
+  return { mode: "fixed", layers: fixedLayers(spec, numLayers, model) };
 }
 
-function fixedLayers(spec: number | number[] | "middle" | "last" | "all", numLayers: number, model: string): number[] {
+/** Fixed layers: an index, a list, or "middle" / "last" / "all" (other names are resolved before). */
+function fixedLayers(spec: LayerSpec, numLayers: number, model: string): number[] {
   let indices: number[];
   if (spec === "middle") {
     const third = Math.floor(numLayers / 3);
@@ -46,8 +55,10 @@ function fixedLayers(spec: number | number[] | "middle" | "last" | "all", numLay
     indices = [numLayers - 1];
   } else if (spec === "all") {
     indices = range(0, numLayers);
-  } else {
+  } else if (typeof spec === "number" || Array.isArray(spec)) {
     indices = (typeof spec === "number" ? [spec] : spec).map((i) => checkedIndex(i, numLayers, model, "layers"));
+  } else {
+    throw new InvalidOptionError("layers", `Invalid Probe options: unknown layer spec "${spec}".`);
   }
   return [...new Set(indices)].sort((a, b) => a - b);
 }
@@ -63,7 +74,11 @@ export function resolveAutoCandidates(candidates: number[] | undefined, numLayer
   const resolved = fractional
     ? list.map((f) => Math.max(0, Math.min(Math.floor(f * (numLayers - 1)), numLayers - 1)))
     : list.map((c) => {
-        if (!Number.isInteger(c)) throw new InvalidOptionError("autoCandidates", `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); use all fractions in [0, 1] or all integers.`);
+        if (!Number.isInteger(c))
+          throw new InvalidOptionError(
+            "autoCandidates",
+            `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); use all fractions in [0, 1] or all integers.`,
+          );
         return checkedIndex(c, numLayers, model, "autoCandidates");
       });
   return [...new Set(resolved)].sort((a, b) => a - b);
@@ -72,7 +87,10 @@ export function resolveAutoCandidates(candidates: number[] | undefined, numLayer
 function checkedIndex(i: number, numLayers: number, model: string, option: string): number {
   const idx = i < 0 ? i + numLayers : i;
   if (idx < 0 || idx >= numLayers) {
-    throw new InvalidOptionError(option, `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers (use ${-numLayers}..${numLayers - 1}).`);
+    throw new InvalidOptionError(
+      option,
+      `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers (use ${-numLayers}..${numLayers - 1}).`,
+    );
   }
   return idx;
 }

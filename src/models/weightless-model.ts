@@ -39,10 +39,15 @@ export function hfToken(env: NodeJS.ProcessEnv = process.env): string | undefine
   }
 }
 
+/** Credentials for @huggingface/hub calls (none without a token). */
+export function hubAuth(token: string | undefined): { accessToken?: string } {
+  return token ? { accessToken: token } : {};
+}
+
 /** Downloads the config and tokenizer files of `repo` at the commit `revision` resolves to. */
 export async function downloadWeightless(repo: string, revision: string, cacheDir: string, env: NodeJS.ProcessEnv): Promise<{ path: string; sha: string }> {
   const token = hfToken(env);
-  const auth = token ? { accessToken: token as `hf_${string}` } : {};
+  const auth = hubAuth(token);
   const info = await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...auth });
   const sha = String(info.sha);
   let config: string | undefined;

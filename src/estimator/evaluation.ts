@@ -1,19 +1,46 @@
 /** `evaluate` for every task: lmprobe's binary metrics, macro averages for multiclass, R²/MSE/MAE for regression. */
 import type { EvaluationResult } from "../types.js";
 import type { Predictions } from "./inference.js";
-import { accuracy, evalHash, macroPrecisionRecallF1, ovrRocAuc, precisionRecallF1, r2Score, regressionErrors, rocAuc } from "./metrics.js";
+import {
+  accuracy,
+  evalHash,
+  macroPrecisionRecallF1,
+  ovrRocAuc,
+  precisionRecallF1,
+  r2Score,
+  regressionErrors,
+  rocAuc,
+} from "./metrics.js";
 
 /** Metrics of pooled predictions against the true labels (or values). */
-export function evaluatePredictions(task: "classification" | "regression", classes: number[], prompts: string[], truth: number[], predictions: Predictions): EvaluationResult {
+export function evaluatePredictions(
+  task: "classification" | "regression",
+  classes: number[],
+  prompts: string[],
+  truth: number[],
+  predictions: Predictions,
+): EvaluationResult {
   const scores = predictions.perPrompt!;
   if (task === "regression") {
     const values = scores.values!;
-    return { task, r2: r2Score(truth, values), ...regressionErrors(truth, values), nEval: prompts.length, evalHash: evalHash(prompts, truth, true) };
+    return {
+      task,
+      r2: r2Score(truth, values),
+      ...regressionErrors(truth, values),
+      nEval: prompts.length,
+      evalHash: evalHash(prompts, truth, true),
+    };
   }
   const predicted = scores.labels!;
   const binary = classes.length === 2;
   let auroc: number | null = null;
-  if (scores.proba) auroc = binary ? rocAuc(truth.map((t) => (t === classes[1] ? 1 : 0)), scores.proba.map((r) => r[1]!)) : ovrRocAuc(truth, scores.proba, classes);
+  if (scores.proba)
+    auroc = binary
+      ? rocAuc(
+          truth.map((t) => (t === classes[1] ? 1 : 0)),
+          scores.proba.map((r) => r[1]!),
+        )
+      : ovrRocAuc(truth, scores.proba, classes);
   return {
     task,
     accuracy: accuracy(truth, predicted),

@@ -1,6 +1,6 @@
 /**
  * Scoring activations with a fitted state, in TypeScript: layer scaling, preprocessing and the
- * mass-mean feature (each step rounded to float32, as numpy does on float32 activations), then
+ * mass-mean feature (each step rounded to float32, like numpy on float32 activations), then
  * the model's scores (float64 dot products) and its link function.
  */
 import { InvalidInputError, NotSupportedError } from "../errors.js";
@@ -18,10 +18,19 @@ export interface RowScores {
 }
 
 /** Scores an opaque (worker-held) estimator on transformed features. */
-export type OpaqueScorer = (handle: string, features: Float32Array, rows: number, width: number) => Promise<{ proba?: number[][]; predict: number[] }>;
+export type OpaqueScorer = (
+  handle: string,
+  features: Float32Array,
+  rows: number,
+  width: number,
+) => Promise<{ proba?: number[][]; predict: number[] }>;
 
 /** Applies scaler → preprocessing → mass-mean feature to raw rows (m × d); returns (m × width). */
-export function transformRows(state: FittedState, x: Float32Array, m: number): { features: Float32Array; width: number } {
+export function transformRows(
+  state: FittedState,
+  x: Float32Array,
+  m: number,
+): { features: Float32Array; width: number } {
   let d = x.length / m;
   let cur = x;
   const { mean, scale } = state.scaler;
@@ -52,7 +61,12 @@ function standardize(x: Float32Array, m: number, d: number, mean: Float64Array, 
   return out;
 }
 
-function applyStep(step: PreprocessingState, x: Float32Array, m: number, d: number): { data: Float32Array; width: number } {
+function applyStep(
+  step: PreprocessingState,
+  x: Float32Array,
+  m: number,
+  d: number,
+): { data: Float32Array; width: number } {
   if (step.kind === "standard") return { data: standardize(x, m, d, step.mean, step.scale), width: d };
   const { k, components, mean } = step;
   const out = new Float32Array(m * k);
@@ -68,10 +82,18 @@ function applyStep(step: PreprocessingState, x: Float32Array, m: number, d: numb
   return { data: out, width: k };
 }
 
-function linearScores(model: { coef: Float64Array; intercept: Float64Array }, f: Float32Array, i: number, width: number): number[] {
+function linearScores(
+  model: { coef: Float64Array; intercept: Float64Array },
+  f: Float32Array,
+  i: number,
+  width: number,
+): number[] {
   const rows = model.intercept.length;
   if (model.coef.length !== rows * width) {
-    throw new InvalidInputError("X", `The activations give ${width} features per row, but the probe was fitted on ${model.coef.length / rows}.`);
+    throw new InvalidInputError(
+      "X",
+      `The activations give ${width} features per row, but the probe was fitted on ${model.coef.length / rows}.`,
+    );
   }
   const scores = new Array<number>(rows);
   for (let r = 0; r < rows; r++) {
@@ -117,7 +139,7 @@ function linkProba(model: LinearModelState, scores: number[]): number[] | undefi
   }
 }
 
-/** Index of the largest value (ties: the first), as numpy's argmax. */
+/** Index of the largest value (ties: the first), like numpy's argmax. */
 export function argmax(row: ArrayLike<number>): number {
   let best = 0;
   for (let k = 1; k < row.length; k++) if (row[k]! > row[best]!) best = k;
@@ -135,7 +157,12 @@ export function hasProba(model: ModelState): boolean {
 const BLOCK_ROWS = 256;
 
 /** Scores raw activation rows (m × d) with the fitted state. */
-export async function scoreRows(state: FittedState, x: Float32Array, m: number, opaque: OpaqueScorer): Promise<RowScores> {
+export async function scoreRows(
+  state: FittedState,
+  x: Float32Array,
+  m: number,
+  opaque: OpaqueScorer,
+): Promise<RowScores> {
   const d = x.length / m;
   const out: Required<RowScores> = { proba: [], labels: [], values: [] };
   for (let start = 0; start < m; start += BLOCK_ROWS) {
@@ -157,7 +184,9 @@ async function scoreBlock(state: FittedState, x: Float32Array, m: number, opaque
   const model = state.model;
   if (model.kind === "opaque") {
     const out = await opaque(model.handle, features, m, width);
-    return state.task === "regression" ? { values: out.predict } : { ...(out.proba ? { proba: out.proba } : {}), labels: out.predict };
+    return state.task === "regression"
+      ? { values: out.predict }
+      : { ...(out.proba ? { proba: out.proba } : {}), labels: out.predict };
   }
   if (model.kind === "ensemble") {
     const proba = Array.from({ length: m }, (_, i) => {
@@ -186,15 +215,22 @@ export type ImportanceMetric = "l2" | "l1" | "mean_abs" | "max_abs";
 export function layerImportance(state: FittedState, metric: ImportanceMetric, normalize: boolean): number[] {
   const model = state.model;
   if (model.kind === "opaque" || state.preprocessing.some((s) => s.kind === "pca") || state.massMeanDirection) {
-    const why = model.kind === "opaque" ? `${model.estimator} has no linear coefficients` : "its features are not per-layer activations (PCA or massMeanAugment)";
-    throw new NotSupportedError("computeLayerImportance", `computeLayerImportance() needs a linear classifier on activation features; this probe's ${why}.`);
+    const why =
+      model.kind === "opaque"
+        ? `${model.estimator} has no linear coefficients`
+        : "its features are not per-layer activations (PCA or massMeanAugment)";
+    throw new NotSupportedError(
+      "computeLayerImportance",
+      `computeLayerImportance() needs a linear classifier on activation features; this probe's ${why}.`,
+    );
   }
   const L = state.layers.length;
   const d = L * state.hidden;
   const rows = model.coef.length / d;
   const out = Array.from({ length: L }, (_, l) => {
     const block: number[] = [];
-    for (let r = 0; r < rows; r++) for (let j = 0; j < state.hidden; j++) block.push(Math.abs(model.coef[r * d + l * state.hidden + j]!));
+    for (let r = 0; r < rows; r++)
+      for (let j = 0; j < state.hidden; j++) block.push(Math.abs(model.coef[r * d + l * state.hidden + j]!));
     if (metric === "l2") return Math.sqrt(block.reduce((s, v) => s + v * v, 0));
     if (metric === "l1") return block.reduce((s, v) => s + v, 0);
     if (metric === "mean_abs") return block.reduce((s, v) => s + v, 0) / block.length;

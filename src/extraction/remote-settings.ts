@@ -8,9 +8,7 @@ import { RemoteError } from "../errors.js";
 import { lmprobeHome } from "../env/paths.js";
 import type { ResolvedProbeOptions } from "../config/probe-options.js";
 import type { ResolvedModel } from "../models/resolve-model.js";
-
-/** Default retries per remote batch. */
-export const DEFAULT_REMOTE_RETRIES = 3;
+import { REMOTE_DEFAULTS, type RemoteJob } from "../protocol/remote.js";
 
 /** True when the options ask for NDIF. */
 export function isRemote(o: Pick<ResolvedProbeOptions, "remote">): boolean {
@@ -21,7 +19,10 @@ export function isRemote(o: Pick<ResolvedProbeOptions, "remote">): boolean {
  * Throws `RemoteError` (`REMOTE_AUTH`) when remote execution is asked for without `NDIF_API_KEY`
  * (in `process.env` or the shared runtime's `env`). Runs before any Python or network call.
  */
-export function checkRemoteKey(o: Pick<ResolvedProbeOptions, "remote">, envValue: (name: string) => string | undefined): void {
+export function checkRemoteKey(
+  o: Pick<ResolvedProbeOptions, "remote">,
+  envValue: (name: string) => string | undefined,
+): void {
   if (!isRemote(o)) return;
   if (!envValue("NDIF_API_KEY")) {
     throw new RemoteError(
@@ -41,21 +42,27 @@ export function remoteRepoId(model: ResolvedModel): string {
 }
 
 /**
- * The `remote` part of an extract request (snake_case: it is the worker protocol). Job ids are
- * recorded in `ndif-jobs.json` beside the activation cache (`cacheDir`), else in LMPROBE_HOME.
+ * The remote settings of an extract request (defaults from {@link REMOTE_DEFAULTS}; the host is
+ * `remote.host`, else the worker's `NDIF_HOST`, else NDIF's). Job ids are recorded in
+ * `ndif-jobs.json` beside the activation cache (`cacheDir`), else in LMPROBE_HOME.
  */
-export function remoteRequest(o: ResolvedProbeOptions, model: ResolvedModel, cacheDir: string | null, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> | undefined {
+export function remoteJob(
+  o: ResolvedProbeOptions,
+  model: ResolvedModel,
+  cacheDir: string | null,
+  env: NodeJS.ProcessEnv = process.env,
+): RemoteJob | undefined {
   if (o.remote === false) return undefined;
   const r = o.remote === true ? {} : o.remote;
   return {
-    repo_id: remoteRepoId(model),
+    repoId: remoteRepoId(model),
     revision: o.revision ?? null,
-    ...(r.host ? { host: r.host } : {}), // else the worker reads NDIF_HOST, else nnsight's default
-    timeout_s: (r.timeoutMs ?? 3_600_000) / 1000,
-    poll_s: (r.pollIntervalMs ?? 2000) / 1000,
-    backoff_s: (r.retryBackoffMs ?? 1000) / 1000,
-    max_retries: o.maxRetries ?? DEFAULT_REMOTE_RETRIES,
-    jobs_file: join(cacheDir ?? lmprobeHome(env), "ndif-jobs.json"),
-    transfer_dtype: "float16",
+    host: r.host ?? (env.NDIF_HOST || REMOTE_DEFAULTS.host),
+    timeoutMs: r.timeoutMs ?? REMOTE_DEFAULTS.timeoutMs,
+    pollIntervalMs: r.pollIntervalMs ?? REMOTE_DEFAULTS.pollIntervalMs,
+    retryBackoffMs: r.retryBackoffMs ?? REMOTE_DEFAULTS.retryBackoffMs,
+    maxRetries: o.maxRetries ?? REMOTE_DEFAULTS.maxRetries,
+    jobsFile: join(cacheDir ?? lmprobeHome(env), "ndif-jobs.json"),
+    transferDtype: REMOTE_DEFAULTS.transferDtype,
   };
 }

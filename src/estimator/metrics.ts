@@ -14,7 +14,7 @@ export function accuracy(truth: number[], predicted: number[]): number {
 export function rocAuc(truth: number[], scores: number[]): number | null {
   const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(scores.length);
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
     const avg = (i + j) / 2 + 1; // average rank of a tie group
@@ -26,7 +26,7 @@ export function rocAuc(truth: number[], scores: number[]): number | null {
   truth.forEach((t, i) => {
     if (t === 1) {
       nPos++;
-      rankSum += ranks[i] as number;
+      rankSum += ranks[i] ?? 0;
     }
   });
   const nNeg = truth.length - nPos;
@@ -35,7 +35,10 @@ export function rocAuc(truth: number[], scores: number[]): number | null {
 }
 
 /** Binary precision, recall and F1 for positive label 1, with zero_division=0. */
-export function precisionRecallF1(truth: number[], predicted: number[]): { precision: number; recall: number; f1: number } {
+export function precisionRecallF1(
+  truth: number[],
+  predicted: number[],
+): { precision: number; recall: number; f1: number } {
   let tp = 0;
   let fp = 0;
   let fn = 0;
@@ -47,7 +50,7 @@ export function precisionRecallF1(truth: number[], predicted: number[]): { preci
   });
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  // sklearn's form (2tp / (2tp + fp + fn)): the same value as 2PR/(P+R) without its rounding.
+  // sklearn's form (2tp / (2tp + fp + fn)): equal to 2PR/(P+R), without its rounding.
   const f1 = tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
   return { precision, recall, f1 };
 }
@@ -58,8 +61,12 @@ export function evalHash(prompts: string[], labels: number[], floatLabels = fals
   return `sha256:${createHash("sha256").update(items.join("\n")).digest("hex")}`;
 }
 
-/** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), as sklearn's average="macro". */
-export function macroPrecisionRecallF1(truth: number[], predicted: number[], classes: number[]): { precision: number; recall: number; f1: number } {
+/** Macro-averaged precision, recall and F1 over the given classes (zero_division=0), like sklearn's average="macro". */
+export function macroPrecisionRecallF1(
+  truth: number[],
+  predicted: number[],
+  classes: number[],
+): { precision: number; recall: number; f1: number } {
   const labels = [...new Set([...classes, ...truth, ...predicted])].sort((a, b) => a - b);
   const per = labels.map((c) => {
     let tp = 0;
@@ -81,11 +88,16 @@ export function macroPrecisionRecallF1(truth: number[], predicted: number[], cla
 
 /** One-vs-rest macro ROC AUC (sklearn's multi_class="ovr", average="macro"); null if a class is absent from the truth. */
 export function ovrRocAuc(truth: number[], proba: number[][], classes: number[]): number | null {
-  const aucs = classes.map((c, k) => rocAuc(truth.map((t) => (t === c ? 1 : 0)), proba.map((row) => row[k]!)));
+  const aucs = classes.map((c, k) =>
+    rocAuc(
+      truth.map((t) => (t === c ? 1 : 0)),
+      proba.map((row) => row[k]!),
+    ),
+  );
   return aucs.some((a) => a === null) ? null : aucs.reduce((sum: number, a) => sum + a!, 0) / aucs.length;
 }
 
-/** Coefficient of determination R², as sklearn's r2_score (constant truth: 1 if exact, else 0). */
+/** Coefficient of determination R², like sklearn's r2_score (constant truth: 1 if exact, else 0). */
 export function r2Score(truth: number[], predicted: number[]): number {
   const mean = truth.reduce((s, v) => s + v, 0) / truth.length;
   let ssRes = 0;
@@ -109,7 +121,7 @@ export function regressionErrors(truth: number[], predicted: number[]): { mse: n
   return { mse: se / truth.length, mae: ae / truth.length };
 }
 
-/** Python's `str(float)`: "1.0" for integral values, exponents as "1e-05". */
+/** Python's `str(float)`: "1.0" for integral values, exponents written "1e-05". */
 function pythonFloat(v: number): string {
   if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
   return String(v).replace(/e([+-])(\d)$/, "e$10$2");

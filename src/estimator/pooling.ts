@@ -4,6 +4,7 @@
  * the classifier's per-token scores after it ("score" stage, e.g. the max over tokens).
  */
 import { InvalidOptionError } from "../errors.js";
+import { isOneOf } from "../internal/unknown-values.js";
 
 /** Poolings that reduce a prompt's token activations to one vector. */
 export const VECTOR_POOLINGS = ["last_token", "first_token", "mean"] as const;
@@ -26,16 +27,15 @@ export type Pooling = InferencePooling;
 
 /** Inference pooling, resolved. */
 export type InferenceStage =
-  | { stage: "activation"; reduction: Reduction }
-  | { stage: "score"; reduction: Reduction }
-  | { stage: "all" };
+  { stage: "activation"; reduction: Reduction } | { stage: "score"; reduction: Reduction } | { stage: "all" };
 
-export const POOLING_PATTERN = /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
+export const POOLING_PATTERN =
+  /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
 
 /** Training pooling: `trainPooling`, else `pooling`; must be a vector pooling or "all", without a stage prefix. */
 export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling | undefined): TrainPooling {
   const value = trainPooling ?? pooling;
-  if (value === "all" || (VECTOR_POOLINGS as readonly string[]).includes(value)) return value as TrainPooling;
+  if (value === "all" || isVectorPooling(value)) return value;
   const option = trainPooling === undefined ? "pooling" : "trainPooling";
   throw new InvalidOptionError(
     option,
@@ -45,15 +45,21 @@ export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling
 }
 
 /** Inference pooling: `inferencePooling`, else `pooling`; bare max/min mean the score stage. */
-export function resolveInferencePooling(pooling: Pooling, inferencePooling: InferencePooling | undefined): InferenceStage {
+export function resolveInferencePooling(
+  pooling: Pooling,
+  inferencePooling: InferencePooling | undefined,
+): InferenceStage {
   const value = inferencePooling ?? pooling;
   if (value === "all") return { stage: "all" };
-  const [prefix, rest] = value.includes(":") ? (value.split(":") as [string, Reduction]) : [undefined, value as Reduction];
-  const stage = prefix ?? (rest === "max" || rest === "min" ? "score" : "activation");
-  return { stage: stage as "activation" | "score", reduction: rest };
+  const [prefix, rest] = value.includes(":") ? value.split(":") : [undefined, value];
+  // The option schema admits only POOLING_PATTERN, so `rest` is a reduction and `prefix` a stage.
+  if (!isOneOf(REDUCTIONS, rest))
+    throw new InvalidOptionError("inferencePooling", `Invalid Probe options: unknown pooling "${value}".`);
+  if (prefix === "score" || prefix === "activation") return { stage: prefix, reduction: rest };
+  return { stage: rest === "max" || rest === "min" ? "score" : "activation", reduction: rest };
 }
 
 /** True when the reduction is one the worker and the pooled cache produce directly. */
 export function isVectorPooling(r: string): r is VectorPooling {
-  return (VECTOR_POOLINGS as readonly string[]).includes(r);
+  return isOneOf(VECTOR_POOLINGS, r);
 }

@@ -3,14 +3,13 @@
  * prompt ("activation" stage), per-token scores reduced over each prompt's real tokens ("score"
  * stage, e.g. the max over tokens), or every token's prediction ("all").
  */
-import { isVectorPooling, type InferenceStage, type Reduction, type VectorPooling } from "../config/pooling.js";
-import type { Activations } from "./activation-source.js";
-import { poolSequence } from "./activation-source.js";
+import { isVectorPooling, type InferenceStage, type Reduction, type VectorPooling } from "./pooling.js";
+import { poolSequence, type ActivationBlock } from "./sequence-pooling.js";
 import type { FittedState } from "./fitted-state.js";
 import { argmax, scoreRows, type OpaqueScorer, type RowScores } from "./scoring.js";
 
-/** Extracts activations of the state's layers, pooled one way or as token sequences. */
-export type Extractor = (pooling: VectorPooling | "sequence") => Promise<Activations>;
+/** Extracts activations of the state's layers, pooled one way or kept per token. */
+export type Extractor = (pooling: VectorPooling | "sequence") => Promise<ActivationBlock>;
 
 /** Predictions per prompt, or per token of each prompt ("all"). */
 export interface Predictions {
@@ -20,7 +19,12 @@ export interface Predictions {
 }
 
 /** Runs the inference pooling for a batch of prompts. */
-export async function predictPrompts(state: FittedState, stage: InferenceStage, extract: Extractor, opaque: OpaqueScorer): Promise<Predictions> {
+export async function predictPrompts(
+  state: FittedState,
+  stage: InferenceStage,
+  extract: Extractor,
+  opaque: OpaqueScorer,
+): Promise<Predictions> {
   if (stage.stage === "activation" && isVectorPooling(stage.reduction)) {
     const acts = await extract(stage.reduction);
     return { perPrompt: await scoreRows(state, acts.data, acts.n, opaque) };
@@ -35,7 +39,8 @@ export async function predictPrompts(state: FittedState, stage: InferenceStage, 
       const rows = seq.length / width;
       for (let li = 0; li < L; li++) {
         const layerSeq = new Float32Array(rows * acts.hidden);
-        for (let r = 0; r < rows; r++) layerSeq.set(seq.subarray(r * width + li * acts.hidden, r * width + (li + 1) * acts.hidden), r * acts.hidden);
+        for (let r = 0; r < rows; r++)
+          layerSeq.set(seq.subarray(r * width + li * acts.hidden, r * width + (li + 1) * acts.hidden), r * acts.hidden);
         x.set(poolSequence({ rows, dim: acts.hidden, data: layerSeq }, stage.reduction), i * width + li * acts.hidden);
       }
     });
@@ -91,7 +96,14 @@ function reduceColumn(values: number[], reduction: Reduction): number {
 function reduceScores(perToken: RowScores[], reduction: Reduction, classes: number[]): RowScores {
   if (perToken[0]?.values) return { values: perToken.map((t) => reduceColumn(t.values!, reduction)) };
   if (perToken[0]?.proba) {
-    const proba = perToken.map((t) => t.proba![0]!.map((_, c) => reduceColumn(t.proba!.map((r) => r[c]!), reduction)));
+    const proba = perToken.map((t) =>
+      t.proba![0]!.map((_, c) =>
+        reduceColumn(
+          t.proba!.map((r) => r[c]!),
+          reduction,
+        ),
+      ),
+    );
     return { proba, labels: proba.map((p) => classes[argmax(p)]!) };
   }
   const labels = perToken.map((t) => {

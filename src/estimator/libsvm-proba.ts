@@ -1,5 +1,5 @@
 /**
- * SVC probabilities as LIBSVM computes them (scikit-learn's `SVC(probability=True)`): a Platt
+ * SVC probabilities the way LIBSVM computes them (scikit-learn's `SVC(probability=True)`): a Platt
  * sigmoid per class pair, clamped, then pairwise coupling (Wu, Lin & Weng 2004, method 2).
  */
 

@@ -4,12 +4,14 @@
  * to the cache one by one so an interrupted run resumes from what was stored. With everything
  * cached, no request reaches the worker at all (no model load).
  */
-import type { Reduction, VectorPooling } from "../config/pooling.js";
+import type { VectorPooling } from "../estimator/pooling.js";
+import { poolSequence } from "../estimator/sequence-pooling.js";
 import { InvalidInputError } from "../errors.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
-import type { Tensor } from "../protocol/codec.js";
+import { extractedFromWire, extractToWire, type ExtractReply, type ExtractSpec } from "../protocol/extract.js";
+import type { RemoteJob } from "../protocol/remote.js";
 import type { CallOptions, ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 
@@ -19,11 +21,11 @@ export interface SourceSettings {
   modelPath: string;
   dtype: string;
   device: string;
-  /** Batch by token length (true) or in input order, as lmprobe does (false). */
+  /** Batch by token length (true) or in input order, like lmprobe (false). */
   groupByLength: boolean;
   /** "local" (transformers hooks) or "nnsight"; with `remote`, the NDIF job settings (worker protocol). */
   backend?: string;
-  remote?: Record<string, unknown>;
+  remote?: RemoteJob;
   cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
 }
 
@@ -42,7 +44,7 @@ export interface ActivationRequest extends CallOptions {
   cacheOnly?: boolean;
 }
 
-/** Where the time of one extraction went (seconds, as reported by the worker). */
+/** Where the time of one extraction went (seconds, reported by the worker). */
 export interface ExtractionProfile {
   /** Distinct prompts asked for, and how many of them came from the cache. */
   prompts: number;
@@ -62,7 +64,7 @@ export interface Activations {
   data: Float32Array;
   n: number;
   hidden: number;
-  /** Sequence requests: each prompt's real tokens as (tokens, layers, hidden), token-major; `data` is then empty. */
+  /** Sequence requests: each prompt's real tokens in (tokens, layers, hidden), token-major; `data` is then empty. */
   sequences?: Float32Array[];
   cachedPrompts: number;
   profile: ExtractionProfile;
@@ -75,7 +77,7 @@ function chunkSize(batchSize: number): number {
 
 /**
  * A worker's `InvalidInputError` names a prompt by its index in the request it got: a chunk of the
- * deduplicated, uncached, length-sorted prompts. Renumbers it as the caller's prompt list has it.
+ * deduplicated, uncached, length-sorted prompts. Renumbers it in the caller's own prompt list.
  */
 function inCallerOrder(err: unknown, sent: string[], prompts: string[]): unknown {
   if (!(err instanceof InvalidInputError) || err.argument !== "prompts" || err.index === undefined) return err;
@@ -87,27 +89,7 @@ function inCallerOrder(err: unknown, sent: string[], prompts: string[]): unknown
 }
 
 /**
- * Reduces a full unpadded sequence (rows × dim) over its tokens. Sequences hold real tokens only,
- * so first_token is the first real token whatever the padding side.
- */
-export function poolSequence(seq: CachedValues, pooling: Reduction): Float32Array {
-  const { rows, dim, data } = seq;
-  if (pooling === "last_token") return data.slice((rows - 1) * dim, rows * dim);
-  if (pooling === "first_token") return data.slice(0, dim);
-  const out = new Float32Array(dim);
-  for (let j = 0; j < dim; j++) {
-    let s = pooling === "mean" ? 0 : data[j]!;
-    for (let r = pooling === "mean" ? 0 : 1; r < rows; r++) {
-      const v = data[r * dim + j]!;
-      s = pooling === "mean" ? s + v : pooling === "max" ? Math.max(s, v) : Math.min(s, v);
-    }
-    out[j] = pooling === "mean" ? s / rows : s;
-  }
-  return out;
-}
-
-/**
- * The (n, layers, hidden) result, filled in place as vectors arrive (from the cache or the worker),
+ * The (n, layers, hidden) result, filled in place while vectors arrive (from the cache or the worker),
  * so that no second copy of all activations is ever held: Node's memory stays near one copy.
  */
 class Output {
@@ -117,7 +99,12 @@ class Output {
   hidden = 0;
   /** found[layerIndex]: prompt hashes already placed for that layer. */
   readonly found: Array<Set<string>>;
-  constructor(private readonly rowsOf: Map<string, number[]>, private readonly n: number, private readonly layerCount: number, private readonly keep: boolean) {
+  constructor(
+    private readonly rowsOf: Map<string, number[]>,
+    private readonly n: number,
+    private readonly layerCount: number,
+    private readonly keep: boolean,
+  ) {
     this.found = Array.from({ length: layerCount }, () => new Set<string>());
   }
   place(hash: string, li: number, vec: Float32Array): void {
@@ -148,7 +135,9 @@ class Output {
       const rows = perLayer[0]!.length / this.hidden;
       const out = new Float32Array(rows * this.layerCount * this.hidden);
       for (let r = 0; r < rows; r++) {
-        perLayer.forEach((seq, li) => out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden));
+        perLayer.forEach((seq, li) =>
+          out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden),
+        );
       }
       return out;
     });
@@ -165,17 +154,21 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const output = new Output(rowsOf, req.prompts.length, layers.length, req.cacheOnly !== true);
   const cache = settings.cache;
   const sequenceMode = pooling === "sequence";
-  const fullSequence = sequenceMode || req.fullSequence === true;
+  // undefined: every token is extracted (a sequence request, or a warmup that caches full sequences).
+  const vectorPooling = sequenceMode || req.fullSequence === true ? undefined : pooling;
   if (cache && !req.invalidateCache) {
     layers.forEach((layer, li) => {
       if (sequenceMode) {
-        for (const [h, seq] of cache.store.getMany(cache.modelKey, unique, layer, "full", cache.dtype)) output.placeSequence(h, li, seq);
+        for (const [h, seq] of cache.store.getMany(cache.modelKey, unique, layer, "full", cache.dtype))
+          output.placeSequence(h, li, seq);
         return;
       }
-      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype)) output.place(h, li, v.data);
+      for (const [h, v] of cache.store.getMany(cache.modelKey, unique, layer, pooling, cache.dtype))
+        output.place(h, li, v.data);
       const rest = unique.filter((h) => !output.found[li]!.has(h));
       if (rest.length === 0) return;
-      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype)) output.place(h, li, poolSequence(seq, pooling));
+      for (const [h, seq] of cache.store.getMany(cache.modelKey, rest, layer, "full", cache.dtype))
+        output.place(h, li, poolSequence(seq, pooling));
     });
   }
   const missing = unique.filter((h) => output.found.some((m) => !m.has(h)));
@@ -183,7 +176,14 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   // (character length is a good enough proxy for token length here; the worker sorts by tokens).
   if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
   const cachedPrompts = unique.length - missing.length;
-  const profile: ExtractionProfile = { prompts: unique.length, cachedPrompts, tokens: 0, modelLoadSeconds: 0, forwardSeconds: 0, workerSeconds: 0 };
+  const profile: ExtractionProfile = {
+    prompts: unique.length,
+    cachedPrompts,
+    tokens: 0,
+    modelLoadSeconds: 0,
+    forwardSeconds: 0,
+    workerSeconds: 0,
+  };
 
   const step = chunkSize(req.batchSize);
   const chunks: string[][] = [];
@@ -191,27 +191,34 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const send = (k: number) => {
     const offset = cachedPrompts + k * step;
     const onProgress = req.onProgress
-      ? (e: ProgressEvent) => req.onProgress!(e.type === "extract" ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts } : e)
+      ? (e: ProgressEvent) =>
+          req.onProgress!(
+            e.type === "extract"
+              ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts }
+              : e,
+          )
       : undefined;
     const sent = chunks[k]!.map((h) => textOf.get(h)!);
-    return settings.runtime.request(
-      "extract",
-      {
-        model: settings.modelPath,
-        prompts: sent,
-        layers,
-        pooling: fullSequence ? "none" : pooling,
-        batch_size: req.batchSize,
-        group_by_length: settings.groupByLength,
-        dtype: settings.dtype,
-        device: settings.device,
-        ...(settings.backend ? { backend: settings.backend } : {}),
-        ...(settings.remote ? { remote: settings.remote } : {}),
-      },
-      { ...(req.signal ? { signal: req.signal } : {}), ...(onProgress ? { onProgress } : {}) },
-    ).catch((err: unknown) => {
-      throw inCallerOrder(err, sent, req.prompts);
-    });
+    const spec: ExtractSpec = {
+      model: settings.modelPath,
+      prompts: sent,
+      layers,
+      pooling: vectorPooling ?? "none",
+      batchSize: req.batchSize,
+      groupByLength: settings.groupByLength,
+      dtype: settings.dtype,
+      device: settings.device,
+      backend: settings.backend,
+      remote: settings.remote,
+    };
+    return settings.runtime
+      .call("extract", extractToWire(spec), {
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      })
+      .catch((err: unknown) => {
+        throw inCallerOrder(err, sent, req.prompts);
+      });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
   // cache, so cache writes hide behind the forward pass.
@@ -228,25 +235,22 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   }
 
   /** Records one chunk's result: profile, output rows, cache entries. */
-  function store(result: Record<string, unknown>, chunk: string[]): void {
-    const seconds = result.seconds as { load: number; forward: number; total: number };
-    profile.tokens += Number(result.tokens);
+  function store(reply: ExtractReply, chunk: string[]): void {
+    const { data, width, lengths, tokens, seconds } = extractedFromWire(reply);
+    profile.tokens += tokens;
     profile.modelLoadSeconds += seconds.load;
     profile.forwardSeconds += seconds.forward;
     profile.workerSeconds += seconds.total;
-    const acts = result.activations as Tensor;
-    const data = acts.data as Float32Array;
-    const width = acts.shape[2]!;
     const entries: NewEntry[] = [];
     const L = layers.length;
-    if (fullSequence) {
-      const lengths = Array.from((result.lengths as Tensor).data as Int32Array);
+    if (vectorPooling === undefined) {
       let row = 0;
       chunk.forEach((h, i) => {
         const rows = lengths[i]!;
         layers.forEach((layer, li) => {
           const seq = new Float32Array(rows * width);
-          for (let r = 0; r < rows; r++) seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
+          for (let r = 0; r < rows; r++)
+            seq.set(data.subarray(((row + r) * L + li) * width, ((row + r) * L + li + 1) * width), r * width);
           const values = { rows, dim: width, data: seq };
           entries.push({ promptHash: h, layer, kind: "full", ...values });
           if (sequenceMode) output.placeSequence(h, li, values);
@@ -258,18 +262,40 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
           const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width); // copied by place() and the cache write
-          entries.push({ promptHash: h, layer, kind: pooling as VectorPooling, rows: 1, dim: width, data: vec });
+          entries.push({ promptHash: h, layer, kind: vectorPooling, rows: 1, dim: width, data: vec });
           output.place(h, li, vec);
         });
       });
     }
     cache?.store.putMany(cache.modelKey, entries, cache.dtype);
   }
-  if (missing.length === 0) req.onProgress?.({ type: "extract", completed: unique.length, total: unique.length, tokens: 0, cached: cachedPrompts });
+  if (missing.length === 0)
+    req.onProgress?.({
+      type: "extract",
+      completed: unique.length,
+      total: unique.length,
+      tokens: 0,
+      cached: cachedPrompts,
+    });
 
-  if (req.cacheOnly) return { data: new Float32Array(0), ...(sequenceMode ? { sequences: [] } : {}), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
+  if (req.cacheOnly)
+    return {
+      data: new Float32Array(0),
+      ...(sequenceMode ? { sequences: [] } : {}),
+      n: req.prompts.length,
+      hidden: output.hidden,
+      cachedPrompts,
+      profile,
+    };
   if (sequenceMode) {
-    return { data: new Float32Array(0), sequences: output.assembleSequences(hashes), n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
+    return {
+      data: new Float32Array(0),
+      sequences: output.assembleSequences(hashes),
+      n: req.prompts.length,
+      hidden: output.hidden,
+      cachedPrompts,
+      profile,
+    };
   }
   return { data: output.data!, n: req.prompts.length, hidden: output.hidden, cachedPrompts, profile };
 }

@@ -1,0 +1,106 @@
+/** Help texts of the `lmprobe` command and its subcommands (printed to stdout by `--help`). */
+import { CLASSIFIERS } from "../config/probe-options.js";
+
+/** The subcommands that have their own help. */
+export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache";
+
+const DATA_FORMAT = `Data files (--data, --positive, --negative):
+  *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
+               "text" is the prompt (a string). "label" is a class number (0/1, or 0..K-1), or any
+               number with --task regression; train --data needs it on every line, predict --data
+               prints metrics when every line has one. Blank lines are skipped.
+  other files  plain text, one prompt per line (no labels); blank lines are skipped.`;
+
+/** `lmprobe --help`. */
+export const MAIN_USAGE = `Usage: lmprobe <command> [options]     (lmprobe <command> --help for its options)
+
+Commands:
+  setup [--test] [--force]   create or refresh the managed Python environment
+  env [--json]               show paths, the interpreter in use, its package versions and torch build
+  demo [--n N] [--layers L]  train a truth probe on the embedded SmolLM2-135M model
+  train OUT --model M (--data F.jsonl | --positive F --negative F) [options]
+                             train a probe and save it to the folder OUT
+  predict PROBE (--data F | PROMPT...) [--json]
+                             predictions of a saved probe (and metrics when F has labels)
+  exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
+  cache info|prune|clear     inspect and bound the activation cache
+
+Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
+LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
+
+/** `lmprobe <command> --help`. */
+export const HELP: Record<CommandName, string> = {
+  setup: `Usage: lmprobe setup [--test] [--force]
+
+Create or refresh the managed Python environment (a venv under LMPROBE_HOME). Without an NVIDIA
+GPU on Linux, torch comes from PyTorch's CPU index; LMPROBE_TORCH_INDEX overrides ("cpu", "cu126",
+"pypi" or an index URL).
+
+Options:
+  --test        also install the test extras (pytest, the lmprobe parity oracle)
+  --force       reinstall even when the environment is up to date
+  -h, --help    show this help`,
+  env: `Usage: lmprobe env [--json]
+
+Show lmprobe's folders, the Python interpreter in use, its package versions and the torch index.
+
+Options:
+  --json        print one JSON object
+  -h, --help    show this help`,
+  demo: `Usage: lmprobe demo [--n N] [--layers L]
+
+Train and evaluate a "is this statement true?" probe on the embedded SmolLM2-135M model.
+
+Options:
+  --n N         number of generated statements, a positive integer (default 500; a quarter is held out)
+  --layers L    decoder block to probe, an integer 0-29 (default 16)
+  -h, --help    show this help`,
+  train: `Usage: lmprobe train OUT_DIR --model M (--data FILE.jsonl | --positive FILE --negative FILE) [options]
+
+Train a probe on a model's activations and save it to the folder OUT_DIR.
+
+Options:
+  --model M           Hugging Face id, local model folder, or embedded:smollm2-135m (required)
+  --data FILE         labelled prompts (JSONL with "text" and "label")
+  --positive FILE     prompts of class 1, --negative FILE: prompts of class 0 (JSONL or plain text)
+  --layers L          an index (-1), a list (0,2), or middle | last | all | auto | fast_auto (default middle)
+  --pooling P         last_token | first_token | mean | all | max | min | score:... | activation:...
+  --classifier C      ${CLASSIFIERS.join(" | ")}
+                      (default logistic_regression; ridge_regression with --task regression)
+  --task T            classification | regression (default classification)
+  --random-state N    classifier seed, an integer
+  --batch-size N      prompts per forward pass, a positive integer
+  --force             replace OUT_DIR when it already holds a saved probe
+  -h, --help          show this help
+
+${DATA_FORMAT}`,
+  predict: `Usage: lmprobe predict PROBE_DIR (--data FILE | PROMPT...) [--json]
+
+Predictions of a saved probe: one line per prompt (label, class probabilities, text), then the
+metrics when every line of FILE has a label.
+
+Options:
+  --data FILE   prompts to predict (JSONL with "text" and optional "label", or plain text)
+  --json        print one JSON object: {"predictions": [{"text", "prediction", "proba"}], "metrics"}
+  -h, --help    show this help
+
+${DATA_FORMAT}`,
+  exec: `Usage: lmprobe exec -- ARGS...
+
+Run the worker's Python interpreter (the managed venv, or LMPROBE_PYTHON) with ARGS, with the
+worker's package on PYTHONPATH; exits with its exit code. Example: lmprobe exec -- -m pytest -q
+
+Options:
+  -h, --help    show this help (only before --)`,
+  cache: `Usage: lmprobe cache info [--json] | prune --max-gb N | clear [--model M]   [--dir D]
+
+Inspect and bound the activation cache (LMPROBE_CACHE_DIR, default LMPROBE_HOME/activations).
+
+  info          entries, prompts, layers, bytes and age per model (--json: one JSON object)
+  prune         evict least recently used entries down to N GB (--max-gb N, a number >= 0)
+  clear         remove all entries, or those of one model (--model M)
+
+Options:
+  --dir D       use the cache in folder D
+  -h, --help    show this help`,
+};

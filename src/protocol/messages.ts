@@ -1,0 +1,87 @@
+/**
+ * The typed RPC map: each request type the worker answers (handlers.py `HANDLERS`), with its
+ * request and reply bodies. `call<K>` in the worker layer takes `Request<K>` and resolves with
+ * `Reply<K>`; the reply is trusted to follow this map (the contract test pins the names).
+ */
+import type { ExtractReply, ExtractRequest } from "./extract.js";
+import type { FitReply, FitRequest } from "./fit.js";
+import type { ScoreReply, ScoreRequest } from "./score.js";
+import type { WireBody } from "./wire-values.js";
+
+/** What the worker reports about itself in the `hello` handshake. */
+export interface HelloReply {
+  protocol: number;
+  pid: number;
+  python: string;
+  executable: string;
+  versions: Record<string, string>;
+  /** Device that `device: "auto"` resolves to. */
+  device: string;
+  threads: number;
+  capabilities: string[];
+}
+
+/** `embedded_prepare`: converts an embedded model into a Hugging Face folder (once). */
+export interface EmbeddedPrepareRequest {
+  name: string;
+  out_dir: string;
+}
+
+/** `embedded_prepare` reply. */
+export interface EmbeddedPrepareReply {
+  path: string;
+  name: string;
+  num_layers: number;
+  hidden_size: number;
+  seconds: number;
+  /** True when the folder was already there. */
+  cached?: boolean;
+}
+
+/** Requests without fields. */
+export type EmptyRequest = Record<string, never>;
+
+/** Request and reply body of every RPC. */
+export interface RpcMap {
+  hello: { request: EmptyRequest; reply: HelloReply };
+  extract: { request: ExtractRequest; reply: ExtractReply };
+  fit: { request: FitRequest; reply: FitReply };
+  score: { request: ScoreRequest; reply: ScoreReply };
+  embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
+  unload: { request: EmptyRequest; reply: { unloaded: number } };
+  loaded_models: { request: EmptyRequest; reply: { models: string[][] } };
+}
+
+/** An RPC name. */
+export type RpcName = keyof RpcMap;
+/** The request body of RPC `K`. */
+export type Request<K extends RpcName> = RpcMap[K]["request"];
+/** The reply body of RPC `K`. */
+export type Reply<K extends RpcName> = RpcMap[K]["reply"];
+
+/** Every RPC name, for the contract test (the `satisfies` clause keeps it in step with the map). */
+export const RPC_NAMES = [
+  "hello",
+  "extract",
+  "fit",
+  "score",
+  "embedded_prepare",
+  "unload",
+  "loaded_models",
+] as const satisfies readonly RpcName[];
+type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
+/** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */
+export const RPC_NAMES_COMPLETE: Missing extends never ? true : never = true;
+
+/** Control messages the server answers on its main thread, even during a call. */
+export const CONTROL_MESSAGES = ["ping", "cancel", "shutdown"] as const;
+
+/** A request body as the codec takes it. */
+export function requestBody<K extends RpcName>(body: Request<K>): WireBody {
+  return body as unknown as WireBody;
+}
+
+/** A decoded `result` body, read as the reply of RPC `name` (the worker is trusted to follow the map). */
+export function replyOf<K extends RpcName>(_name: K, body: WireBody): Reply<K> {
+  return body as unknown as Reply<K>;
+}
