@@ -10,7 +10,10 @@ import { CacheError } from "../errors.js";
 /** Version of the on-disk layout; an index from a newer version is refused, never rewritten. */
 export const CACHE_FORMAT_VERSION = 2;
 
-/** Creates the tables of the index in `dir` if missing; refuses a newer layout, drops an older one. */
+/**
+ * Creates the tables of the index in `dir` if missing; refuses a newer layout, drops an older one.
+ * @internal
+ */
 export function createSchema(db: Database.Database, dir: string): void {
   db.transaction(() => {
     db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");

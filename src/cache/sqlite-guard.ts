@@ -47,7 +47,10 @@ export function retryBusy<T>(fn: () => T, timeoutMs = BUSY_TIMEOUT_MS): T {
   }
 }
 
-/** Opens the index: busy timeout first (it governs everything after), then WAL, with retries. */
+/**
+ * Opens the index: busy timeout first (it governs everything after), then WAL, with retries.
+ * @internal
+ */
 export function openIndex(dir: string): Database.Database {
   const db = new Database(join(dir, INDEX_FILE), { timeout: BUSY_TIMEOUT_MS });
   try {

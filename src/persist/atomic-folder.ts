@@ -17,7 +17,7 @@ import { alive } from "../internal/lock.js";
 /** Points of {@link writeFolderAtomically} a test can stop at (to simulate a crash there). */
 export type ReplaceStep = "temp-partial" | "temp-written" | "old-moved-aside" | "new-in-place" | "old-removed";
 
-/** @internal Test hooks: called after each step. */
+/** Hooks of {@link writeFolderAtomically}, for tests: `onStep` is called after each step. */
 export interface ReplaceHooks {
   onStep?: (step: ReplaceStep) => void;
 }
