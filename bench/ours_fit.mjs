@@ -8,7 +8,16 @@ const t0 = performance.now();
 const runtime = new PythonRuntime();
 const info = await runtime.ready();
 const workerStart = (performance.now() - t0) / 1000;
-const probe = new Probe({ model: job.model, layers: job.layers, pooling: job.pooling, randomState: 0, batchSize: job.batchSize, cacheDir: job.cacheDir, groupByLength: job.groupByLength, runtime });
+const probe = new Probe({
+  model: job.model,
+  layers: job.layers,
+  pooling: job.pooling,
+  randomState: 0,
+  batchSize: job.batchSize,
+  cacheDir: job.cacheDir,
+  groupByLength: job.groupByLength,
+  runtime,
+});
 await probe.fit(job.trainPrompts, job.trainLabels);
 const fit = probe.lastProfile;
 await probe.predict(job.testPrompts);
@@ -22,4 +31,14 @@ const status = readFileSync(`/proc/${info.pid}/status`, "utf8");
 const workerPeakMb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
 await probe.close();
 await runtime.close();
-console.log(JSON.stringify({ workerStart, cold, warm, fit, predict, workerPeakMb, nodePeakMb: process.resourceUsage().maxRSS / 1024 }));
+console.log(
+  JSON.stringify({
+    workerStart,
+    cold,
+    warm,
+    fit,
+    predict,
+    workerPeakMb,
+    nodePeakMb: process.resourceUsage().maxRSS / 1024,
+  }),
+);

@@ -9,7 +9,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values: flags } = parseArgs({
-  options: { sizes: { type: "string", default: "200,1000" }, configs: { type: "string" }, skip: { type: "string", default: "" }, memory: { type: "boolean", default: false } },
+  options: {
+    sizes: { type: "string", default: "200,1000" },
+    configs: { type: "string" },
+    skip: { type: "string", default: "" },
+    memory: { type: "boolean", default: false },
+  },
 });
 const here = new URL(".", import.meta.url).pathname;
 const home = process.env.LMPROBE_HOME ?? join(process.env.HOME ?? "", ".cache", "lmprobe-ts");
@@ -26,8 +31,11 @@ const CONFIGS = [
 /** Deterministic sentences of 5-40 words. */
 function prompts(n, seed) {
   let a = seed >>> 0;
-  const rand = () => ((a = (a * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-  const words = "the a cat dog river market seven blue quietly runs under old bridge never sings green forty people walked home after long rain because".split(" ");
+  const rand = () => (a = (a * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const words =
+    "the a cat dog river market seven blue quietly runs under old bridge never sings green forty people walked home after long rain because".split(
+      " ",
+    );
   return Array.from({ length: n }, () => {
     const len = 5 + Math.floor(rand() * 36);
     const s = Array.from({ length: len }, () => words[Math.floor(rand() * words.length)]).join(" ");
@@ -39,7 +47,12 @@ function run(cmd, args, input) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // Progress bars off: they would drown the table (and cost a little time in lmprobe).
-    const env = { ...process.env, TQDM_DISABLE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error" };
+    const env = {
+      ...process.env,
+      TQDM_DISABLE: "1",
+      HF_HUB_DISABLE_PROGRESS_BARS: "1",
+      TRANSFORMERS_VERBOSITY: "error",
+    };
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -55,9 +68,21 @@ function run(cmd, args, input) {
 // before anything is timed.
 execFileSync("node", [join(here, "..", "dist", "cli", "main.js"), "setup", "--test"], {
   stdio: "inherit",
-  env: { ...process.env, LMPROBE_PIP_CONSTRAINT: process.env.LMPROBE_PIP_CONSTRAINT ?? join(here, "..", "python_worker", "constraints-cpu.txt") },
+  env: {
+    ...process.env,
+    LMPROBE_PIP_CONSTRAINT:
+      process.env.LMPROBE_PIP_CONSTRAINT ?? join(here, "..", "python_worker", "constraints-cpu.txt"),
+  },
 });
-execFileSync("node", ["--input-type=module", "-e", `import { Probe } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)}; const p = new Probe({ model: "embedded:smollm2-135m", layers: 0, cacheDir: null }); await p.warmup(["x"]); await p.close();`], { stdio: "inherit" });
+execFileSync(
+  "node",
+  [
+    "--input-type=module",
+    "-e",
+    `import { Probe } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)}; const p = new Probe({ model: "embedded:smollm2-135m", layers: 0, cacheDir: null }); await p.warmup(["x"]); await p.close();`,
+  ],
+  { stdio: "inherit" },
+);
 
 const rows = [];
 const sizes = flags.sizes.split(",").map(Number);
@@ -74,17 +99,41 @@ for (const r of runs) {
   console.error(`\n== ${label}`);
   const row = { n: r.n, layers: r.layers, pooling: r.pooling };
   if (!skip.has("lmprobe") && !r.memoryOnly) {
-    row.lmprobe = await run(python, [join(here, "lmprobe_fit.py")], { model, layers: r.layers, pooling: r.pooling, batch_size: 8, train_prompts: train, train_labels: labels, test_prompts: test });
+    row.lmprobe = await run(python, [join(here, "lmprobe_fit.py")], {
+      model,
+      layers: r.layers,
+      pooling: r.pooling,
+      batch_size: 8,
+      train_prompts: train,
+      train_labels: labels,
+      test_prompts: test,
+    });
   }
-  row.ours = await run("node", [join(here, "ours_fit.mjs")], { model: "embedded:smollm2-135m", layers: r.layers, pooling: r.pooling, batchSize: 8, trainPrompts: train, trainLabels: labels, testPrompts: test, cacheDir: mkdtempSync(join(tmpdir(), "perf-cache-")) });
-  if (!skip.has("bare") && !r.memoryOnly) row.bare = await run(python, [join(here, "bare_forward.py")], { model, prompts: all, batch_size: 8, stop_layer: r.stop });
+  row.ours = await run("node", [join(here, "ours_fit.mjs")], {
+    model: "embedded:smollm2-135m",
+    layers: r.layers,
+    pooling: r.pooling,
+    batchSize: 8,
+    trainPrompts: train,
+    trainLabels: labels,
+    testPrompts: test,
+    cacheDir: mkdtempSync(join(tmpdir(), "perf-cache-")),
+  });
+  if (!skip.has("bare") && !r.memoryOnly)
+    row.bare = await run(python, [join(here, "bare_forward.py")], {
+      model,
+      prompts: all,
+      batch_size: 8,
+      stop_layer: r.stop,
+    });
   const o = row.ours;
   const fitNoLoad = o.fit.totalSeconds - o.fit.extraction.modelLoadSeconds;
   const extractSeconds = fitNoLoad - o.fit.fitSeconds + o.predict.totalSeconds;
   const tokens = o.fit.extraction.tokens + o.predict.extraction.tokens;
   row.derived = {
     oursTokensPerSec: tokens / extractSeconds,
-    outsideForwardSeconds: fitNoLoad + o.predict.totalSeconds - o.fit.extraction.forwardSeconds - o.predict.extraction.forwardSeconds,
+    outsideForwardSeconds:
+      fitNoLoad + o.predict.totalSeconds - o.fit.extraction.forwardSeconds - o.predict.extraction.forwardSeconds,
   };
   row.derived.outsideForwardShareOfColdFit = row.derived.outsideForwardSeconds / o.fit.totalSeconds;
   row.derived.warmOverCold = o.warm / (o.cold - o.workerStart);
@@ -99,13 +148,26 @@ for (const r of runs) {
 }
 
 const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
-console.log("\n| prompts | layers | pooling | lmprobe s | ours cold s | ours/lmprobe | warm/cold | ours tok/s | bare stopped tok/s | ours/bare | outside fwd | worker start s | node MB | worker MB |");
+console.log(
+  "\n| prompts | layers | pooling | lmprobe s | ours cold s | ours/lmprobe | warm/cold | ours tok/s | bare stopped tok/s | ours/bare | outside fwd | worker start s | node MB | worker MB |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const d = r.derived;
-  console.log(`| ${r.n} | ${r.layers} | ${r.pooling} | ${f(r.lmprobe?.wall, 1)} | ${f(r.ours.wall, 1)} | ${f(d.oursOverLmprobe)} | ${f(100 * d.warmOverCold, 1)}% | ${f(d.oursTokensPerSec, 0)} | ${f(d.bareStoppedTokensPerSec, 0)} | ${f(d.throughputVsBareStopped)} | ${f(100 * d.outsideForwardShareOfColdFit, 1)}% | ${f(r.ours.workerStart, 1)} | ${f(r.ours.nodePeakMb, 0)} | ${f(r.ours.workerPeakMb, 0)} |`);
+  console.log(
+    `| ${r.n} | ${r.layers} | ${r.pooling} | ${f(r.lmprobe?.wall, 1)} | ${f(r.ours.wall, 1)} | ${f(d.oursOverLmprobe)} | ${f(100 * d.warmOverCold, 1)}% | ${f(d.oursTokensPerSec, 0)} | ${f(d.bareStoppedTokensPerSec, 0)} | ${f(d.throughputVsBareStopped)} | ${f(100 * d.outsideForwardShareOfColdFit, 1)}% | ${f(r.ours.workerStart, 1)} | ${f(r.ours.nodePeakMb, 0)} | ${f(r.ours.workerPeakMb, 0)} |`,
+  );
 }
-const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memGb: +(totalmem() / 1024 ** 3).toFixed(1), os: release(), node: process.version, python: execFileSync(python, ["-c", "import sys, torch; print(sys.version.split()[0], torch.__version__)"]).toString().trim() };
+const machine = {
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  memGb: +(totalmem() / 1024 ** 3).toFixed(1),
+  os: release(),
+  node: process.version,
+  python: execFileSync(python, ["-c", "import sys, torch; print(sys.version.split()[0], torch.__version__)"])
+    .toString()
+    .trim(),
+};
 mkdirSync(join(here, "results"), { recursive: true });
 const file = join(here, "results", `perf-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(file, JSON.stringify({ machine, model: "SmolLM2-135M-Instruct (Q4_1, dequantized)", rows }, null, 2));

@@ -37,7 +37,12 @@ export class LmprobeError extends Error {
     super(message, options);
     this.code = code;
     // Each class names itself (stack traces, `err.name`, the CLI's "Name [CODE]"): no list to keep.
-    Object.defineProperty(this, "name", { value: new.target.name, enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(this, "name", {
+      value: new.target.name,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
 }
 
@@ -272,7 +277,12 @@ export class RemoteError extends LmprobeError {
   readonly status: string | undefined;
   readonly attempts: number | undefined;
   readonly httpStatus: number | undefined;
-  constructor(code: Extract<LmprobeErrorCode, `REMOTE${string}`>, message: string, info: RemoteErrorInfo = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: Extract<LmprobeErrorCode, `REMOTE${string}`>,
+    message: string,
+    info: RemoteErrorInfo = {},
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.host = info.host;
     this.jobId = info.jobId;

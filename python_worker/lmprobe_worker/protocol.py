@@ -70,7 +70,10 @@ def encode(header: dict[str, Any], body: dict[str, Any]) -> list[Any]:
 
 
 def decode(frames: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Decode ``[header, body, *raw]`` frames; arrays come back as read-only numpy views (aligned copies where a frame is not aligned)."""
+    """Decode ``[header, body, *raw]`` frames.
+
+    Arrays come back as read-only numpy views (aligned copies where a frame is not aligned).
+    """
     if len(frames) < 2:
         raise WorkerFailure("BAD_REQUEST", "a message needs a header and a body frame")
     header = msgpack.unpackb(bytes(frames[0].buffer if hasattr(frames[0], "buffer") else frames[0]))

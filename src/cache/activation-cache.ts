@@ -109,14 +109,18 @@ export class ActivationCache {
   /** Records what a model key stands for (for `cache info`). */
   registerModel(modelKey: string, name: string, identity: unknown): void {
     return this.guard("recording a model", () => {
-      this.db.prepare("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)").run(modelKey, name, JSON.stringify(identity), Date.now() / 1000);
+      this.db
+        .prepare("INSERT OR IGNORE INTO models VALUES (?, ?, ?, ?)")
+        .run(modelKey, name, JSON.stringify(identity), Date.now() / 1000);
     });
   }
 
   /** A folder fingerprint computed earlier for the same file listing (`stat`), if any. */
   lookupFingerprint(path: string, stat: string): string | undefined {
     return this.guard("reading a model fingerprint", () => {
-      const hit = this.db.prepare<[string], { stat: string; digest: string }>("SELECT stat, digest FROM fingerprints WHERE path = ?").get(path);
+      const hit = this.db
+        .prepare<[string], { stat: string; digest: string }>("SELECT stat, digest FROM fingerprints WHERE path = ?")
+        .get(path);
       return hit?.stat === stat ? hit.digest : undefined;
     });
   }
@@ -132,12 +136,20 @@ export class ActivationCache {
    * than `dtype`, missing blobs and checksum failures are misses (the latter two are dropped with a
    * warning, to be recomputed).
    */
-  getMany(modelKey: string, promptHashes: string[], layer: number, kind: EntryKind, dtype: CacheDtype): Map<string, CachedValues> {
+  getMany(
+    modelKey: string,
+    promptHashes: string[],
+    layer: number,
+    kind: EntryKind,
+    dtype: CacheDtype,
+  ): Map<string, CachedValues> {
     return this.guard("reading entries", () => {
       const out = new Map<string, CachedValues>();
       const stale: string[] = [];
       const select = (n: number) =>
-        this.db.prepare<unknown[], Row>(`SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`);
+        this.db.prepare<unknown[], Row>(
+          `SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`,
+        );
       for (let i = 0; i < promptHashes.length; i += CHUNK) {
         const part = promptHashes.slice(i, i + CHUNK);
         for (const row of select(part.length).all(modelKey, layer, kind, ...part)) {
@@ -150,7 +162,10 @@ export class ActivationCache {
             continue;
           }
           if (crc32(bytes) !== row.crc) {
-            process.emitWarning(`lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`, { code: "LMPROBE_CACHE_CORRUPT" });
+            process.emitWarning(
+              `lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`,
+              { code: "LMPROBE_CACHE_CORRUPT" },
+            );
             stale.push(row.prompt_hash);
             continue;
           }
@@ -165,14 +180,18 @@ export class ActivationCache {
 
   private touch(modelKey: string, hashes: string[], layer: number, kind: EntryKind): void {
     const now = Date.now() / 1000;
-    const update = this.db.prepare("UPDATE entries SET last_access = ? WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?");
+    const update = this.db.prepare(
+      "UPDATE entries SET last_access = ? WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?",
+    );
     this.db.transaction(() => {
       for (const h of hashes) update.run(now, modelKey, h, layer, kind);
     })();
   }
 
   private deleteEntries(modelKey: string, hashes: string[], layer: number, kind: EntryKind): void {
-    const del = this.db.prepare<unknown[], { file: string | null }>("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ? RETURNING file");
+    const del = this.db.prepare<unknown[], { file: string | null }>(
+      "DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ? RETURNING file",
+    );
     const files = this.db.transaction(() => hashes.map((h) => del.get(modelKey, h, layer, kind)?.file))();
     for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
   }
@@ -192,7 +211,21 @@ export class ActivationCache {
         const bytes = encodeValues(e.data, dtype);
         if (e.kind !== "full") {
           // Copied: encodeValues may return a view of the caller's (transient) array.
-          rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, null, Buffer.from(bytes), bytes.byteLength, crc32(bytes), now, now]);
+          rows.push([
+            modelKey,
+            e.promptHash,
+            e.layer,
+            e.kind,
+            dtype,
+            e.rows,
+            e.dim,
+            null,
+            Buffer.from(bytes),
+            bytes.byteLength,
+            crc32(bytes),
+            now,
+            now,
+          ]);
           continue;
         }
         const file = blobName(modelKey, e.promptHash, e.layer, e.kind, dtype);
@@ -207,7 +240,21 @@ export class ActivationCache {
           throw err;
         }
         written.push(path);
-        rows.push([modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, file, null, bytes.byteLength, crc32(bytes), now, now]);
+        rows.push([
+          modelKey,
+          e.promptHash,
+          e.layer,
+          e.kind,
+          dtype,
+          e.rows,
+          e.dim,
+          file,
+          null,
+          bytes.byteLength,
+          crc32(bytes),
+          now,
+          now,
+        ]);
       }
       const insert = this.db.prepare("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       this.db.transaction(() => {
@@ -220,7 +267,11 @@ export class ActivationCache {
       if (isDamaged(err) || isBusy(err)) throw cacheFailure(this.dir, "writing entries", err);
       const code = errorCode(err);
       const why = code === "ENOSPC" || code === "SQLITE_FULL" ? "the disk is full" : errorMessage(err);
-      throw new CacheError(this.dir, `Writing the activation cache in ${this.dir} failed: ${why}. Nothing of this batch was committed; earlier entries are intact. Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`, { cause: err });
+      throw new CacheError(
+        this.dir,
+        `Writing the activation cache in ${this.dir} failed: ${why}. Nothing of this batch was committed; earlier entries are intact. Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`,
+        { cause: err },
+      );
     }
     this.evictTo(this.maxBytes);
   }
@@ -246,13 +297,26 @@ export class ActivationCache {
     return this.guard("evicting entries", () => {
       let total = this.totalBytes();
       if (total <= maxBytes) return { removed: 0, bytes: 0 };
-      const victims: Array<{ model_key: string; prompt_hash: string; layer: number; kind: string; file: string | null; bytes: number }> = [];
-      for (const row of this.db.prepare<[], (typeof victims)[number]>("SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC").iterate()) {
+      const victims: Array<{
+        model_key: string;
+        prompt_hash: string;
+        layer: number;
+        kind: string;
+        file: string | null;
+        bytes: number;
+      }> = [];
+      for (const row of this.db
+        .prepare<[], (typeof victims)[number]>(
+          "SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC",
+        )
+        .iterate()) {
         if (total <= maxBytes) break;
         victims.push(row);
         total -= row.bytes;
       }
-      const del = this.db.prepare("DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?");
+      const del = this.db.prepare(
+        "DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?",
+      );
       this.db.transaction(() => {
         for (const v of victims) del.run(v.model_key, v.prompt_hash, v.layer, v.kind);
       })();
@@ -276,17 +340,25 @@ export class ActivationCache {
            FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
         )
         .all();
-      return rows.map((r) => ({ ...r, oldest: r.oldest ? new Date(r.oldest * 1000) : null, newest: r.newest ? new Date(r.newest * 1000) : null }));
+      return rows.map((r) => ({
+        ...r,
+        oldest: r.oldest ? new Date(r.oldest * 1000) : null,
+        newest: r.newest ? new Date(r.newest * 1000) : null,
+      }));
     });
   }
 
   /** Removes every entry, or those of models whose name (or key) is `model`. Returns the count. */
   clear(model?: string): number {
     return this.guard("clearing entries", () => {
-      const where = model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
+      const where =
+        model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
       const args = model === undefined ? [] : [model, model];
       const files = this.db.transaction(() => {
-        const list = this.db.prepare<string[], { file: string | null }>(`SELECT file FROM entries ${where}`).all(...args).map((r) => r.file);
+        const list = this.db
+          .prepare<string[], { file: string | null }>(`SELECT file FROM entries ${where}`)
+          .all(...args)
+          .map((r) => r.file);
         this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
         return list;
       })();

@@ -20,11 +20,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const test = data.slice(cut);
   const layer = options.layers ?? 16;
   out(`lmprobe-ts demo: is the statement true? (SmolLM2-135M-Instruct, Q4_1, layer ${layer}, last token)`);
-  out(`data: ${data.length} generated statements (${train.length} train / ${test.length} held out), e.g. "${data[0]?.text}"`);
+  out(
+    `data: ${data.length} generated statements (${train.length} train / ${test.length} held out), e.g. "${data[0]?.text}"`,
+  );
 
   let lastStage = "";
   const onProgress = (e: ProgressEvent) => {
-    const stage = e.type === "setup" ? `setup: ${e.message}` : e.type === "model" ? `model ${e.phase}${e.message ? `: ${e.message}` : ""}` : e.type === "worker" ? `worker ${e.phase}` : "";
+    const stage =
+      e.type === "setup"
+        ? `setup: ${e.message}`
+        : e.type === "model"
+          ? `model ${e.phase}${e.message ? `: ${e.message}` : ""}`
+          : e.type === "worker"
+            ? `worker ${e.phase}`
+            : "";
     if (stage && stage !== lastStage) process.stderr.write(`  … ${stage}\n`);
     lastStage = stage;
   };
@@ -36,11 +45,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     return value;
   };
 
-  const probe = new Probe({ model: "embedded:smollm2-135m", layers: layer, pooling: "last_token", randomState: 0, batchSize: 16 });
+  const probe = new Probe({
+    model: "embedded:smollm2-135m",
+    layers: layer,
+    pooling: "last_token",
+    randomState: 0,
+    batchSize: 16,
+  });
   try {
     await timed("worker start + environment check", () => probe.runtime.ready(onProgress));
-    await timed("fit (prepare model, extract, train)", () => probe.fit(train.map((s) => s.text), train.map((s) => s.label), { onProgress }));
-    const metrics = await timed("evaluate on held-out set", () => probe.evaluate(test.map((s) => s.text), test.map((s) => s.label)));
+    await timed("fit (prepare model, extract, train)", () =>
+      probe.fit(
+        train.map((s) => s.text),
+        train.map((s) => s.label),
+        { onProgress },
+      ),
+    );
+    const metrics = await timed("evaluate on held-out set", () =>
+      probe.evaluate(
+        test.map((s) => s.text),
+        test.map((s) => s.label),
+      ),
+    );
     if (metrics.task !== "classification") throw new Error("the demo probe is a classifier");
     out("\nstep timings:");
     for (const [label, secs] of timings) out(`  ${label.padEnd(40)} ${secs.toFixed(2)} s`);

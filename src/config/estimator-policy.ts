@@ -93,7 +93,11 @@ export function checkEstimatorParams(option: string, params: Record<string, unkn
     };
     if (!NAME.test(key) || key.includes("__")) fail("names must be plain identifiers (no nested 'a__b' parameters)");
     if (FORBIDDEN.has(key)) fail("it makes scikit-learn read and write pickles on disk");
-    if (key === "n_jobs" && value !== null && !(Number.isInteger(value) && Number(value) >= 1 && Number(value) <= cpus)) {
+    if (
+      key === "n_jobs" &&
+      value !== null &&
+      !(Number.isInteger(value) && Number(value) >= 1 && Number(value) <= cpus)
+    ) {
       fail(`n_jobs must be null or an integer from 1 to ${cpus} (this machine's cores)`);
     }
     const problem = valueProblem(value);

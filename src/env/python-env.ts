@@ -155,7 +155,9 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     if (!options.force && (await isUpToDate(dir, want))) return { python, managed: true };
     // The first install takes minutes: without a progress handler it is reported on stderr.
     const say = (message: string) =>
-      options.onProgress ? options.onProgress({ type: "setup", message }) : process.stderr.write(`[lmprobe setup] ${message}\n`);
+      options.onProgress
+        ? options.onProgress({ type: "setup", message })
+        : process.stderr.write(`[lmprobe setup] ${message}\n`);
     const started = Date.now();
     if (!existsSync(python)) {
       const base = env.LMPROBE_BASE_PYTHON ?? (process.platform === "win32" ? "python" : "python3");
@@ -166,7 +168,9 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     const constraint = pipConstraint(env);
     const pip = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
     say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
-    say(`installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`);
+    say(
+      `installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`,
+    );
     const have = await readFingerprint(dir);
     const replaceTorch = existsSync(python) && torchNeedsReplacing(choice, have?.torchIndex);
     const requirements = [REQUIREMENTS, ...(test ? [TEST_REQUIREMENTS] : [])];
@@ -204,7 +208,10 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
     const why = result.code === "ENOENT" ? "it does not exist" : `it failed: ${result.stderr.slice(-500)}`;
     throw new PythonEnvError(python, `LMPROBE_PYTHON=${python} is not a usable Python interpreter: ${why}.`);
   }
-  const report = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { python: number[]; dists: Record<string, string | null> };
+  const report = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as {
+    python: number[];
+    dists: Record<string, string | null>;
+  };
   const problems: string[] = [];
   const missing: string[] = [];
   for (const [dist, min] of REQUIRED) {
@@ -217,7 +224,8 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
       problems.push(`${dist} ${have} is older than ${min}`);
     }
   }
-  if ((report.python[0] ?? 0) < 3 || (report.python[1] ?? 0) < 10) problems.unshift(`Python ${report.python.join(".")} is older than 3.10`);
+  if ((report.python[0] ?? 0) < 3 || (report.python[1] ?? 0) < 10)
+    problems.unshift(`Python ${report.python.join(".")} is older than 3.10`);
   if (problems.length > 0) {
     throw new PythonEnvError(
       python,
@@ -232,7 +240,11 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
 
 /** Compares dotted numeric versions ("2.13.0+cpu" vs "2.4"); non-numeric tails are ignored. */
 export function compareVersions(a: string, b: string): number {
-  const parse = (v: string) => v.split(/[.+-]/).map((p) => Number.parseInt(p, 10)).filter((n) => !Number.isNaN(n));
+  const parse = (v: string) =>
+    v
+      .split(/[.+-]/)
+      .map((p) => Number.parseInt(p, 10))
+      .filter((n) => !Number.isNaN(n));
   const pa = parse(a);
   const pb = parse(b);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

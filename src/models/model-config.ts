@@ -19,7 +19,10 @@ export function layerCount(config: Record<string, unknown>): number | undefined 
 }
 
 /** Reads `<dir>/config.json`, failing with ModelNotFoundError when it is missing or unreadable. */
-export async function readModelConfig(model: string, dir: string): Promise<{ config: Record<string, unknown>; numLayers: number }> {
+export async function readModelConfig(
+  model: string,
+  dir: string,
+): Promise<{ config: Record<string, unknown>; numLayers: number }> {
   let config: Record<string, unknown>;
   try {
     config = parseJsonObject(await readFile(join(dir, "config.json"), "utf8"));
@@ -35,7 +38,10 @@ export async function readModelConfig(model: string, dir: string): Promise<{ con
   }
   const numLayers = layerCount(config);
   if (numLayers === undefined) {
-    throw new ModelNotFoundError(model, `Model ${model}: config.json declares no layer count (${LAYER_KEYS.join(", ")}).`);
+    throw new ModelNotFoundError(
+      model,
+      `Model ${model}: config.json declares no layer count (${LAYER_KEYS.join(", ")}).`,
+    );
   }
   return { config, numLayers };
 }

@@ -43,9 +43,15 @@ function hubCacheDir(env: NodeJS.ProcessEnv): string {
 }
 
 /** The snapshot folder of a hub model in the local HF cache, if present. */
-async function cachedSnapshot(repo: string, revision: string, env: NodeJS.ProcessEnv): Promise<{ path: string; sha: string } | undefined> {
+async function cachedSnapshot(
+  repo: string,
+  revision: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ path: string; sha: string } | undefined> {
   const base = join(hubCacheDir(env), `models--${repo.replace(/\//g, "--")}`);
-  const sha = /^[0-9a-f]{40}$/.test(revision) ? revision : (await readFile(join(base, "refs", revision), "utf8").catch(() => "")).trim();
+  const sha = /^[0-9a-f]{40}$/.test(revision)
+    ? revision
+    : (await readFile(join(base, "refs", revision), "utf8").catch(() => "")).trim();
   if (!sha) return undefined;
   const path = join(base, "snapshots", sha);
   return existsSync(join(path, "config.json")) ? { path, sha } : undefined;
@@ -72,7 +78,10 @@ export async function resolveModel(
   if (looksLikePath(model)) {
     const path = resolve(model.startsWith("~") ? join(homedir(), model.slice(1)) : model);
     if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new ModelNotFoundError(model, `Model ${model}: ${path} is not a folder. Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".`);
+      throw new ModelNotFoundError(
+        model,
+        `Model ${model}: ${path} is not a folder. Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".`,
+      );
     }
     return { name: model, path, ...(await readModelConfig(model, path)) };
   }
@@ -107,14 +116,22 @@ async function prepareEmbedded(
   options: { signal?: AbortSignal; onProgress?: (e: ProgressEvent) => void },
 ): Promise<string> {
   if (!isEmbeddedModel(name)) {
-    throw new ModelNotFoundError(`${EMBEDDED_PREFIX}${name}`, `Unknown embedded model "${name}"; known: ${EMBEDDED_MODELS.join(", ")}.`);
+    throw new ModelNotFoundError(
+      `${EMBEDDED_PREFIX}${name}`,
+      `Unknown embedded model "${name}"; known: ${EMBEDDED_MODELS.join(", ")}.`,
+    );
   }
   const dir = join(embeddedModelsDir(env), name);
   const marker = join(dir, "lmprobe_embedded.json");
   if (existsSync(marker)) return dir;
   await withLock(`${dir}.lock`, async () => {
     if (existsSync(marker)) return;
-    options.onProgress?.({ type: "model", phase: "preparing", model: `${EMBEDDED_PREFIX}${name}`, message: "converting the embedded GGUF into a Hugging Face folder (once, ~30 s)" });
+    options.onProgress?.({
+      type: "model",
+      phase: "preparing",
+      model: `${EMBEDDED_PREFIX}${name}`,
+      message: "converting the embedded GGUF into a Hugging Face folder (once, ~30 s)",
+    });
     await runtime.call("embedded_prepare", { name, out_dir: dir }, options);
   });
   return dir;

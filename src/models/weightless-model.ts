@@ -45,7 +45,12 @@ export function hubAuth(token: string | undefined): { accessToken?: string } {
 }
 
 /** Downloads the config and tokenizer files of `repo` at the commit `revision` resolves to. */
-export async function downloadWeightless(repo: string, revision: string, cacheDir: string, env: NodeJS.ProcessEnv): Promise<{ path: string; sha: string }> {
+export async function downloadWeightless(
+  repo: string,
+  revision: string,
+  cacheDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ path: string; sha: string }> {
   const token = hfToken(env);
   const auth = hubAuth(token);
   const info = await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...auth });

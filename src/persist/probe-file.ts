@@ -11,7 +11,13 @@ import { join, resolve } from "node:path";
 import type { ResolvedProbeOptions } from "../config/probe-options.js";
 import { NotSupportedError, ProbeFileError } from "../errors.js";
 import { PACKAGE_ROOT } from "../env/paths.js";
-import { LINKS, SCALER_KINDS, type FittedState, type LinearModelState, type ModelState } from "../estimator/fitted-state.js";
+import {
+  LINKS,
+  SCALER_KINDS,
+  type FittedState,
+  type LinearModelState,
+  type ModelState,
+} from "../estimator/fitted-state.js";
 import { recoverFolder, writeFolderAtomically, type ReplaceHooks } from "./atomic-folder.js";
 import { checkOptionValues, checkStateShapes, parseManifestBody } from "./probe-schema.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
@@ -25,7 +31,8 @@ const MANIFEST = "probe.json";
 const TENSORS = "probe.safetensors";
 
 const sha256 = (data: Uint8Array | string) => createHash("sha256").update(data).digest("hex");
-const packageVersion = (): string => String(parseJsonObject(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version);
+const packageVersion = (): string =>
+  String(parseJsonObject(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")).version);
 
 /** Canonical JSON: sorted keys, so the manifest hash does not depend on key order. */
 function canonical(value: unknown): string {
@@ -59,11 +66,18 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
   const model = state.model;
   let modelStructure: Record<string, unknown>;
   if (model.kind === "opaque") {
-    throw new NotSupportedError("save", `save() cannot store ${model.estimator}: it has no array form, and lmprobe-ts never pickles. Use a linear scikit-learn estimator or a built-in classifier to save the probe.`);
+    throw new NotSupportedError(
+      "save",
+      `save() cannot store ${model.estimator}: it has no array form, and lmprobe-ts never pickles. Use a linear scikit-learn estimator or a built-in classifier to save the probe.`,
+    );
   } else if (model.kind === "ensemble") {
     tensors["model.coef"] = f64(model.coef);
     tensors["model.intercept"] = f64(model.intercept);
-    modelStructure = { kind: "ensemble", classes: model.classes, members: model.members.map((m, i) => linear(m, `member.${i}`)) };
+    modelStructure = {
+      kind: "ensemble",
+      classes: model.classes,
+      members: model.members.map((m, i) => linear(m, `member.${i}`)),
+    };
   } else {
     modelStructure = { kind: "linear", ...linear(model, "model") };
   }
@@ -92,7 +106,12 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
 }
 
 /** Saves a probe's options and state to the folder `path` (replaced atomically if it exists). */
-export async function saveProbe(path: string, options: Readonly<ResolvedProbeOptions>, state: FittedState, hooks?: ReplaceHooks): Promise<void> {
+export async function saveProbe(
+  path: string,
+  options: Readonly<ResolvedProbeOptions>,
+  state: FittedState,
+  hooks?: ReplaceHooks,
+): Promise<void> {
   const target = resolve(path);
   const { structure, tensors } = flatten(state);
   const portable = portableOptions(options);
@@ -108,7 +127,11 @@ export async function saveProbe(path: string, options: Readonly<ResolvedProbeOpt
     tensors: { file: TENSORS, sha256: sha256(bytes) },
   };
   const manifest = { ...body, checksum: sha256(canonical(body)) };
-  await writeFolderAtomically(target, { [TENSORS]: bytes, [MANIFEST]: `${JSON.stringify(manifest, null, 2)}\n` }, hooks);
+  await writeFolderAtomically(
+    target,
+    { [TENSORS]: bytes, [MANIFEST]: `${JSON.stringify(manifest, null, 2)}\n` },
+    hooks,
+  );
 }
 
 /** Reads and verifies a saved probe; its options are checked again when the probe is built from them. */
@@ -116,21 +139,34 @@ export async function loadProbe(path: string): Promise<{ options: Record<string,
   const folder = resolve(path);
   await recoverFolder(folder); // a save that crashed between its two renames left the old probe aside
   const fail: (message: string, cause?: unknown) => never = (message, cause) => {
-    throw new ProbeFileError(folder, `Cannot load the probe at ${folder}: ${message}`, cause === undefined ? undefined : { cause });
+    throw new ProbeFileError(
+      folder,
+      `Cannot load the probe at ${folder}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
   };
   let manifest: Record<string, unknown> = {};
   try {
     const parsed: unknown = JSON.parse(await readFile(join(folder, MANIFEST), "utf8"));
     if (isRecord(parsed)) manifest = parsed; // anything else fails the format check below
   } catch (err) {
-    fail(errorCode(err) === "ENOENT" ? `${MANIFEST} is missing (not a folder written by probe.save()).` : `${MANIFEST} is not valid JSON (truncated or edited).`, err);
+    fail(
+      errorCode(err) === "ENOENT"
+        ? `${MANIFEST} is missing (not a folder written by probe.save()).`
+        : `${MANIFEST} is not valid JSON (truncated or edited).`,
+      err,
+    );
   }
   if (manifest.format !== FORMAT) fail(`${MANIFEST} is not an lmprobe-ts probe manifest.`);
   const version = Number(manifest.formatVersion);
   if (!(version >= 1)) fail(`unknown format version ${String(manifest.formatVersion)}.`);
-  if (version > PROBE_FORMAT_VERSION) fail(`it was written in format version ${version} by a newer lmprobe-ts; this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`);
+  if (version > PROBE_FORMAT_VERSION)
+    fail(
+      `it was written in format version ${version} by a newer lmprobe-ts; this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`,
+    );
   const { checksum, ...unchecked } = manifest;
-  if (checksum !== sha256(canonical(unchecked))) fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
+  if (checksum !== sha256(canonical(unchecked)))
+    fail(`${MANIFEST} does not match its checksum: it was edited or damaged.`);
   const body = parseManifestBody(unchecked, fail);
   const options = checkFileOptions(body.options, fail); // refuses where-fields (cacheDir, remote.host...)
   checkOptionValues(options, fail);
@@ -140,7 +176,8 @@ export async function loadProbe(path: string): Promise<{ options: Record<string,
   } catch (err) {
     fail(`${TENSORS} is missing.`, err);
   }
-  if (sha256(bytes) !== body.tensors.sha256) fail(`${TENSORS} does not match the hash in ${MANIFEST}: it is truncated or was modified.`);
+  if (sha256(bytes) !== body.tensors.sha256)
+    fail(`${TENSORS} does not match the hash in ${MANIFEST}: it is truncated or was modified.`);
   let tensors: Record<string, NamedTensor> = {};
   try {
     tensors = decodeSafetensors(bytes, join(folder, TENSORS)).tensors;
@@ -156,7 +193,8 @@ export async function loadProbe(path: string): Promise<{ options: Record<string,
 function readers(fail: (m: string) => never) {
   const isNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === "number");
   return {
-    record: (v: unknown, what: string): Record<string, unknown> => (isRecord(v) ? v : fail(`${what} is not an object.`)),
+    record: (v: unknown, what: string): Record<string, unknown> =>
+      isRecord(v) ? v : fail(`${what} is not an object.`),
     list: (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : fail(`${what} is not a list.`)),
     numbers: (v: unknown, what: string): number[] => (isNumbers(v) ? v : fail(`${what} is not a list of numbers.`)),
     number: (v: unknown, what: string): number => (typeof v === "number" ? v : fail(`${what} is not a number.`)),
@@ -202,17 +240,28 @@ function unflatten(raw: unknown, tensors: Record<string, NamedTensor>, fail: (m:
     layers: r.numbers(s.layers, "state.layers"),
     hidden: r.number(s.hidden, "state.hidden"),
     path: r.oneOf(["prompt", "activations"], s.path, "state.path"),
-    scaler: scalerKind === "none" ? { kind: "none" } : { kind: scalerKind, mean: arr("scaler.mean"), scale: arr("scaler.scale") },
+    scaler:
+      scalerKind === "none"
+        ? { kind: "none" }
+        : { kind: scalerKind, mean: arr("scaler.mean"), scale: arr("scaler.scale") },
     preprocessing: r.list(s.preprocessing, "state.preprocessing").map((raw, i) => {
       const step = r.record(raw, `preprocessing.${i}`);
       return step.kind === "pca"
-        ? { kind: "pca", k: r.number(step.k, `preprocessing.${i}.k`), mean: arr(`preprocessing.${i}.mean`), components: arr(`preprocessing.${i}.components`) }
+        ? {
+            kind: "pca",
+            k: r.number(step.k, `preprocessing.${i}.k`),
+            mean: arr(`preprocessing.${i}.mean`),
+            components: arr(`preprocessing.${i}.components`),
+          }
         : { kind: "standard", mean: arr(`preprocessing.${i}.mean`), scale: arr(`preprocessing.${i}.scale`) };
     }),
     ...(tensors.mass_mean_direction ? { massMeanDirection: arr("mass_mean_direction") } : {}),
     model,
     ...(s.candidateLayers
-      ? { candidateLayers: r.numbers(s.candidateLayers, "candidateLayers"), layerImportances: r.numbers(s.layerImportances, "layerImportances") }
+      ? {
+          candidateLayers: r.numbers(s.candidateLayers, "candidateLayers"),
+          layerImportances: r.numbers(s.layerImportances, "layerImportances"),
+        }
       : {}),
   };
 }

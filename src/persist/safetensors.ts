@@ -28,8 +28,16 @@ export class SafetensorsFormatError extends Error {
 type ArrayCtor = { new (buffer: ArrayBuffer): NamedTensor["data"]; readonly BYTES_PER_ELEMENT: number };
 
 const DTYPES: Record<SafetensorsDtype, ArrayCtor> = {
-  F64: Float64Array, F32: Float32Array, F16: Uint16Array, BF16: Uint16Array, I64: BigInt64Array,
-  I32: Int32Array, I16: Int16Array, I8: Int8Array, U8: Uint8Array, BOOL: Uint8Array,
+  F64: Float64Array,
+  F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  I16: Int16Array,
+  I8: Int8Array,
+  U8: Uint8Array,
+  BOOL: Uint8Array,
 };
 
 /** The Rust implementation's cap: a larger header is a corrupt or hostile file. */
@@ -39,7 +47,8 @@ const METADATA_KEY = "__metadata__";
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const isDtype = (d: unknown): d is SafetensorsDtype => typeof d === "string" && Object.hasOwn(DTYPES, d);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 const isCountPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every(isCount);
 const elementCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -59,7 +68,8 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== "string") throw new SafetensorsFormatError(`Metadata value for "${k}" must be a string, got ${typeof v}.`);
+      if (typeof v !== "string")
+        throw new SafetensorsFormatError(`Metadata value for "${k}" must be a string, got ${typeof v}.`);
     }
     header[METADATA_KEY] = { ...metadata };
   }
@@ -67,15 +77,22 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
   let offset = 0;
   for (const name of names) {
     const t = tensors[name]!;
-    if (name === METADATA_KEY) throw new SafetensorsFormatError(`"${METADATA_KEY}" is reserved and cannot name a tensor.`);
-    if (!isDtype(t.dtype)) throw new SafetensorsFormatError(`Tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}.`);
+    if (name === METADATA_KEY)
+      throw new SafetensorsFormatError(`"${METADATA_KEY}" is reserved and cannot name a tensor.`);
+    if (!isDtype(t.dtype))
+      throw new SafetensorsFormatError(`Tensor "${name}": unknown dtype ${JSON.stringify(t.dtype)}.`);
     if (!Array.isArray(t.shape) || !t.shape.every(isCount)) {
-      throw new SafetensorsFormatError(`Tensor "${name}": shape must be non-negative integers, got ${JSON.stringify(t.shape)}.`);
+      throw new SafetensorsFormatError(
+        `Tensor "${name}": shape must be non-negative integers, got ${JSON.stringify(t.shape)}.`,
+      );
     }
     const Ctor = DTYPES[t.dtype];
-    if (!(t.data instanceof Ctor)) throw new SafetensorsFormatError(`Tensor "${name}": ${t.dtype} data must be a ${Ctor.name}.`);
+    if (!(t.data instanceof Ctor))
+      throw new SafetensorsFormatError(`Tensor "${name}": ${t.dtype} data must be a ${Ctor.name}.`);
     if (t.data.length !== elementCount(t.shape)) {
-      throw new SafetensorsFormatError(`Tensor "${name}": shape [${t.shape}] needs ${elementCount(t.shape)} elements, data has ${t.data.length}.`);
+      throw new SafetensorsFormatError(
+        `Tensor "${name}": shape [${t.shape}] needs ${elementCount(t.shape)} elements, data has ${t.data.length}.`,
+      );
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
@@ -100,7 +117,10 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
  * @param source A file path to name in error messages.
  * @throws {SafetensorsFormatError} When the bytes are truncated, malformed or inconsistent.
  */
-export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source?: string,
+): { tensors: Record<string, NamedTensor>; metadata: Record<string, string> } {
   assertLittleEndian();
   // Annotated, not inferred: TypeScript narrows after a call only through a declared `never` type.
   const fail: (why: string) => never = (why) => {
@@ -109,9 +129,11 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors
   if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is shorter than the 8-byte header length.`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(MAX_HEADER_BYTES)) fail(`header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit.`);
+  if (declared > BigInt(MAX_HEADER_BYTES))
+    fail(`header length ${declared} exceeds the ${MAX_HEADER_BYTES}-byte limit.`);
   const headerLength = Number(declared);
-  if (headerLength > bytes.byteLength - 8) fail(`header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes that follow (truncated?).`);
+  if (headerLength > bytes.byteLength - 8)
+    fail(`header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes that follow (truncated?).`);
 
   let header: unknown;
   try {
@@ -141,11 +163,16 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors
     if (!isPlainObject(entry)) fail(`tensor "${name}" is not an object.`);
     const { dtype, shape, data_offsets: offsets } = entry;
     if (!isDtype(dtype)) fail(`tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}.`);
-    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor "${name}" shape must be non-negative integers, got ${JSON.stringify(shape)}.`);
-    const [begin, end] = isCountPair(offsets) ? offsets : fail(`tensor "${name}" data_offsets must be [begin, end] integers, got ${JSON.stringify(offsets)}.`);
-    if (begin > end || end > dataLength) fail(`tensor "${name}" data_offsets [${begin}, ${end}] are out of range 0..${dataLength}.`);
+    if (!Array.isArray(shape) || !shape.every(isCount))
+      fail(`tensor "${name}" shape must be non-negative integers, got ${JSON.stringify(shape)}.`);
+    const [begin, end] = isCountPair(offsets)
+      ? offsets
+      : fail(`tensor "${name}" data_offsets must be [begin, end] integers, got ${JSON.stringify(offsets)}.`);
+    if (begin > end || end > dataLength)
+      fail(`tensor "${name}" data_offsets [${begin}, ${end}] are out of range 0..${dataLength}.`);
     const expected = elementCount(shape) * DTYPES[dtype].BYTES_PER_ELEMENT;
-    if (end - begin !== expected) fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype} [${shape}] needs ${expected}.`);
+    if (end - begin !== expected)
+      fail(`tensor "${name}" spans ${end - begin} bytes but ${dtype} [${shape}] needs ${expected}.`);
     specs.push({ name, dtype, shape: [...shape], begin, end });
   }
 
@@ -153,7 +180,8 @@ export function decodeSafetensors(bytes: Uint8Array, source?: string): { tensors
   specs.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let cursor = 0;
   for (const s of specs) {
-    if (s.begin < cursor) fail(`tensor "${s.name}" overlaps the previous tensor (begins at ${s.begin}, previous ends at ${cursor}).`);
+    if (s.begin < cursor)
+      fail(`tensor "${s.name}" overlaps the previous tensor (begins at ${s.begin}, previous ends at ${cursor}).`);
     if (s.begin > cursor) fail(`gap of ${s.begin - cursor} bytes before tensor "${s.name}".`);
     cursor = s.end;
   }

@@ -6,7 +6,6 @@
  */
 import { isRecord } from "../internal/unknown-values.js";
 
-
 /** Fields of `options` that decide where files or secrets go. */
 const WHERE_FIELDS = ["cacheDir", "runtime"] as const;
 

@@ -20,7 +20,12 @@ const FRAME_KEY = "__frame__";
 // Records off: Python's msgpack cannot read msgpackr's record extension. int64AsType 'auto'
 // keeps safe integers as numbers instead of BigInt.
 // ('auto' is supported at run time but missing from msgpackr's typings.)
-const packr = new Packr({ useRecords: false, int64AsType: "auto" as "number", encodeUndefinedAsNil: true, mapsAsObjects: true });
+const packr = new Packr({
+  useRecords: false,
+  int64AsType: "auto" as "number",
+  encodeUndefinedAsNil: true,
+  mapsAsObjects: true,
+});
 
 const CTORS = {
   float32: Float32Array,
@@ -48,12 +53,15 @@ export function tensor(data: Tensor["data"], shape: number[], dtype?: TensorDtyp
               ? "uint16"
               : "uint8");
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== data.length) throw new ProtocolError(`tensor of shape [${shape}] needs ${size} values, got ${data.length}`);
+  if (size !== data.length)
+    throw new ProtocolError(`tensor of shape [${shape}] needs ${size} values, got ${data.length}`);
   return { dtype: inferred, shape, data };
 }
 
 function isTensor(v: unknown): v is Tensor {
-  return typeof v === "object" && v !== null && ArrayBuffer.isView((v as Tensor).data) && Array.isArray((v as Tensor).shape);
+  return (
+    typeof v === "object" && v !== null && ArrayBuffer.isView((v as Tensor).data) && Array.isArray((v as Tensor).shape)
+  );
 }
 
 function lift(value: unknown, frames: Uint8Array[]): unknown {

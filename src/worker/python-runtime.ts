@@ -6,7 +6,14 @@
  * one it never acknowledged, or one queued behind a cancelled request the runtime itself killed
  * the worker for (the user aborted that one; this one is a bystander).
  */
-import { AbortError, LmprobeError, ProtocolError, TimeoutError, WorkerExitedError, WorkerStartError } from "../errors.js";
+import {
+  AbortError,
+  LmprobeError,
+  ProtocolError,
+  TimeoutError,
+  WorkerExitedError,
+  WorkerStartError,
+} from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
 import type { HelloReply, Reply, Request, RpcName } from "../protocol/messages.js";
 import { progressFromWire } from "../protocol/progress.js";
@@ -64,7 +71,10 @@ export class PythonRuntime implements AsyncDisposable {
   }
 
   /** Starts a runtime and waits until its worker is ready. */
-  static async start(options: PythonRuntimeOptions = {}, onProgress?: (e: ProgressEvent) => void): Promise<PythonRuntime> {
+  static async start(
+    options: PythonRuntimeOptions = {},
+    onProgress?: (e: ProgressEvent) => void,
+  ): Promise<PythonRuntime> {
     const runtime = new PythonRuntime(options);
     await runtime.ready(onProgress);
     return runtime;
@@ -104,7 +114,10 @@ export class PythonRuntime implements AsyncDisposable {
     return this.connection;
   }
 
-  private async spawnAndHandshake(onProgress: ((e: ProgressEvent) => void) | undefined, onExit: () => void): Promise<Connection> {
+  private async spawnAndHandshake(
+    onProgress: ((e: ProgressEvent) => void) | undefined,
+    onExit: () => void,
+  ): Promise<Connection> {
     const env = { ...process.env, ...this.options.env };
     refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
     const python = this.options.pythonPath
@@ -127,7 +140,15 @@ export class PythonRuntime implements AsyncDisposable {
     rpc.onBusyChange = (busy) => proc.holdEventLoop(busy);
     void proc.exited.then((exit) => {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-      rpc.failAll(() => new WorkerExitedError(`The Python worker (pid ${proc.pid}) ${how}; the next call starts a fresh worker.`, exit.exitCode, exit.signal, proc.stderrTail.toString()));
+      rpc.failAll(
+        () =>
+          new WorkerExitedError(
+            `The Python worker (pid ${proc.pid}) ${how}; the next call starts a fresh worker.`,
+            exit.exitCode,
+            exit.signal,
+            proc.stderrTail.toString(),
+          ),
+      );
       rpc.close();
       onExit();
     });
@@ -139,7 +160,10 @@ export class PythonRuntime implements AsyncDisposable {
       });
       const info = await Promise.race([hello, timeout]);
       if (info.protocol !== PROTOCOL_VERSION) {
-        throw new ProtocolError(`the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`, proc.stderrTail.toString());
+        throw new ProtocolError(
+          `the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`,
+          proc.stderrTail.toString(),
+        );
       }
       emit(onProgress, { type: "worker", phase: "ready", pid: info.pid });
       return { proc, rpc, info, killedForCancel };
@@ -147,7 +171,11 @@ export class PythonRuntime implements AsyncDisposable {
       rpc.close();
       proc.kill();
       if (err instanceof LmprobeError && !(err instanceof WorkerExitedError)) throw err;
-      throw new WorkerStartError(`The Python worker failed to start with ${python}: ${errorMessage(err)}`, proc.stderrTail.toString(), { cause: err });
+      throw new WorkerStartError(
+        `The Python worker failed to start with ${python}: ${errorMessage(err)}`,
+        proc.stderrTail.toString(),
+        { cause: err },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -178,7 +206,10 @@ export class PythonRuntime implements AsyncDisposable {
    * Runs `send` on the live connection. Resends once, to a fresh worker, a call the dead worker
    * never ran (see the file comment); any other failure is the caller's.
    */
-  private async withResend<T>(options: CallSettings, send: (conn: Connection, rpcOptions: RequestOptions) => Promise<T>): Promise<T> {
+  private async withResend<T>(
+    options: CallSettings,
+    send: (conn: Connection, rpcOptions: RequestOptions) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.connectFor(options);
       let acked = false;
@@ -216,7 +247,9 @@ export class PythonRuntime implements AsyncDisposable {
       const conn = await this.connection?.catch(() => undefined);
       this.connection = undefined;
       if (!conn) return;
-      conn.rpc.failAll(() => new WorkerExitedError("The Python runtime was closed while this call was in flight.", null, null, ""));
+      conn.rpc.failAll(
+        () => new WorkerExitedError("The Python runtime was closed while this call was in flight.", null, null, ""),
+      );
       if (!conn.proc.hasExited) {
         const bye = conn.rpc.request("shutdown").catch(() => undefined);
         await Promise.race([bye, new Promise((r) => setTimeout(r, 1000).unref())]);

@@ -45,10 +45,19 @@ export class RpcClient {
   /** Called when the client goes from idle to waiting for a reply (true) and back (false). */
   onBusyChange: ((busy: boolean) => void) | undefined;
 
-  constructor(endpoint: string, private readonly cancelGraceMs = 5000) {
+  constructor(
+    endpoint: string,
+    private readonly cancelGraceMs = 5000,
+  ) {
     // linger 0: a closed socket never holds the Node process open with unsent messages.
     // ZMTP heartbeats drop a silent peer (matters for tcp workers; a local one is also watched by its exit).
-    this.socket = new Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0, heartbeatInterval: 5000, heartbeatTimeout: 30000 });
+    this.socket = new Dealer({
+      linger: 0,
+      sendHighWaterMark: 0,
+      receiveHighWaterMark: 0,
+      heartbeatInterval: 5000,
+      heartbeatTimeout: 30000,
+    });
     this.socket.connect(endpoint);
   }
 
@@ -140,11 +149,20 @@ export class RpcClient {
     if (signal?.aborted) return Promise.reject(new AbortError({ cause: signal.reason }));
     const id = randomUUID();
     return new Promise((resolve, reject) => {
-      const entry: Pending = { type, resolve, reject, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...(options.onAck ? { onAck: options.onAck } : {}) };
+      const entry: Pending = {
+        type,
+        resolve,
+        reject,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.onAck ? { onAck: options.onAck } : {}),
+      };
       const onAbort = () => {
         entry.abandoned = true;
         reject(new AbortError({ cause: signal?.reason }));
-        void this.send({ v: PROTOCOL_VERSION, id: randomUUID(), type: "cancel", ts: Date.now() / 1000 }, { target: id }).catch(() => undefined);
+        void this.send(
+          { v: PROTOCOL_VERSION, id: randomUUID(), type: "cancel", ts: Date.now() / 1000 },
+          { target: id },
+        ).catch(() => undefined);
         // A request that ignores the cancel (a long forward pass) gets its worker killed.
         const timer = setTimeout(() => {
           if (this.pending.has(id)) this.onCancelStuck?.();

@@ -37,7 +37,8 @@ export class LineTail {
  * `msgpack.py` or `torch.py` lying there would be imported and run by the worker.
  */
 export function workerArgs(): string[] {
-  const bootstrap = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('lmprobe_worker', run_name='__main__')";
+  const bootstrap =
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('lmprobe_worker', run_name='__main__')";
   return ["-I", "-u", "-c", bootstrap, WORKER_PYTHONPATH];
 }
 
@@ -48,7 +49,13 @@ export class WorkerProcess {
   readonly exited: Promise<WorkerExit>;
   endpoint = "";
   pid: number | undefined;
-  private readonly child: ResultPromise<{ stdin: "pipe"; stdout: "pipe"; stderr: "pipe"; reject: false; buffer: false }>;
+  private readonly child: ResultPromise<{
+    stdin: "pipe";
+    stdout: "pipe";
+    stderr: "pipe";
+    reject: false;
+    buffer: false;
+  }>;
   private done = false;
 
   private constructor(python: string, env: Record<string, string>, args: string[]) {
@@ -65,7 +72,11 @@ export class WorkerProcess {
     this.pid = this.child.pid;
     createInterface({ input: this.child.stderr }).on("line", (line) => this.stderrTail.push(line));
     this.exited = this.child.then(
-      (r) => ({ exitCode: r.exitCode ?? null, signal: r.signal ?? null, spawnFailed: r.exitCode === undefined && !r.signal }),
+      (r) => ({
+        exitCode: r.exitCode ?? null,
+        signal: r.signal ?? null,
+        spawnFailed: r.exitCode === undefined && !r.signal,
+      }),
       () => ({ exitCode: null, signal: null, spawnFailed: true }),
     );
     void this.exited.then(() => {
@@ -80,14 +91,26 @@ export class WorkerProcess {
   }
 
   /** Spawns the worker (`python ARGS`, ARGS {@link workerArgs} unless given) and waits for its `{"event":"listening"}` line. */
-  static async spawn(python: string, options: { env?: Record<string, string>; timeoutMs: number; args?: string[] }): Promise<WorkerProcess> {
+  static async spawn(
+    python: string,
+    options: { env?: Record<string, string>; timeoutMs: number; args?: string[] },
+  ): Promise<WorkerProcess> {
     const env = { ...(options.env ?? {}) };
     const proc = new WorkerProcess(python, env, options.args ?? workerArgs());
     const lines = createInterface({ input: proc.child.stdout });
     let timer: NodeJS.Timeout | undefined;
     try {
       proc.endpoint = await new Promise<string>((resolve, reject) => {
-        timer = setTimeout(() => reject(new WorkerStartError(`the Python worker did not announce an endpoint within ${options.timeoutMs} ms`, proc.stderrTail.toString())), options.timeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(
+              new WorkerStartError(
+                `the Python worker did not announce an endpoint within ${options.timeoutMs} ms`,
+                proc.stderrTail.toString(),
+              ),
+            ),
+          options.timeoutMs,
+        );
         lines.on("line", (line) => {
           try {
             const msg: unknown = JSON.parse(line);
@@ -100,7 +123,9 @@ export class WorkerProcess {
           const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
           reject(
             new WorkerStartError(
-              exit.spawnFailed ? `could not run the Python interpreter ${python}` : `the Python worker exited during start-up (${how}) using ${python}`,
+              exit.spawnFailed
+                ? `could not run the Python interpreter ${python}`
+                : `the Python worker exited during start-up (${how}) using ${python}`,
               proc.stderrTail.toString(),
             ),
           );
@@ -147,7 +172,8 @@ export class WorkerProcess {
       this.holdEventLoop(true); // close() awaits the exit: Node must not exit before it resolves
       this.child.stdin.end();
       const timedOut = Symbol("timeout");
-      const wait = (ms: number) => Promise.race([this.exited, new Promise<typeof timedOut>((r) => setTimeout(r, ms, timedOut).unref())]);
+      const wait = (ms: number) =>
+        Promise.race([this.exited, new Promise<typeof timedOut>((r) => setTimeout(r, ms, timedOut).unref())]);
       if ((await wait(graceMs)) === timedOut) {
         this.child.kill("SIGTERM");
         if ((await wait(graceMs)) === timedOut) this.child.kill("SIGKILL");

@@ -9,10 +9,14 @@ export const freshDir = (prefix = "lmprobe-cache-") => mkdtempSync(join(tmpdir()
 const DIST = new URL("../../dist/index.js", import.meta.url).href;
 
 /** Runs an ES module snippet that can `import { ... } from SDK` in its own Node process. */
-export function runNode(body: string, env: Record<string, string> = {}): ResultPromise<{ env: Record<string, string>; reject: false; all: true }> {
+export function runNode(
+  body: string,
+  env: Record<string, string> = {},
+): ResultPromise<{ env: Record<string, string>; reject: false; all: true }> {
   const script = `import * as SDK from ${JSON.stringify(DIST)};\n${body}`;
   return execa("node", ["--input-type=module", "-e", script], { env, reject: false, all: true });
 }
 
 /** `count` distinct prompts. */
-export const manyPrompts = (count: number, tag = "p") => Array.from({ length: count }, (_, i) => `Statement ${tag}${i}: the ${i % 2 ? "cat" : "dog"} number ${i} sat.`);
+export const manyPrompts = (count: number, tag = "p") =>
+  Array.from({ length: count }, (_, i) => `Statement ${tag}${i}: the ${i % 2 ? "cat" : "dog"} number ${i} sat.`);

@@ -11,19 +11,33 @@ export interface StandIn {
   stop(): Promise<void>;
 }
 
-export async function startStandIn(python: string, apiKey: string, extraEnv: Record<string, string> = {}): Promise<StandIn> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>), HF_HUB_OFFLINE: "1", HF_HUB_DISABLE_PROGRESS_BARS: "1", TRANSFORMERS_VERBOSITY: "error", ...extraEnv };
+export async function startStandIn(
+  python: string,
+  apiKey: string,
+  extraEnv: Record<string, string> = {},
+): Promise<StandIn> {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    HF_HUB_OFFLINE: "1",
+    HF_HUB_DISABLE_PROGRESS_BARS: "1",
+    TRANSFORMERS_VERBOSITY: "error",
+    ...extraEnv,
+  };
   delete env.PYTHONPATH; // like NDIF: the worker's own code must arrive by value
   delete env.NDIF_API_KEY;
-  const child: ResultPromise = execa(python, [join(import.meta.dirname, "..", "fixtures", "ndif_standin.py"), "--api-key", apiKey], {
-    env,
-    extendEnv: false,
-    stdin: "pipe", // its EOF stops the server
-    stdout: "pipe",
-    stderr: "inherit",
-    reject: false,
-    cleanup: true,
-  });
+  const child: ResultPromise = execa(
+    python,
+    [join(import.meta.dirname, "..", "fixtures", "ndif_standin.py"), "--api-key", apiKey],
+    {
+      env,
+      extendEnv: false,
+      stdin: "pipe", // its EOF stops the server
+      stdout: "pipe",
+      stderr: "inherit",
+      reject: false,
+      cleanup: true,
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {

@@ -23,7 +23,12 @@ export const DOGS = [
   "The dog guarded the house.",
   "Our dog wags its tail.",
 ];
-export const TEST_PROMPTS = ["The cat is sleeping.", "The dog is barking loudly.", "A cat and a dog.", "Dogs run fast."];
+export const TEST_PROMPTS = [
+  "The cat is sleeping.",
+  "The dog is barking loudly.",
+  "A cat and a dog.",
+  "Dogs run fast.",
+];
 /** A third class for multiclass probes. */
 export const BIRDS = [
   "The bird sang at dawn.",

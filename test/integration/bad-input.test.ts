@@ -3,7 +3,14 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError, InvalidOptionError, ModelNotFoundError, NotFittedError, Probe, PythonRuntime } from "../../src/index.js";
+import {
+  InvalidInputError,
+  InvalidOptionError,
+  ModelNotFoundError,
+  NotFittedError,
+  Probe,
+  PythonRuntime,
+} from "../../src/index.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
 
 const models = inject("tinyModels");
@@ -27,8 +34,24 @@ describe("fit arguments", () => {
     ["an empty negative set", () => probe.fit(CATS, [] as string[]), "negativePrompts"],
     ["labels of the wrong length", () => probe.fit(CATS, [1, 0]), "labels"],
     ["a non-string prompt", () => probe.fit([...CATS, 42 as unknown as string], DOGS), "positivePrompts"],
-    ["one class only", () => probe.fit(CATS, CATS.map(() => 1)), "labels"],
-    ["non-integer labels", () => probe.fit(CATS, CATS.map((_, i) => i / 10)), "labels"],
+    [
+      "one class only",
+      () =>
+        probe.fit(
+          CATS,
+          CATS.map(() => 1),
+        ),
+      "labels",
+    ],
+    [
+      "non-integer labels",
+      () =>
+        probe.fit(
+          CATS,
+          CATS.map((_, i) => i / 10),
+        ),
+      "labels",
+    ],
     ["sample weights of the wrong length", () => probe.fit(CATS, DOGS, { sampleWeight: [1, 2] }), "sampleWeight"],
     ["an empty-string prompt", () => probe.fit(CATS, [...DOGS.slice(0, 3), "", ...DOGS.slice(3)]), "negativePrompts"],
     ["an empty-string prompt to warm up", () => probe.warmup(["A cat.", ""]), "prompts"],

@@ -11,7 +11,10 @@ const models = inject("tinyModels");
 const runtime = new PythonRuntime();
 afterAll(() => runtime.close());
 
-const blobFiles = (dir: string) => readdirSync(join(dir, "blobs"), { recursive: true, withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith(".bin")).map((d) => join(d.parentPath, d.name));
+const blobFiles = (dir: string) =>
+  readdirSync(join(dir, "blobs"), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith(".bin"))
+    .map((d) => join(d.parentPath, d.name));
 
 describe("crashes", () => {
   it("a kill -9 of Node mid-warmup leaves only whole, verified entries and the rerun resumes", async () => {
@@ -83,7 +86,10 @@ describe("inline entries", () => {
     const prompts = manyPrompts(4, "inline");
     await probe.warmup(prompts);
     const db = new Database(join(cacheDir, "index.sqlite"));
-    const row = db.prepare("SELECT prompt_hash, data FROM entries LIMIT 1").get() as { prompt_hash: string; data: Buffer };
+    const row = db.prepare("SELECT prompt_hash, data FROM entries LIMIT 1").get() as {
+      prompt_hash: string;
+      data: Buffer;
+    };
     row.data[3] = row.data[3]! ^ 0x40;
     db.prepare("UPDATE entries SET data = ? WHERE prompt_hash = ?").run(row.data, row.prompt_hash);
     db.close();
@@ -118,7 +124,10 @@ describe("refusals", () => {
     const file = join(freshDir(), "a-file");
     writeFileSync(file, "x");
     const probe = new Probe({ model: models.gpt2.path, layers: 0, cacheDir: join(file, "cache"), runtime });
-    const err = await probe.warmup(["x"]).then(() => undefined, (e: unknown) => e);
+    const err = await probe.warmup(["x"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CacheError);
     expect((err as CacheError).message).toContain("LMPROBE_CACHE_DIR");
   });
@@ -141,7 +150,10 @@ describe.skipIf(!canMount)("a full disk (a 1 MB tmpfs)", () => {
     const cacheDir = join(mountPoint, "cache");
     const probe = new Probe({ model: models.gpt2.path, layers: 0, batchSize: 8, cacheDir, runtime });
     const prompts = manyPrompts(640, "full"); // one 4 KB block per blob: a few 64-prompt chunks fit
-    const err = await probe.warmup(prompts, { fullSequence: true }).then(() => undefined, (e: unknown) => e);
+    const err = await probe.warmup(prompts, { fullSequence: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await probe.close();
     expect(err).toBeInstanceOf(CacheError);
     expect((err as CacheError).message).toMatch(/disk is full|database or disk is full/);

@@ -14,7 +14,8 @@ const fresh = () => {
 };
 afterAll(() => Promise.all(runtimes.map((r) => r.close())));
 
-const extractEvents = (events: ProgressEvent[]) => events.filter((e): e is Extract<ProgressEvent, { type: "extract" }> => e.type === "extract");
+const extractEvents = (events: ProgressEvent[]) =>
+  events.filter((e): e is Extract<ProgressEvent, { type: "extract" }> => e.type === "extract");
 
 describe("activation cache", () => {
   it("serves a second fit entirely from the cache without loading the model", async () => {
@@ -27,7 +28,9 @@ describe("activation cache", () => {
     await second.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
     expect(extractEvents(events)).toEqual([{ type: "extract", completed: 20, total: 20, tokens: 0, cached: 20 }]);
     expect((await runtime.request("loaded_models", {})).models).toEqual([]);
-    expect((second.fittedState.model as LinearModelState).coef).toEqual((first.fittedState.model as LinearModelState).coef);
+    expect((second.fittedState.model as LinearModelState).coef).toEqual(
+      (first.fittedState.model as LinearModelState).coef,
+    );
     expect(await second.predictProba(CATS.slice(0, 2))).toEqual(await first.predictProba(CATS.slice(0, 2)));
   });
 
@@ -53,10 +56,24 @@ describe("activation cache", () => {
     const directRuntime = fresh();
     for (const pooling of ["last_token", "first_token", "mean"] as const) {
       const runtime = fresh();
-      const cached = new Probe({ model: models.llama.path, layers: [0, 2], pooling, randomState: 0, cacheDir, runtime });
+      const cached = new Probe({
+        model: models.llama.path,
+        layers: [0, 2],
+        pooling,
+        randomState: 0,
+        cacheDir,
+        runtime,
+      });
       await cached.fit(CATS, DOGS);
       expect((await runtime.request("loaded_models", {})).models).toEqual([]);
-      const direct = new Probe({ model: models.llama.path, layers: [0, 2], pooling, randomState: 0, cacheDir: null, runtime: directRuntime });
+      const direct = new Probe({
+        model: models.llama.path,
+        layers: [0, 2],
+        pooling,
+        randomState: 0,
+        cacheDir: null,
+        runtime: directRuntime,
+      });
       await direct.fit(CATS, DOGS);
       const a = (cached.fittedState.model as LinearModelState).coef;
       const b = (direct.fittedState.model as LinearModelState).coef;
@@ -93,12 +110,26 @@ describe("activation cache", () => {
 
   it("stores float16 when asked, at half the size and within float16 precision", async () => {
     const cacheDir = freshDir();
-    const half = new Probe({ model: models.llama.path, layers: 1, cacheDtype: "float16", randomState: 0, cacheDir, runtime: fresh() });
+    const half = new Probe({
+      model: models.llama.path,
+      layers: 1,
+      cacheDtype: "float16",
+      randomState: 0,
+      cacheDir,
+      runtime: fresh(),
+    });
     await half.fit(CATS, DOGS);
     const cache = new ActivationCache(cacheDir);
     expect(cache.totalBytes()).toBe(20 * 32 * 2);
     cache.close();
-    const again = new Probe({ model: models.llama.path, layers: 1, cacheDtype: "float16", randomState: 0, cacheDir, runtime: fresh() });
+    const again = new Probe({
+      model: models.llama.path,
+      layers: 1,
+      cacheDtype: "float16",
+      randomState: 0,
+      cacheDir,
+      runtime: fresh(),
+    });
     expect(await again.warmup([...CATS, ...DOGS])).toEqual({ prompts: 20, cached: 20 });
     // A float32 probe does not take lossy entries for exact ones.
     const exact = new Probe({ model: models.llama.path, layers: 1, cacheDir, runtime: fresh() });
@@ -129,7 +160,10 @@ describe("progress", () => {
     const probe = new Probe({ model: models.gpt2.path, layers: 0, batchSize: 4, cacheDir: null, runtime: fresh() });
     const events: ProgressEvent[] = [];
     await probe.warmup(manyPrompts(150, "chunks"), { onProgress: (e) => events.push(e) });
-    expect(events.filter((e) => e.type === "model").map((e) => (e as { phase: string }).phase)).toEqual(["loading", "loaded"]);
+    expect(events.filter((e) => e.type === "model").map((e) => (e as { phase: string }).phase)).toEqual([
+      "loading",
+      "loaded",
+    ]);
     expect(events.filter((e) => e.type === "extract").at(-1)).toMatchObject({ completed: 150, total: 150 });
   });
 });

@@ -21,7 +21,9 @@ describe("lmprobe CLI usage (no Python started)", () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^Usage: lmprobe ${command}`));
     expect(result.stderr).toBe("");
-    expect((await execa("node", [cliPath, "help", command], { reject: false, env: noPython })).stdout).toBe(result.stdout);
+    expect((await execa("node", [cliPath, "help", command], { reject: false, env: noPython })).stdout).toBe(
+      result.stdout,
+    );
   });
 
   it("lmprobe --help lists every command on stdout; no or an unknown command is a usage error on stderr", async () => {
@@ -52,8 +54,14 @@ describe("lmprobe CLI usage (no Python started)", () => {
       [["setup", "--bogus"], /Unknown option '--bogus'.*lmprobe setup --help/s],
       [["cache"], /no action given.*Usage: lmprobe cache/s],
       [["cache", "prune"], /--max-gb/],
-      [["train", "out", "--model", "m", "--data", "d.jsonl", "--batch-size", "0"], /--batch-size must be an integer of at least 1, got "0"/],
-      [["train", "out", "--model", "m", "--data", "d.jsonl", "--task", "ranking"], /--task "ranking" is not one of: classification, regression/],
+      [
+        ["train", "out", "--model", "m", "--data", "d.jsonl", "--batch-size", "0"],
+        /--batch-size must be an integer of at least 1, got "0"/,
+      ],
+      [
+        ["train", "out", "--model", "m", "--data", "d.jsonl", "--task", "ranking"],
+        /--task "ranking" is not one of: classification, regression/,
+      ],
       [["train", "out", "--model", "m", "--data", "missing.jsonl", "--layers", "sideways"], /layers/],
     ];
     for (const [args, stderr] of cases) {
@@ -65,14 +73,23 @@ describe("lmprobe CLI usage (no Python started)", () => {
   });
 
   it("--classifier errors list the valid names, before Python starts", async () => {
-    const result = await execa("node", [cliPath, "train", "out", "--model", "m", "--data", "d.jsonl", "--classifier", "svc"], { reject: false, env: noPython });
+    const result = await execa(
+      "node",
+      [cliPath, "train", "out", "--model", "m", "--data", "d.jsonl", "--classifier", "svc"],
+      { reject: false, env: noPython },
+    );
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('--classifier "svc" is not one of:');
     for (const name of CLASSIFIERS) expect(result.stderr).toContain(name);
   });
 
   it("demo --n abc fails before starting Python", async () => {
-    for (const [flag, value] of [["--n", "abc"], ["--n", "3"], ["--layers", "1.5"], ["--layers", "40"]] as const) {
+    for (const [flag, value] of [
+      ["--n", "abc"],
+      ["--n", "3"],
+      ["--layers", "1.5"],
+      ["--layers", "40"],
+    ] as const) {
       const result = await execa("node", [cliPath, "demo", flag, value], { reject: false, env: noPython });
       expect(result.exitCode, `${flag} ${value}`).toBe(2); // a started Python would be PythonEnvError, exit 1
       expect(result.stderr).toContain(`${flag} must be an integer`);
@@ -83,7 +100,11 @@ describe("lmprobe CLI usage (no Python started)", () => {
   it("train refuses a folder that is not a saved probe, even with --force, and leaves it alone", async () => {
     const dir = freshDir();
     writeFileSync(join(dir, "notes.txt"), "keep me");
-    const result = await execa("node", [cliPath, "train", dir, "--model", "m", "--positive", "p.txt", "--negative", "n.txt", "--force"], { reject: false, env: noPython });
+    const result = await execa(
+      "node",
+      [cliPath, "train", dir, "--model", "m", "--positive", "p.txt", "--negative", "n.txt", "--force"],
+      { reject: false, env: noPython },
+    );
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain("exists and is not a saved probe");
     expect(readFileSync(join(dir, "notes.txt"), "utf8")).toBe("keep me");
@@ -101,10 +122,19 @@ describe("lmprobe CLI", () => {
   it("env --json reports the interpreter and package versions", async () => {
     const result = await cli("env", "--json");
     expect(result.exitCode).toBe(0);
-    const report = JSON.parse(result.stdout) as { executable: string; versions: Record<string, string>; protocol: number; torchIndex: { name: string; source: string; reason: string } | null };
+    const report = JSON.parse(result.stdout) as {
+      executable: string;
+      versions: Record<string, string>;
+      protocol: number;
+      torchIndex: { name: string; source: string; reason: string } | null;
+    };
     expect(report.executable).toContain("python");
     // What setup chooses for torch on this machine, and why (the test machines have no NVIDIA GPU).
-    if (!process.env.LMPROBE_PYTHON) expect(report.torchIndex).toMatchObject({ source: "auto", reason: expect.stringMatching(/NVIDIA|macOS|default pip index/) });
+    if (!process.env.LMPROBE_PYTHON)
+      expect(report.torchIndex).toMatchObject({
+        source: "auto",
+        reason: expect.stringMatching(/NVIDIA|macOS|default pip index/),
+      });
     expect(Object.keys(report.versions)).toEqual(expect.arrayContaining(["torch", "transformers", "sklearn"]));
   });
 
@@ -114,7 +144,9 @@ describe("lmprobe CLI", () => {
     const probe = new Probe({ model: models.gpt2.path, layers: [0, 1], cacheDir: dir, runtime });
     await probe.warmup(CATS);
     await probe.close();
-    const info = JSON.parse((await cli("cache", "info", "--json", "--dir", dir)).stdout) as { models: Array<{ model: string; entries: number; layers: number }> };
+    const info = JSON.parse((await cli("cache", "info", "--json", "--dir", dir)).stdout) as {
+      models: Array<{ model: string; entries: number; layers: number }>;
+    };
     expect(info.models).toMatchObject([{ model: models.gpt2.path, entries: 20, layers: 2 }]);
     expect((await cli("cache", "prune", "--max-gb", "0", "--dir", dir)).stdout).toContain("removed 20");
     await probe.warmup(CATS);
@@ -127,25 +159,64 @@ describe("lmprobe CLI", () => {
   it("train saves a probe from a JSONL file; predict prints labels, probabilities and metrics", async () => {
     const dir = freshDir();
     const data = join(dir, "train.jsonl");
-    writeFileSync(data, [...CATS.map((text) => ({ text, label: 1 })), ...DOGS.map((text) => ({ text, label: 0 }))].map((r) => JSON.stringify(r)).join("\n"));
+    writeFileSync(
+      data,
+      [...CATS.map((text) => ({ text, label: 1 })), ...DOGS.map((text) => ({ text, label: 0 }))]
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+    );
     const env = { ...process.env, LMPROBE_CACHE_DIR: join(dir, "cache") };
-    const trained = await execa("node", [cliPath, "train", join(dir, "probe"), "--model", models.gpt2.path, "--layers", "0,2", "--classifier", "lda", "--data", data, "--random-state", "0"], { reject: false, env });
+    const trained = await execa(
+      "node",
+      [
+        cliPath,
+        "train",
+        join(dir, "probe"),
+        "--model",
+        models.gpt2.path,
+        "--layers",
+        "0,2",
+        "--classifier",
+        "lda",
+        "--data",
+        data,
+        "--random-state",
+        "0",
+      ],
+      { reject: false, env },
+    );
     expect(trained.exitCode, trained.stderr).toBe(0);
     expect(trained.stdout).toContain("layers 0,2, classes 0,1");
-    const predicted = await execa("node", [cliPath, "predict", join(dir, "probe"), "--data", data, "--json"], { reject: false, env });
+    const predicted = await execa("node", [cliPath, "predict", join(dir, "probe"), "--data", data, "--json"], {
+      reject: false,
+      env,
+    });
     expect(predicted.exitCode, predicted.stderr).toBe(0);
-    const report = JSON.parse(predicted.stdout) as { predictions: Array<{ prediction: number; proba: number[] }>; metrics: { accuracy: number; nEval: number } };
+    const report = JSON.parse(predicted.stdout) as {
+      predictions: Array<{ prediction: number; proba: number[] }>;
+      metrics: { accuracy: number; nEval: number };
+    };
     expect(report.predictions).toHaveLength(20);
     expect(report.metrics.nEval).toBe(20);
-    expect(report.metrics.accuracy).toBe(report.predictions.filter((p, i) => p.prediction === (i < 10 ? 1 : 0)).length / 20);
+    expect(report.metrics.accuracy).toBe(
+      report.predictions.filter((p, i) => p.prediction === (i < 10 ? 1 : 0)).length / 20,
+    );
     // A second train into the same folder is refused without --force, and the saved probe survives.
     const manifest = join(dir, "probe", "probe.json");
     const before = readFileSync(manifest, "utf8");
-    const again = await execa("node", [cliPath, "train", join(dir, "probe"), "--model", models.gpt2.path, "--layers", "1", "--data", data], { reject: false, env });
+    const again = await execa(
+      "node",
+      [cliPath, "train", join(dir, "probe"), "--model", models.gpt2.path, "--layers", "1", "--data", data],
+      { reject: false, env },
+    );
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toContain("already holds a saved probe; pass --force");
     expect(readFileSync(manifest, "utf8")).toBe(before);
-    const forced = await execa("node", [cliPath, "train", join(dir, "probe"), "--model", models.gpt2.path, "--layers", "1", "--data", data, "--force"], { reject: false, env });
+    const forced = await execa(
+      "node",
+      [cliPath, "train", join(dir, "probe"), "--model", models.gpt2.path, "--layers", "1", "--data", data, "--force"],
+      { reject: false, env },
+    );
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(forced.stdout).toContain("layers 1, classes 0,1");
     expect(statSync(manifest).isFile()).toBe(true);

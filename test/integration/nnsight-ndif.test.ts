@@ -9,7 +9,15 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AbortError, Probe, PythonRuntime, RemoteError, RemoteJobError, RemoteTimeoutError, type ProgressEvent } from "../../src/index.js";
+import {
+  AbortError,
+  Probe,
+  PythonRuntime,
+  RemoteError,
+  RemoteJobError,
+  RemoteTimeoutError,
+  type ProgressEvent,
+} from "../../src/index.js";
 import type { Tensor } from "../../src/protocol/codec.js";
 import { CATS, DOGS, TEST_PROMPTS } from "../helpers/prompts.js";
 import { startStandIn, type StandIn } from "../helpers/ndif-standin.js";
@@ -48,9 +56,21 @@ afterAll(async () => {
   await ndif?.stop();
 });
 
-const prompts = [...TEST_PROMPTS, "The cat sat on the mat.", "Hi", "A big dog barked at the mailman for a very long time today."];
+const prompts = [
+  ...TEST_PROMPTS,
+  "The cat sat on the mat.",
+  "Hi",
+  "A big dog barked at the mailman for a very long time today.",
+];
 
-function remoteBody(model: string, layers: number[], pooling: string, remote: Record<string, unknown>, jobsDir: string, list = prompts) {
+function remoteBody(
+  model: string,
+  layers: number[],
+  pooling: string,
+  remote: Record<string, unknown>,
+  jobsDir: string,
+  list = prompts,
+) {
   return {
     model,
     prompts: list,
@@ -59,7 +79,17 @@ function remoteBody(model: string, layers: number[], pooling: string, remote: Re
     batch_size: 3,
     group_by_length: false,
     backend: "nnsight",
-    remote: { repo_id: model, host: ndif.host, poll_s: 0.05, backoff_s: 0.05, max_retries: 3, timeout_s: 60, jobs_file: join(jobsDir, "ndif-jobs.json"), transfer_dtype: "float16", ...remote },
+    remote: {
+      repo_id: model,
+      host: ndif.host,
+      poll_s: 0.05,
+      backoff_s: 0.05,
+      max_retries: 3,
+      timeout_s: 60,
+      jobs_file: join(jobsDir, "ndif-jobs.json"),
+      transfer_dtype: "float16",
+      ...remote,
+    },
   };
 }
 
@@ -75,14 +105,26 @@ describe("NDIF stand-in", () => {
       for (const pooling of ["last_token", "mean", "none"]) {
         const dir = mkdtempSync(join(tmpdir(), "ndif-"));
         const events: ProgressEvent[] = [];
-        const remote = await runtime.request("extract", remoteBody(m.path, [0, m.num_layers - 1], pooling, {}, dir), { onProgress: (e) => events.push(e) });
-        const local = await runtime.request("extract", { model: m.path, prompts, layers: [0, m.num_layers - 1], pooling, batch_size: 3, group_by_length: false });
+        const remote = await runtime.request("extract", remoteBody(m.path, [0, m.num_layers - 1], pooling, {}, dir), {
+          onProgress: (e) => events.push(e),
+        });
+        const local = await runtime.request("extract", {
+          model: m.path,
+          prompts,
+          layers: [0, m.num_layers - 1],
+          pooling,
+          batch_size: 3,
+          group_by_length: false,
+        });
         const a = (remote.activations as Tensor).data as Float32Array;
         const b = (local.activations as Tensor).data as Float32Array;
         expect(a.length).toBe(b.length);
         let worst = 0;
-        for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
-        console.info(`NDIF stand-in ${family} ${pooling}: max relative |Δ| vs local ${worst.toExponential(2)} (float16 transfer)`);
+        for (let i = 0; i < a.length; i++)
+          worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+        console.info(
+          `NDIF stand-in ${family} ${pooling}: max relative |Δ| vs local ${worst.toExponential(2)} (float16 transfer)`,
+        );
         expect(worst).toBeLessThan(1e-3); // float16 keeps 11 significant bits: ≤ 4.9e-4 relative
         const statuses = events.filter((e) => e.type === "remote").map((e) => (e as { status: string }).status);
         expect(statuses).toContain("RECEIVED");
@@ -97,9 +139,21 @@ describe("NDIF stand-in", () => {
 
   it("NDIF stand-in: a probe with remote: true fits and predicts like the local probe; a rerun reads the cache (no job)", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "ndif-cache-"));
-    const common = { model: models.gpt_neox.path, layers: "all" as const, pooling: "mean" as const, randomState: 0, batchSize: 4, runtime };
+    const common = {
+      model: models.gpt_neox.path,
+      layers: "all" as const,
+      pooling: "mean" as const,
+      randomState: 0,
+      batchSize: 4,
+      runtime,
+    };
     const events: ProgressEvent[] = [];
-    const remote = new Probe({ ...common, backend: "nnsight", remote: { host: ndif.host, pollIntervalMs: 50 }, cacheDir });
+    const remote = new Probe({
+      ...common,
+      backend: "nnsight",
+      remote: { host: ndif.host, pollIntervalMs: 50 },
+      cacheDir,
+    });
     const local = new Probe({ ...common, cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")) });
     await remote.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
     await local.fit(CATS, DOGS);
@@ -107,9 +161,16 @@ describe("NDIF stand-in", () => {
     const a = await remote.predictProba(TEST_PROMPTS);
     const b = await local.predictProba(TEST_PROMPTS);
     a.forEach((row, i) => row.forEach((p, k) => expect(Math.abs(p - b[i]![k]!)).toBeLessThan(1e-2)));
-    expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED" && typeof e.jobId === "string")).toBe(true);
+    expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED" && typeof e.jobId === "string")).toBe(
+      true,
+    );
     const before = (await ndif.stats()).submitted;
-    const again = new Probe({ ...common, backend: "nnsight", remote: { host: ndif.host, pollIntervalMs: 50 }, cacheDir });
+    const again = new Probe({
+      ...common,
+      backend: "nnsight",
+      remote: { host: ndif.host, pollIntervalMs: 50 },
+      cacheDir,
+    });
     await again.fit(CATS, DOGS);
     expect((await ndif.stats()).submitted).toBe(before); // everything came from the activation cache
   });
@@ -119,7 +180,9 @@ describe("NDIF stand-in", () => {
     await ndif.control({ scenario: "trace_error" });
     const before = (await ndif.stats()).submitted;
     try {
-      const err = await runtime.request("extract", remoteBody(models.llama.path, [1], "mean", {}, dir, prompts.slice(0, 2))).catch((e: unknown) => e);
+      const err = await runtime
+        .request("extract", remoteBody(models.llama.path, [1], "mean", {}, dir, prompts.slice(0, 2)))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RemoteJobError);
       const e = err as RemoteJobError;
       expect(e.code).toBe("REMOTE_JOB");
@@ -139,16 +202,34 @@ describe("NDIF stand-in", () => {
       const dir = mkdtempSync(join(tmpdir(), "ndif-"));
       await ndif.control({ scenario });
       const events: ProgressEvent[] = [];
-      const r = await runtime.request("extract", remoteBody(models.gpt2.path, [0, 2], "last_token", {}, dir, prompts.slice(0, 2)), { onProgress: (e) => events.push(e) });
-      expect(((r.activations as Tensor).shape)).toEqual([2, 2, 32]);
+      const r = await runtime.request(
+        "extract",
+        remoteBody(models.gpt2.path, [0, 2], "last_token", {}, dir, prompts.slice(0, 2)),
+        { onProgress: (e) => events.push(e) },
+      );
+      expect((r.activations as Tensor).shape).toEqual([2, 2, 32]);
       const retrying = events.filter((e) => e.type === "remote" && e.status === "RETRYING");
       expect(retrying).toHaveLength(1);
-      expect((retrying[0] as { message: string }).message).toMatch(scenario === "503_once" ? /Service Unavailable/ : /removed from queue/);
+      expect((retrying[0] as { message: string }).message).toMatch(
+        scenario === "503_once" ? /Service Unavailable/ : /removed from queue/,
+      );
       expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED" && e.attempt === 1)).toBe(true);
     }
     // maxRetries: 0 turns the same transient failure into an error
     await ndif.control({ scenario: "503_once" });
-    const err = await runtime.request("extract", remoteBody(models.gpt2.path, [0], "mean", { max_retries: 0 }, mkdtempSync(join(tmpdir(), "ndif-")), prompts.slice(0, 1))).catch((e: unknown) => e);
+    const err = await runtime
+      .request(
+        "extract",
+        remoteBody(
+          models.gpt2.path,
+          [0],
+          "mean",
+          { max_retries: 0 },
+          mkdtempSync(join(tmpdir(), "ndif-")),
+          prompts.slice(0, 1),
+        ),
+      )
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteError);
     expect((err as RemoteError).code).toBe("REMOTE");
     expect((err as RemoteError).httpStatus).toBe(503);
@@ -169,10 +250,18 @@ describe("NDIF stand-in", () => {
     await ndif.control({ scenario: "ok", release: true });
     const before = (await ndif.stats()).submitted;
     const events: ProgressEvent[] = [];
-    const r = await runtime.request("extract", { ...body, remote: { ...body.remote, timeout_s: 60 } }, { onProgress: (e) => events.push(e) });
+    const r = await runtime.request(
+      "extract",
+      { ...body, remote: { ...body.remote, timeout_s: 60 } },
+      { onProgress: (e) => events.push(e) },
+    );
     expect((r.activations as Tensor).shape).toEqual([3, 2, 32]);
     expect((await ndif.stats()).submitted).toBe(before);
-    expect(events.some((e) => e.type === "remote" && e.status === "REATTACHED" && e.jobId === (err as RemoteTimeoutError).jobId)).toBe(true);
+    expect(
+      events.some(
+        (e) => e.type === "remote" && e.status === "REATTACHED" && e.jobId === (err as RemoteTimeoutError).jobId,
+      ),
+    ).toBe(true);
     expect(jobsRecorded(dir)).toEqual({});
   });
 
@@ -180,12 +269,16 @@ describe("NDIF stand-in", () => {
     const dir = mkdtempSync(join(tmpdir(), "ndif-"));
     await ndif.control({ scenario: "hang" });
     const controller = new AbortController();
-    const pending = runtime.request("extract", remoteBody(models.gpt2.path, [1], "mean", {}, dir, prompts.slice(0, 2)), {
-      signal: controller.signal,
-      onProgress: (e) => {
-        if (e.type === "remote" && e.status === "QUEUED") controller.abort(new Error("user cancelled"));
+    const pending = runtime.request(
+      "extract",
+      remoteBody(models.gpt2.path, [1], "mean", {}, dir, prompts.slice(0, 2)),
+      {
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.type === "remote" && e.status === "QUEUED") controller.abort(new Error("user cancelled"));
+        },
       },
-    });
+    );
     const err = await pending.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect(Object.keys(jobsRecorded(dir))).toHaveLength(1); // still recorded: a rerun collects it
@@ -202,9 +295,17 @@ describe("NDIF stand-in", () => {
       const events: ProgressEvent[] = [];
       // another spelling of the host: the preflight runs once per host and worker
       const host = `http://localhost:${ndif.port}`;
-      const body = remoteBody(models.gpt2.path, [0], "mean", { host }, mkdtempSync(join(tmpdir(), "ndif-")), prompts.slice(0, 1));
+      const body = remoteBody(
+        models.gpt2.path,
+        [0],
+        "mean",
+        { host },
+        mkdtempSync(join(tmpdir(), "ndif-")),
+        prompts.slice(0, 1),
+      );
       await runtime.request("extract", body, { onProgress: (e) => events.push(e) });
-      const warning = events.find((e) => e.type === "remote" && e.status === "PREFLIGHT") as { message: string } | undefined;
+      const warning = events.find((e) => e.type === "remote" && e.status === "PREFLIGHT") as
+        { message: string } | undefined;
       expect(warning?.message).toContain("NDIF has nnsight 9.9.9");
       expect(warning?.message).toContain("nnsight==9.9.9");
       expect(warning?.message).toContain("lmprobe setup --force");
@@ -217,7 +318,9 @@ describe("NDIF stand-in", () => {
     const wrong = new PythonRuntime({ env: { NDIF_API_KEY: "wrong-key-0000" } });
     try {
       const dir = mkdtempSync(join(tmpdir(), "ndif-"));
-      const err = await wrong.request("extract", remoteBody(models.gpt2.path, [0], "mean", {}, dir, prompts.slice(0, 1))).catch((e: unknown) => e);
+      const err = await wrong
+        .request("extract", remoteBody(models.gpt2.path, [0], "mean", {}, dir, prompts.slice(0, 1)))
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RemoteError);
       expect((err as RemoteError).code).toBe("REMOTE_AUTH");
       expect((err as Error).message).not.toContain("wrong-key-0000");
@@ -235,15 +338,32 @@ describe("NDIF stand-in", () => {
       const snap = join(clientHub, `models--${HUB_ID.replace("/", "--")}`, "snapshots", SHA);
       expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
       const events: ProgressEvent[] = [];
-      const probe = new Probe({ model: HUB_ID, backend: "nnsight", remote: { host: ndif.host, pollIntervalMs: 50 }, layers: [1, 3], randomState: 0, runtime, cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")) });
+      const probe = new Probe({
+        model: HUB_ID,
+        backend: "nnsight",
+        remote: { host: ndif.host, pollIntervalMs: 50 },
+        layers: [1, 3],
+        randomState: 0,
+        runtime,
+        cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
+      });
       await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
-      const local = new Probe({ model: models.llama.path, layers: [1, 3], randomState: 0, runtime, cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")) });
+      const local = new Probe({
+        model: models.llama.path,
+        layers: [1, 3],
+        randomState: 0,
+        runtime,
+        cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
+      });
       await local.fit(CATS, DOGS);
       expect(await probe.predict(TEST_PROMPTS)).toEqual(await local.predict(TEST_PROMPTS));
       expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED")).toBe(true);
       expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
     } finally {
-      for (const [k, v] of [["HF_HUB_CACHE", saved.cache], ["HF_HUB_OFFLINE", saved.offline]] as const) {
+      for (const [k, v] of [
+        ["HF_HUB_CACHE", saved.cache],
+        ["HF_HUB_OFFLINE", saved.offline],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

@@ -17,12 +17,40 @@ const models = inject("tinyModels");
 const runtime = new PythonRuntime();
 afterAll(() => runtime.close());
 
-const prompts = [...TEST_PROMPTS, "The cat sat on the mat.", "Hi", "A big dog barked at the mailman for a very long time today.", "2 + 2 = 4", "x"];
+const prompts = [
+  ...TEST_PROMPTS,
+  "The cat sat on the mat.",
+  "Hi",
+  "A big dog barked at the mailman for a very long time today.",
+  "2 + 2 = 4",
+  "x",
+];
 
-async function extract(model: string, backend: "local" | "nnsight", layers: number[], pooling: string, batchSize: number, groupByLength: boolean, extra: Record<string, unknown> = {}) {
-  const r = await runtime.request("extract", { model, prompts, layers, pooling, batch_size: batchSize, group_by_length: groupByLength, backend, ...extra });
+async function extract(
+  model: string,
+  backend: "local" | "nnsight",
+  layers: number[],
+  pooling: string,
+  batchSize: number,
+  groupByLength: boolean,
+  extra: Record<string, unknown> = {},
+) {
+  const r = await runtime.request("extract", {
+    model,
+    prompts,
+    layers,
+    pooling,
+    batch_size: batchSize,
+    group_by_length: groupByLength,
+    backend,
+    ...extra,
+  });
   const acts = r.activations as Tensor;
-  return { data: acts.data as Float32Array, shape: acts.shape, lengths: Array.from((r.lengths as Tensor).data as Int32Array) };
+  return {
+    data: acts.data as Float32Array,
+    shape: acts.shape,
+    lengths: Array.from((r.lengths as Tensor).data as Int32Array),
+  };
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -45,7 +73,10 @@ describe("nnsight backend: activations equal the local backend's", () => {
     const m = models[family];
     const layers = m.num_layers > 3 ? [0, 2, m.num_layers - 1] : [0, m.num_layers - 1];
     let worst = 0;
-    for (const [batchSize, grouped] of [[3, false], [4, true]] as const) {
+    for (const [batchSize, grouped] of [
+      [3, false],
+      [4, true],
+    ] as const) {
       const local = await extract(m.path, "local", layers, pooling, batchSize, grouped);
       const viaNnsight = await extract(m.path, "nnsight", layers, pooling, batchSize, grouped);
       expect(viaNnsight.shape).toEqual(local.shape);
@@ -78,9 +109,20 @@ describe("nnsight backend: activations equal the local backend's", () => {
   });
 
   it("a probe trained with backend nnsight predicts what the local probe predicts", async () => {
-    const common = { model: models.gpt_neox.path, layers: "all" as const, pooling: "mean" as const, randomState: 0, batchSize: 4, runtime };
+    const common = {
+      model: models.gpt_neox.path,
+      layers: "all" as const,
+      pooling: "mean" as const,
+      randomState: 0,
+      batchSize: 4,
+      runtime,
+    };
     const local = new Probe({ ...common, cacheDir: mkdtempSync(join(tmpdir(), "nnsight-cache-")) });
-    const viaNnsight = new Probe({ ...common, backend: "nnsight", cacheDir: mkdtempSync(join(tmpdir(), "nnsight-cache-")) });
+    const viaNnsight = new Probe({
+      ...common,
+      backend: "nnsight",
+      cacheDir: mkdtempSync(join(tmpdir(), "nnsight-cache-")),
+    });
     await local.fit(CATS, DOGS);
     await viaNnsight.fit(CATS, DOGS);
     const a = await local.predictProba(TEST_PROMPTS);

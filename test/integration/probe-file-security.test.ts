@@ -22,7 +22,9 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
   if (value && typeof value === "object") {
     const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).sort().filter((k) => o[k] !== undefined);
+    const keys = Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined);
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
   }
   return JSON.stringify(value);

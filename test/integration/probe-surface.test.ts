@@ -7,7 +7,16 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError, NotFittedError, NotSupportedError, Probe, PythonRuntime, type ClassificationEvaluation, type ProgressEvent, type RegressionEvaluation } from "../../src/index.js";
+import {
+  InvalidInputError,
+  NotFittedError,
+  NotSupportedError,
+  Probe,
+  PythonRuntime,
+  type ClassificationEvaluation,
+  type ProgressEvent,
+  type RegressionEvaluation,
+} from "../../src/index.js";
 import { BIRDS, CATS, DOGS, TEST_PROMPTS } from "../helpers/prompts.js";
 
 const models = inject("tinyModels");
@@ -83,14 +92,24 @@ describe("deliberate differences from lmprobe", () => {
 
   it("Probe.sweepLayers trains every layer from one extraction and scores them from one more", async () => {
     const events: ProgressEvent[] = [];
-    await using sweep = await Probe.sweepLayers({ model: models.gpt_neox.path, positivePrompts: CATS, negativePrompts: DOGS, randomState: 0, runtime, cacheDir: null, onProgress: (e) => events.push(e) });
+    await using sweep = await Probe.sweepLayers({
+      model: models.gpt_neox.path,
+      positivePrompts: CATS,
+      negativePrompts: DOGS,
+      randomState: 0,
+      runtime,
+      cacheDir: null,
+      onProgress: (e) => events.push(e),
+    });
     const finished = events.filter((e) => e.type === "extract" && e.completed === e.total);
     expect(finished).toHaveLength(1); // one pass over the prompts for all three layers
     expect(sweep.layers).toEqual([0, 1, 2]);
     expect(sweep.size).toBe(3);
     const scores = await sweep.score(PROMPTS, LABELS);
     expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
-    expect(await sweep.bestLayer(PROMPTS, LABELS)).toBe(sweep.layers.reduce((b, l) => (scores[l]! > scores[b]! ? l : b)));
+    expect(await sweep.bestLayer(PROMPTS, LABELS)).toBe(
+      sweep.layers.reduce((b, l) => (scores[l]! > scores[b]! ? l : b)),
+    );
     const proba = await sweep.predictProba(TEST_PROMPTS);
     expect(proba[1]).toEqual(await sweep.get(1).predictProba(TEST_PROMPTS));
     expect(() => sweep.get(7)).toThrow(/not swept/);
@@ -120,7 +139,9 @@ describe("deliberate differences from lmprobe", () => {
 
 describe("the activation path", () => {
   const next = rng(7);
-  const X = Array.from({ length: 40 }, (_, i) => Array.from({ length: 12 }, (_, j) => next() + (i % 2 && j < 3 ? 1.5 : 0)));
+  const X = Array.from({ length: 40 }, (_, i) =>
+    Array.from({ length: 12 }, (_, j) => next() + (i % 2 && j < 3 ? 1.5 : 0)),
+  );
   const y = X.map((_, i) => i % 2);
 
   it("fits and predicts from number[][] and from a Float32Array with a shape alike", async () => {
@@ -140,7 +161,9 @@ describe("the activation path", () => {
     await expect(probe.fitFromActivations(bad, y)).rejects.toThrow(/non-finite value \(NaN\) at row 3, column 4/);
     bad[3]![4] = Number.POSITIVE_INFINITY;
     await expect(probe.fitFromActivations(bad, y)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(probe.fitFromActivations({ data: new Float32Array(10), shape: [3, 4] }, [0, 1, 0])).rejects.toThrow(/shape/);
+    await expect(probe.fitFromActivations({ data: new Float32Array(10), shape: [3, 4] }, [0, 1, 0])).rejects.toThrow(
+      /shape/,
+    );
     await expect(probe.fitFromActivations(X, y, { nLayers: 5 })).rejects.toThrow(/nLayers/);
     await expect(probe.fit(CATS, DOGS)).rejects.toThrow(/no model/);
   });
@@ -156,8 +179,16 @@ describe("per-call overrides", () => {
     const fresh = await probe.predictProba(TEST_PROMPTS, { invalidateCache: true, batchSize: 1 });
     expect(probe.lastProfile?.extraction.cachedPrompts).toBe(0);
     expect(maxAbs(fresh, cached)).toBeLessThan(1e-4);
-    await expect(probe.predict(TEST_PROMPTS, { remote: true })).rejects.toMatchObject({ code: "INVALID_OPTION", option: "remote" });
-    const nnsight = new Probe({ ...base, layers: 1, backend: "nnsight", runtime: new PythonRuntime({ env: { NDIF_API_KEY: "" } }) });
+    await expect(probe.predict(TEST_PROMPTS, { remote: true })).rejects.toMatchObject({
+      code: "INVALID_OPTION",
+      option: "remote",
+    });
+    const nnsight = new Probe({
+      ...base,
+      layers: 1,
+      backend: "nnsight",
+      runtime: new PythonRuntime({ env: { NDIF_API_KEY: "" } }),
+    });
     await expect(nnsight.fit(CATS, DOGS, { remote: true })).rejects.toMatchObject({ code: "REMOTE_AUTH" });
     await nnsight.close();
   });
@@ -182,7 +213,11 @@ describe("bad input", () => {
 
   it("computeLayerImportance before fit, and on a non-linear estimator", async () => {
     expect(() => new Probe({ ...base }).computeLayerImportance()).toThrow(NotFittedError);
-    const tree = new Probe({ ...base, layers: 1, classifier: { estimator: "sklearn.tree.DecisionTreeClassifier", params: { max_depth: 2, random_state: 0 } } });
+    const tree = new Probe({
+      ...base,
+      layers: 1,
+      classifier: { estimator: "sklearn.tree.DecisionTreeClassifier", params: { max_depth: 2, random_state: 0 } },
+    });
     await tree.fit(CATS, DOGS);
     expect((await tree.predictProba(TEST_PROMPTS)).every((r) => r.length === 2)).toBe(true);
     expect(() => tree.computeLayerImportance("l2")).toThrow(NotSupportedError);

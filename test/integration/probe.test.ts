@@ -17,7 +17,9 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("Probe on a tiny %s", (fam
     expect(probe.classes).toEqual([0, 1]);
     expect(probe.layers).toEqual([models[family].num_layers - 1]);
     expect(probe.selectedLayers).toBeUndefined(); // lmprobe: selected_layers_ is set by auto/fast_auto only
-    expect(await probe.score([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)])).toBeGreaterThanOrEqual(0.9);
+    expect(await probe.score([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)])).toBeGreaterThanOrEqual(
+      0.9,
+    );
     const proba = await probe.predictProba(TEST_PROMPTS);
     expect(proba).toHaveLength(TEST_PROMPTS.length);
     for (const row of proba) {
@@ -34,7 +36,9 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("Probe on a tiny %s", (fam
       await probe.fit([...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)]);
       expect(probe.layers).toHaveLength(models[family].num_layers);
       expect(probe.fittedState.scaler.kind).toBe("per_neuron");
-      expect((probe.fittedState.model as LinearModelState).coef).toHaveLength(models[family].num_layers * models[family].hidden_size);
+      expect((probe.fittedState.model as LinearModelState).coef).toHaveLength(
+        models[family].num_layers * models[family].hidden_size,
+      );
       const proba = await probe.predictProba(CATS.slice(0, 3));
       expect(proba.every((r) => r.every((p) => p >= 0 && p <= 1))).toBe(true);
     }
@@ -79,8 +83,18 @@ describe("Probe behaviour across calls", () => {
   it("reports progress per batch and keeps the prompts' order", async () => {
     const probe = new Probe({ model, layers: 2, batchSize: 3, randomState: 0, runtime, cacheDir: null });
     const events: string[] = [];
-    await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e.type === "extract" ? `extract ${e.completed}/${e.total}` : e.type) });
-    expect(events.filter((e) => e.startsWith("extract"))).toEqual(["extract 3/20", "extract 6/20", "extract 9/20", "extract 12/20", "extract 15/20", "extract 18/20", "extract 20/20"]);
+    await probe.fit(CATS, DOGS, {
+      onProgress: (e) => events.push(e.type === "extract" ? `extract ${e.completed}/${e.total}` : e.type),
+    });
+    expect(events.filter((e) => e.startsWith("extract"))).toEqual([
+      "extract 3/20",
+      "extract 6/20",
+      "extract 9/20",
+      "extract 12/20",
+      "extract 15/20",
+      "extract 18/20",
+      "extract 20/20",
+    ]);
     const forward = await probe.predictProba([CATS[0]!, DOGS[0]!]);
     const reversed = await probe.predictProba([DOGS[0]!, CATS[0]!]);
     expect(forward[0]![1]).toBeCloseTo(reversed[1]![1]!, 5);

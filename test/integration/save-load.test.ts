@@ -17,36 +17,66 @@ const dir = mkdtempSync(join(tmpdir(), "saved-probes-"));
 const cacheDir = mkdtempSync(join(tmpdir(), "saved-cache-"));
 
 const configs: Array<[string, Omit<ProbeOptions, "model">, string[], number[]]> = [
-  ["svm multiclass + pca", { layers: [0, 2], classifier: "svm", preprocessing: "standard+pca:4" }, [...CATS, ...DOGS, ...BIRDS], [...CATS.map(() => 0), ...DOGS.map(() => 1), ...BIRDS.map(() => 2)]],
-  ["ensemble + mass-mean augment", { layers: 1, classifier: "ensemble", massMeanAugment: true }, [...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)]],
-  ["mass_mean, score-level max", { layers: 2, classifier: "mass_mean", inferencePooling: "max" }, [...CATS, ...DOGS], [...CATS.map(() => 1), ...DOGS.map(() => 0)]],
-  ["regression", { layers: "all", task: "regression" }, [...CATS, ...DOGS], [...CATS.map((_, i) => i * 0.5), ...DOGS.map((_, i) => -i)]],
+  [
+    "svm multiclass + pca",
+    { layers: [0, 2], classifier: "svm", preprocessing: "standard+pca:4" },
+    [...CATS, ...DOGS, ...BIRDS],
+    [...CATS.map(() => 0), ...DOGS.map(() => 1), ...BIRDS.map(() => 2)],
+  ],
+  [
+    "ensemble + mass-mean augment",
+    { layers: 1, classifier: "ensemble", massMeanAugment: true },
+    [...CATS, ...DOGS],
+    [...CATS.map(() => 1), ...DOGS.map(() => 0)],
+  ],
+  [
+    "mass_mean, score-level max",
+    { layers: 2, classifier: "mass_mean", inferencePooling: "max" },
+    [...CATS, ...DOGS],
+    [...CATS.map(() => 1), ...DOGS.map(() => 0)],
+  ],
+  [
+    "regression",
+    { layers: "all", task: "regression" },
+    [...CATS, ...DOGS],
+    [...CATS.map((_, i) => i * 0.5), ...DOGS.map((_, i) => -i)],
+  ],
 ];
 
 describe("save / load", () => {
-  it.each(configs)("%s: a fresh process predicts exactly what the saved probe did", async (name, options, prompts, labels) => {
-    const probe = new Probe({ model: models.gpt2.path, randomState: 0, runtime, cacheDir, ...options });
-    await probe.fit(prompts, labels);
-    const path = join(dir, name.replace(/\W+/g, "-"));
-    await probe.save(path);
-    const before = await probe.predict(TEST_PROMPTS);
-    const script = `
+  it.each(configs)(
+    "%s: a fresh process predicts exactly what the saved probe did",
+    async (name, options, prompts, labels) => {
+      const probe = new Probe({ model: models.gpt2.path, randomState: 0, runtime, cacheDir, ...options });
+      await probe.fit(prompts, labels);
+      const path = join(dir, name.replace(/\W+/g, "-"));
+      await probe.save(path);
+      const before = await probe.predict(TEST_PROMPTS);
+      const script = `
       import { Probe } from ${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)};
       const probe = await Probe.load(${JSON.stringify(path)}, { cacheDir: null });
       console.log(JSON.stringify(await probe.predict(${JSON.stringify(TEST_PROMPTS)})));
       await probe.close();
     `;
-    const result = await execa("node", ["--input-type=module", "-e", script], { timeout: 120_000 });
-    expect(JSON.parse(result.stdout.trim().split("\n").pop()!)).toEqual(before);
-    const again = await Probe.load(path, { runtime, cacheDir });
-    expect(again.fittedState).toEqual(probe.fittedState);
-    expect(again.options.classifierKwargs).toEqual(probe.options.classifierKwargs);
-  });
+      const result = await execa("node", ["--input-type=module", "-e", script], { timeout: 120_000 });
+      expect(JSON.parse(result.stdout.trim().split("\n").pop()!)).toEqual(before);
+      const again = await Probe.load(path, { runtime, cacheDir });
+      expect(again.fittedState).toEqual(probe.fittedState);
+      expect(again.options.classifierKwargs).toEqual(probe.options.classifierKwargs);
+    },
+  );
 
   describe("damaged files", () => {
     let path = "";
     const fresh = async () => {
-      const probe = new Probe({ model: models.gpt2.path, layers: 1, randomState: 0, runtime, cacheDir, classifierKwargs: { C: 0.5 } });
+      const probe = new Probe({
+        model: models.gpt2.path,
+        layers: 1,
+        randomState: 0,
+        runtime,
+        cacheDir,
+        classifierKwargs: { C: 0.5 },
+      });
       await probe.fit(CATS, DOGS);
       path = join(mkdtempSync(join(dir, "damage-")), "probe");
       await probe.save(path);

@@ -16,17 +16,24 @@ describe("a worker that dies mid-call", () => {
   it("rejects the call with WorkerExitedError and serves the next call from a fresh worker", async () => {
     const probe = new Probe({ model: models.llama.path, layers: 0, batchSize: 1, runtime });
     let killedPid: number | undefined;
-    const call = probe.fit(many, many.map((_, i) => i % 2), {
-      onProgress: (e) => {
-        if (e.type === "extract" && killedPid === undefined) {
-          void runtime.pid().then((pid) => {
-            killedPid = pid;
-            process.kill(pid!, "SIGKILL");
-          });
-        }
+    const call = probe.fit(
+      many,
+      many.map((_, i) => i % 2),
+      {
+        onProgress: (e) => {
+          if (e.type === "extract" && killedPid === undefined) {
+            void runtime.pid().then((pid) => {
+              killedPid = pid;
+              process.kill(pid!, "SIGKILL");
+            });
+          }
+        },
       },
-    });
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    );
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkerExitedError);
     expect((err as WorkerExitedError).signal).toBe("SIGKILL");
     await probe.fit(CATS, DOGS);
@@ -42,8 +49,14 @@ describe("cancellation and closing", () => {
     await probe.fit(CATS, DOGS);
     const pid = await runtime.pid();
     const controller = new AbortController();
-    const call = probe.predict(many, { signal: controller.signal, onProgress: (e) => e.type === "extract" && controller.abort(new Error("enough")) });
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const call = probe.predict(many, {
+      signal: controller.signal,
+      onProgress: (e) => e.type === "extract" && controller.abort(new Error("enough")),
+    });
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AbortError);
     expect((err as AbortError).cause).toEqual(new Error("enough"));
     expect(await probe.predict(["The dog."])).toHaveLength(1);
@@ -52,15 +65,25 @@ describe("cancellation and closing", () => {
 
   it("rejects an already-aborted signal before sending anything", async () => {
     const probe = new Probe({ model: models.gpt2.path, layers: 0 });
-    const err = await probe.fit(CATS, DOGS, { signal: AbortSignal.abort() }).then(() => undefined, (e: unknown) => e);
+    const err = await probe.fit(CATS, DOGS, { signal: AbortSignal.abort() }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(AbortError);
     await probe.close();
   });
 
   it("fails in-flight calls when the probe is closed, and close is idempotent", async () => {
     const probe = new Probe({ model: models.gpt2.path, layers: 0, batchSize: 1 });
-    const call = probe.fit(many, many.map((_, i) => i % 2), { onProgress: (e) => e.type === "extract" && void probe.close() });
-    const err = await call.then(() => undefined, (e: unknown) => e);
+    const call = probe.fit(
+      many,
+      many.map((_, i) => i % 2),
+      { onProgress: (e) => e.type === "extract" && void probe.close() },
+    );
+    const err = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(WorkerExitedError);
     await probe.close();
     await probe.close();
@@ -71,14 +94,20 @@ describe("LMPROBE_PYTHON", () => {
   it("names the packages an interpreter lacks", async () => {
     const bare = execFileSync("python3", ["-c", "import sys; print(sys.executable)"]).toString().trim();
     const runtime = new PythonRuntime({ pythonPath: bare });
-    const err = await runtime.ready().then(() => undefined, (e: unknown) => e);
+    const err = await runtime.ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PythonEnvError);
     expect((err as PythonEnvError).missing).toContain("torch");
     expect((err as PythonEnvError).message).toContain("pip install -r");
   });
 
   it("rejects an interpreter that does not exist", async () => {
-    const err = await new PythonRuntime({ pythonPath: "/nonexistent/python3" }).ready().then(() => undefined, (e: unknown) => e);
+    const err = await new PythonRuntime({ pythonPath: "/nonexistent/python3" }).ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PythonEnvError);
     expect((err as Error).message).toContain("does not exist");
   });

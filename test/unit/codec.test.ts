@@ -6,7 +6,10 @@ import { readFileSync } from "node:fs";
 describe("wire codec", () => {
   it("round-trips nested bodies with tensors as separate aligned frames", () => {
     const x = tensor(Float32Array.from([1.5, -2, 3.25, 0]), [2, 2]);
-    const frames = encodeMessage({ v: 1, id: "a", type: "fit" }, { X: x, y: [1, 0], meta: { w: tensor(Float64Array.from([0.5]), [1]) }, skip: undefined });
+    const frames = encodeMessage(
+      { v: 1, id: "a", type: "fit" },
+      { X: x, y: [1, 0], meta: { w: tensor(Float64Array.from([0.5]), [1]) }, skip: undefined },
+    );
     expect(frames).toHaveLength(4);
     const { header, body } = decodeMessage(frames.map((f) => Buffer.from(f)));
     expect(header).toEqual({ v: 1, id: "a", type: "fit" });
@@ -15,7 +18,7 @@ describe("wire codec", () => {
     expect(back.dtype).toBe("float32");
     expect(back.shape).toEqual([2, 2]);
     expect(Array.from(back.data as Float32Array)).toEqual([1.5, -2, 3.25, 0]);
-    expect(Array.from(((body.meta as Record<string, Tensor>).w!.data) as Float64Array)).toEqual([0.5]);
+    expect(Array.from((body.meta as Record<string, Tensor>).w!.data as Float64Array)).toEqual([0.5]);
   });
 
   it("checks that a tensor's shape matches its data", () => {

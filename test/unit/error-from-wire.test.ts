@@ -22,7 +22,13 @@ const EXPECTED: Record<WorkerErrorCode, [new (...args: never[]) => sdk.LmprobeEr
 
 describe("errorFromWire", () => {
   it.each(WORKER_ERROR_CODES.map((c) => [c]))("%s maps to its class and code", (code) => {
-    const body = { code, ename: "WorkerFailure", evalue: `boom ${code}`, traceback: ["Traceback\n", "line\n"], details: {} };
+    const body = {
+      code,
+      ename: "WorkerFailure",
+      evalue: `boom ${code}`,
+      traceback: ["Traceback\n", "line\n"],
+      details: {},
+    };
     const err = errorFromWire("fit", body);
     const [cls, tsCode] = EXPECTED[code];
     expect(err).toBeInstanceOf(cls);
@@ -33,13 +39,26 @@ describe("errorFromWire", () => {
   });
 
   it("keeps the worker's details: prompt index, remote job, timeout, traceback", () => {
-    const input = errorFromWire("extract", { code: "INVALID_INPUT", evalue: "prompt 3 is empty", details: { argument: "prompts", index: 3 } });
+    const input = errorFromWire("extract", {
+      code: "INVALID_INPUT",
+      evalue: "prompt 3 is empty",
+      details: { argument: "prompts", index: 3 },
+    });
     expect(input).toMatchObject({ argument: "prompts", index: 3 });
-    const job = errorFromWire("extract", { code: "REMOTE_JOB", evalue: "failed", details: { job_id: "j1", remote_traceback: "TB", host: "http://h" } });
+    const job = errorFromWire("extract", {
+      code: "REMOTE_JOB",
+      evalue: "failed",
+      details: { job_id: "j1", remote_traceback: "TB", host: "http://h" },
+    });
     expect(job).toMatchObject({ jobId: "j1", remoteTraceback: "TB", host: "http://h" });
     const late = errorFromWire("extract", { code: "REMOTE_TIMEOUT", evalue: "late", details: { timeout_s: 1.5 } });
     expect(late).toMatchObject({ timeoutMs: 1500 });
-    const py = errorFromWire("fit", { code: "PYTHON_EXCEPTION", ename: "ValueError", evalue: "x", traceback: ["a\n", "b\n"] });
+    const py = errorFromWire("fit", {
+      code: "PYTHON_EXCEPTION",
+      ename: "ValueError",
+      evalue: "x",
+      traceback: ["a\n", "b\n"],
+    });
     expect(py).toMatchObject({ pythonType: "ValueError", pythonTraceback: "a\nb\n", method: "fit" });
   });
 

@@ -17,11 +17,23 @@ function refusal(options: Record<string, unknown>): InvalidOptionError {
 
 describe("custom estimator allow-list", () => {
   it.each([
-    [{ classifier: { estimator: "sklearn.pipeline.Pipeline", params: { memory: "/tmp/x" } } }, "classifier", "not allowed"],
+    [
+      { classifier: { estimator: "sklearn.pipeline.Pipeline", params: { memory: "/tmp/x" } } },
+      "classifier",
+      "not allowed",
+    ],
     [{ classifier: { estimator: "sklearn.cluster.FeatureAgglomeration" } }, "classifier", "not allowed"],
-    [{ classifier: { estimator: "sklearn.linear_model._logistic.LogisticRegression" } }, "classifier", "public class path"],
+    [
+      { classifier: { estimator: "sklearn.linear_model._logistic.LogisticRegression" } },
+      "classifier",
+      "public class path",
+    ],
     [{ classifier: { estimator: "sklearn.utils.Bunch" } }, "classifier", "not allowed"],
-    [{ classifier: { estimator: "sklearn.linear_model.LogisticRegression", params: { memory: "cache" } } }, "classifier.params", "pickles"],
+    [
+      { classifier: { estimator: "sklearn.linear_model.LogisticRegression", params: { memory: "cache" } } },
+      "classifier.params",
+      "pickles",
+    ],
     [{ classifierKwargs: { memory: "/tmp/planted" } }, "classifierKwargs", "memory"],
     [{ classifierKwargs: { solver: "/tmp/planted" } }, "classifierKwargs", "no paths"],
     [{ classifierKwargs: { solver: "../x" } }, "classifierKwargs", "no paths"],
@@ -51,7 +63,12 @@ describe("custom estimator allow-list", () => {
 describe("portable options (what save() writes)", () => {
   it("drops cacheDir, runtime and remote.host, keeps the rest", async () => {
     const { portableOptions } = await import("../../src/persist/untrusted-options.js");
-    const saved = portableOptions({ cacheDir: "/c", runtime: {}, remote: { host: "http://h", timeoutMs: 5 }, layers: 1 });
+    const saved = portableOptions({
+      cacheDir: "/c",
+      runtime: {},
+      remote: { host: "http://h", timeoutMs: 5 },
+      layers: 1,
+    });
     expect(saved).toEqual({ remote: { timeoutMs: 5 }, layers: 1 });
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { accuracy, evalHash, precisionRecallF1, rocAuc, macroPrecisionRecallF1, ovrRocAuc, r2Score, regressionErrors } from "../../src/estimator/metrics.js";
+import {
+  accuracy,
+  evalHash,
+  precisionRecallF1,
+  rocAuc,
+  macroPrecisionRecallF1,
+  ovrRocAuc,
+  r2Score,
+  regressionErrors,
+} from "../../src/estimator/metrics.js";
 
 describe("metrics", () => {
   it("computes ROC AUC with ties counted half, like sklearn", () => {
@@ -17,14 +26,25 @@ describe("metrics", () => {
 
   it("hashes the evaluation set as lmprobe does", () => {
     // python: "sha256:" + sha256("\n".join(sorted(["b", "a"] + ["1", "0"])).encode()).hexdigest()
-    expect(evalHash(["b", "a"], [1, 0])).toBe("sha256:33ce3fc938a091fc54eb460cd1d28bde619257414e988d7e45c79b4299040c12");
+    expect(evalHash(["b", "a"], [1, 0])).toBe(
+      "sha256:33ce3fc938a091fc54eb460cd1d28bde619257414e988d7e45c79b4299040c12",
+    );
   });
 });
 
 describe("multiclass and regression metrics (values from scikit-learn 1.9)", () => {
   const y = [0, 1, 2, 2, 1, 0, 2, 1];
   const p = [0, 2, 2, 1, 1, 0, 2, 0];
-  const proba = [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6], [0.1, 0.5, 0.4], [0.2, 0.6, 0.2], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.5, 0.4, 0.1]];
+  const proba = [
+    [0.7, 0.2, 0.1],
+    [0.1, 0.3, 0.6],
+    [0.2, 0.2, 0.6],
+    [0.1, 0.5, 0.4],
+    [0.2, 0.6, 0.2],
+    [0.8, 0.1, 0.1],
+    [0.1, 0.1, 0.8],
+    [0.5, 0.4, 0.1],
+  ];
 
   it("macro precision, recall, F1 and one-vs-rest AUROC", () => {
     const m = macroPrecisionRecallF1(y, p, [0, 1, 2]);

@@ -16,15 +16,32 @@ function optionError(options: unknown): InvalidOptionError {
 describe("Probe options", () => {
   it("applies lmprobe's defaults", () => {
     const o = parseProbeOptions({ model: "/m" });
-    expect(o).toMatchObject({ layers: "middle", pooling: "last_token", classifier: "logistic_regression", task: "classification", device: "auto", backend: "local", remote: false, batchSize: 8, dtype: "float32", normalizeLayers: true });
+    expect(o).toMatchObject({
+      layers: "middle",
+      pooling: "last_token",
+      classifier: "logistic_regression",
+      task: "classification",
+      device: "auto",
+      backend: "local",
+      remote: false,
+      batchSize: 8,
+      dtype: "float32",
+      normalizeLayers: true,
+    });
   });
 
   it("accepts every documented spelling of layers, pooling, classifier and preprocessing", () => {
-    for (const layers of ["auto", "fast_auto", "sweep", "sweep:3", "sweep:1-2", -1, [0, 2]] as const) expect(parseProbeOptions({ model: "/m", layers }).layers).toEqual(layers);
-    for (const inferencePooling of ["max", "min", "all", "score:mean", "activation:max", "score:last_token"]) parseProbeOptions({ model: "/m", inferencePooling });
-    for (const preprocessing of ["standard", "pca:4", "standard+pca:2", ["standard", "pca"], "standard_scaler"]) parseProbeOptions({ model: "/m", preprocessing, pcaComponents: 3 });
+    for (const layers of ["auto", "fast_auto", "sweep", "sweep:3", "sweep:1-2", -1, [0, 2]] as const)
+      expect(parseProbeOptions({ model: "/m", layers }).layers).toEqual(layers);
+    for (const inferencePooling of ["max", "min", "all", "score:mean", "activation:max", "score:last_token"])
+      parseProbeOptions({ model: "/m", inferencePooling });
+    for (const preprocessing of ["standard", "pca:4", "standard+pca:2", ["standard", "pca"], "standard_scaler"])
+      parseProbeOptions({ model: "/m", preprocessing, pcaComponents: 3 });
     expect(parseProbeOptions({ model: "/m", task: "regression" }).classifier).toBe("ridge_regression");
-    expect(parseProbeOptions({ model: "/m", classifier: { estimator: "sklearn.svm.LinearSVC", params: { C: 2 } } }).classifier).toEqual({ estimator: "sklearn.svm.LinearSVC", params: { C: 2 } });
+    expect(
+      parseProbeOptions({ model: "/m", classifier: { estimator: "sklearn.svm.LinearSVC", params: { C: 2 } } })
+        .classifier,
+    ).toEqual({ estimator: "sklearn.svm.LinearSVC", params: { C: 2 } });
     expect(parseProbeOptions({ layers: 3 }).model).toBeUndefined(); // activations-only probes need no model
   });
 

@@ -24,7 +24,12 @@ function optionError(options: unknown): InvalidOptionError {
 describe("nnsight / remote options", () => {
   it("accepts backend nnsight, remote with nnsight, and maxRetries", () => {
     expect(parseProbeOptions({ model: "/m", backend: "nnsight" })).toMatchObject({ backend: "nnsight", remote: false });
-    const o = parseProbeOptions({ model: "org/model", backend: "nnsight", remote: { timeoutMs: 5000, pollIntervalMs: 100 }, maxRetries: 0 });
+    const o = parseProbeOptions({
+      model: "org/model",
+      backend: "nnsight",
+      remote: { timeoutMs: 5000, pollIntervalMs: 100 },
+      maxRetries: 0,
+    });
     expect(o.remote).toEqual({ timeoutMs: 5000, pollIntervalMs: 100 });
     expect(o.maxRetries).toBe(0);
   });
@@ -56,7 +61,15 @@ describe("nnsight / remote options", () => {
     expect((err as RemoteError).code).toBe("REMOTE_AUTH");
     expect((err as Error).message).toContain("NDIF_API_KEY");
     // a key in the shared runtime's env is enough
-    expect(() => new Probe({ model: "org/model", backend: "nnsight", remote: true, runtime: new PythonRuntime({ env: { NDIF_API_KEY: "k" } }) })).not.toThrow();
+    expect(
+      () =>
+        new Probe({
+          model: "org/model",
+          backend: "nnsight",
+          remote: true,
+          runtime: new PythonRuntime({ env: { NDIF_API_KEY: "k" } }),
+        }),
+    ).not.toThrow();
   });
 
   it("builds the worker's remote settings without the key", () => {
@@ -65,12 +78,20 @@ describe("nnsight / remote options", () => {
     const model = { name: "org/model", path: "/cache/snap", revision: "a".repeat(40), numLayers: 2, config: {} };
     const body = remoteToWire(remoteJob(o, model, null, { LMPROBE_HOME: "/tmp/h" })!);
     expect(remoteToWire(remoteJob(o, model, "/tmp/cache")!).jobs_file).toBe("/tmp/cache/ndif-jobs.json");
-    expect(body).toMatchObject({ repo_id: "org/model", timeout_s: 1.5, max_retries: 2, jobs_file: "/tmp/h/ndif-jobs.json", transfer_dtype: "float16" });
+    expect(body).toMatchObject({
+      repo_id: "org/model",
+      timeout_s: 1.5,
+      max_retries: 2,
+      jobs_file: "/tmp/h/ndif-jobs.json",
+      transfer_dtype: "float16",
+    });
     expect(JSON.stringify(body)).not.toContain("secret-key");
     // One place for the defaults: every field is sent, the worker keeps no copy of its own.
     expect(body).toMatchObject({ host: "https://api.ndif.us", poll_s: 2, backoff_s: 1 });
     expect(remoteJob(o, model, null, { NDIF_HOST: "http://127.0.0.1:9" })!.host).toBe("http://127.0.0.1:9");
-    expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: { _name_or_path: "org/name" } })).toBe("org/name");
+    expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: { _name_or_path: "org/name" } })).toBe(
+      "org/name",
+    );
     expect(remoteRepoId({ name: "/x", path: "/x", numLayers: 1, config: {} })).toBe("/x");
   });
 });

@@ -1,7 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "../../src/persist/safetensors.js";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  SafetensorsFormatError,
+  type NamedTensor,
+} from "../../src/persist/safetensors.js";
 import { ALL, describeTensor, type Described } from "../helpers/safetensors-samples.js";
 
 /** Builds a file from a hand-written header (object or raw string) and a data region. */
@@ -18,7 +23,7 @@ const f32 = (offsets: unknown, shape: unknown = [1]) => ({ dtype: "F32", shape, 
 
 describe("safetensors codec", () => {
   it("round-trips every dtype, scalar and empty shapes, and metadata", () => {
-    const metadata = { format: "lmprobe", "ünïcode": "✓ \"quoted\"", empty: "" };
+    const metadata = { format: "lmprobe", ünïcode: '✓ "quoted"', empty: "" };
     const bytes = encodeSafetensors(ALL, metadata);
     expect(Number(bytes.readBigUInt64LE(0)) % 8).toBe(0);
     const back = decodeSafetensors(bytes);
@@ -82,7 +87,9 @@ describe("safetensors codec", () => {
   });
 
   it("names the source file and rejects truncation anywhere", () => {
-    expect(() => decodeSafetensors(raw("[]"), "/tmp/probe.safetensors")).toThrow(/\/tmp\/probe\.safetensors: header is not a JSON object/);
+    expect(() => decodeSafetensors(raw("[]"), "/tmp/probe.safetensors")).toThrow(
+      /\/tmp\/probe\.safetensors: header is not a JSON object/,
+    );
     const bytes = encodeSafetensors(ALL, { k: "v" });
     const headerEnd = 8 + Number(bytes.readBigUInt64LE(0));
     for (const cut of [0, 1, 7, 8, 9, headerEnd >> 1, headerEnd - 1, headerEnd, headerEnd + 1, bytes.length - 1]) {
@@ -108,6 +115,8 @@ describe("safetensors codec", () => {
     const expected = JSON.parse(readFileSync(join(golden, "from-python.json"), "utf8")) as Described;
     const got = decodeSafetensors(readFileSync(path), path);
     expect(got.metadata).toEqual(expected.metadata);
-    expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(expected.tensors);
+    expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(
+      expected.tensors,
+    );
   });
 });
