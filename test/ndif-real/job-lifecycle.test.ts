@@ -42,7 +42,7 @@ const BATCH = 8;
 const BATCHES = Math.ceil((CATS.length + DOGS.length) / BATCH);
 
 function remoteProbe(model: string, cacheDir: string, remote: Record<string, unknown> = {}): Probe {
-  const opts: ProbeOptions = { model, layers: [1, 3], pooling: "mean", batchSize: BATCH, randomState: 0, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, ...remote }, cacheDir };
+  const opts: ProbeOptions = { model, layers: [1, 3], pooling: "mean", batchSize: BATCH, randomState: 0, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: 180_000, ...remote }, cacheDir };
   return new Probe(opts);
 }
 

@@ -29,6 +29,8 @@ afterAll(async () => {
   await proxy?.close();
 });
 
+// a stuck job fails its test with RemoteTimeoutError (naming the job and its last status) instead of hanging
+const JOB_DEADLINE_MS = 180_000;
 const tmp = () => mkdtempSync(join(tmpdir(), "ndif-real-cache-"));
 type Remote = { status: string; jobId?: string; message?: string };
 const remoteEvents = (events: ProgressEvent[]) => events.filter((e) => e.type === "remote") as unknown as Remote[];
@@ -39,7 +41,7 @@ const KNOWN = ["RECEIVED", "PROVISIONING", "DEPLOYING", "QUEUED", "DISPATCHED", 
 async function fittedPair(options: Partial<ProbeOptions>, rt = runtime) {
   const common = { layers: "all" as const, randomState: 0, batchSize: 4, runtime: rt, ...options } as ProbeOptions;
   const events: ProgressEvent[] = [];
-  const remote = new Probe({ ...common, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50 }, cacheDir: tmp() });
+  const remote = new Probe({ ...common, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS }, cacheDir: tmp() });
   const local = new Probe({ ...common, cacheDir: tmp() });
   await remote.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
   await local.fit(CATS, DOGS);
@@ -109,7 +111,7 @@ describe("real NDIF server", () => {
 
   it("real NDIF: a rerun with the same cache submits no job", async () => {
     const cacheDir = tmp();
-    const opts: ProbeOptions = { model: models.llama.path, layers: [0, 2], pooling: "mean", randomState: 0, batchSize: 4, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50 }, cacheDir };
+    const opts: ProbeOptions = { model: models.llama.path, layers: [0, 2], pooling: "mean", randomState: 0, batchSize: 4, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS }, cacheDir };
     const first = proxy.submitted();
     await new Probe(opts).fit(CATS, DOGS);
     expect(proxy.submitted() - first).toBe(Math.ceil((CATS.length + DOGS.length) / 4));

@@ -9,8 +9,11 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { execa } from "execa";
 
-/** Folder of the server-side files (install.sh, requirements, the two adapters). */
-export const SERVER_FILES = join(import.meta.dirname, "..", "server");
+/**
+ * Folder of the server-side files (install.sh, requirements, the two adapters).
+ * LMPROBE_NDIF_SERVER_FILES overrides it for a compiled copy of the harness (bench/ndif-throughput.mjs).
+ */
+export const SERVER_FILES = process.env.LMPROBE_NDIF_SERVER_FILES ?? join(import.meta.dirname, "..", "server");
 
 /**
  * Where the server venv lives: `LMPROBE_NDIF_SERVER_VENV`, else ~/.cache/lmprobe-ts/ndif-server-venv.
