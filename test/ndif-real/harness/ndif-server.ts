@@ -83,7 +83,6 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
   const base = join(tmpdir(), `lmprobe-ndif-${token}`);
   const logs = join(base, "logs");
   mkdirSync(logs, { recursive: true });
-  const t0 = Date.now();
   const { venv, ms: installMs } = await ensureServerVenv(join(logs, "install.log"));
   const redis = await ensureRedis(say);
   const t1 = Date.now();
