@@ -7,13 +7,13 @@
  * NDIF disables them when their URLs are empty, and then accepts any API key.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { freePorts } from "./ports.js";
-import { cleanStaleRuns, Run, runProcesses } from "./processes.js";
+import { cleanStaleRuns, Run, runProcesses, runsDir } from "./processes.js";
 import { ensureServerVenv, SERVER_FILES } from "./server-venv.js";
 
 /** A started server. */
@@ -78,6 +78,11 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
   const readyTimeoutMs = opts.readyTimeoutMs ?? 300_000;
   const cleaned = await cleanStaleRuns();
   if (cleaned) say(`cleaned ${cleaned} stale NDIF run(s) left by a crashed test run`);
+  // the logs of finished runs are kept until the next run starts (for a failed test to be looked into)
+  for (const name of readdirSync(tmpdir())) {
+    const old = /^lmprobe-ndif-([0-9a-f]{12})$/.exec(name)?.[1];
+    if (old && !existsSync(join(runsDir(), `${old}.json`))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
   const token = randomBytes(6).toString("hex");
   // short: Ray puts unix sockets under its temp dir (108-byte path limit)
   const base = join(tmpdir(), `lmprobe-ndif-${token}`);
