@@ -127,11 +127,13 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
     const motoChild = run.spawn(join(bin, "moto_server"), ["-H", "127.0.0.1", "-p", String(s3Port)], env, join(logs, "moto.log"));
     say(`redis :${redisPort}, moto :${s3Port} spawned`);
     // NDIF's controller only places models on nodes that report a GPU: one logical GPU, and the
-    // memory budget it places models into. Only loopback addresses, only the chosen ports.
+    // memory budget it places models into. Logical CPUs: each model actor takes one, and the tier
+    // deploys seven models (a fresh one for each timing-sensitive test). Only loopback addresses,
+    // only the chosen ports.
     const resources = JSON.stringify({ head: 10, cuda_memory_bytes: 4 * 2 ** 30, cpu_memory_bytes: 8 * 2 ** 30 });
     const rayStart = run.spawn(join(bin, "ray"), [
       "start", "--head", "--node-ip-address=127.0.0.1", `--port=${gcsPort}`, `--ray-client-server-port=${clientPort}`,
-      "--num-cpus=8", "--num-gpus=1", `--resources=${resources}`, `--object-store-memory=${512 * 1024 * 1024}`,
+      "--num-cpus=16", "--num-gpus=1", `--resources=${resources}`, `--object-store-memory=${512 * 1024 * 1024}`,
       // the dashboard must run: without it NDIF's dispatcher stays at "Connecting to Ray" and /connected answers 503
       "--include-dashboard=true", "--dashboard-host=127.0.0.1", `--dashboard-port=${dashPort}`,
       `--dashboard-agent-listen-port=${agentPort}`, `--dashboard-agent-grpc-port=${agentGrpc}`, `--metrics-export-port=${metrics}`,
