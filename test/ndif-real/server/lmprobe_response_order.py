@@ -63,7 +63,9 @@ def patch(module: ModuleType) -> None:
         except Exception:  # noqa: BLE001
             logger.exception("lmprobe test adapter: could not restore the final response of %s", self.id)
 
-    def respond_in_order(self: Any, status: Any, description: str = "", data: Any = None, pickled: bool = False, meta: Any = None) -> Any:
+    def respond_in_order(
+        self: Any, status: Any, description: str = "", data: Any = None, pickled: bool = False, meta: Any = None
+    ) -> Any:
         if tracked(self, status) and status in final:
             store_final_first(self, status, description, data, meta)
         response = respond(self, status, description, data, pickled, meta)
@@ -71,7 +73,9 @@ def patch(module: ModuleType) -> None:
             restore_final(self)
         return response
 
-    async def arespond_in_order(self: Any, status: Any, description: str = "", data: Any = None, pickled: bool = False, meta: Any = None) -> Any:
+    async def arespond_in_order(
+        self: Any, status: Any, description: str = "", data: Any = None, pickled: bool = False, meta: Any = None
+    ) -> Any:
         import asyncio
 
         if tracked(self, status) and status in final:

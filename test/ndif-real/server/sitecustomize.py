@@ -50,7 +50,10 @@ def _order_responses(module: ModuleType) -> None:
     patch(module)
 
 
-_PATCHES = {"nnsight.modeling.mixins.remotable": _drop_trust_remote_code, "ndif.common.schema.request": _order_responses}
+_PATCHES = {
+    "nnsight.modeling.mixins.remotable": _drop_trust_remote_code,
+    "ndif.common.schema.request": _order_responses,
+}
 
 
 class _PatchOnImport(importlib.abc.MetaPathFinder):
