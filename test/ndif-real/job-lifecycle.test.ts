@@ -6,7 +6,7 @@
  * job waits for the deployment, which takes seconds. Public API only.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -94,6 +94,24 @@ describe("real NDIF server: job life cycle", () => {
     expect(recorded).toContain(e.jobId);
     expect(recorded).toHaveLength(BATCHES);
     await collectsRecorded(model, cacheDir, recorded);
+  });
+
+  it("real NDIF: a recorded job the server does not know (its response expired) is submitted again", async () => {
+    const model = freshModel(models.llama.path, "expired");
+    const cacheDir = tmp();
+    await remoteProbe(model, cacheDir, { timeoutMs: 1000 }).fit(CATS, DOGS).catch(() => undefined);
+    const file = join(cacheDir, "ndif-jobs.json");
+    const book = JSON.parse(readFileSync(file, "utf8")) as Record<string, { job_id: string }>;
+    expect(Object.keys(book)).toHaveLength(BATCHES);
+    // ids NDIF never issued: GET /response/{id} answers 404, as for an expired job
+    for (const rec of Object.values(book)) rec.job_id = rec.job_id.replace(/^./, (c) => (c === "0" ? "1" : "0")).replace(/.$/, "f");
+    writeFileSync(file, JSON.stringify(book));
+    const before = proxy.submitted();
+    // the worker gives a reattached job min(deadline, 60 s) to show any status before it resubmits:
+    // a 20 s deadline keeps the wait short (the model is deployed by now: its jobs take well under that)
+    await remoteProbe(model, cacheDir, { timeoutMs: 20_000 }).fit(CATS, DOGS);
+    expect(proxy.submitted() - before).toBe(BATCHES);
+    expect(recordedJobs(cacheDir)).toEqual([]);
   });
 
   it("real NDIF: an abort while polling stops at once; the jobs stay recorded and the same worker collects them", async () => {
