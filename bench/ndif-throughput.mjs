@@ -28,8 +28,26 @@ const { Probe, PythonRuntime, ensurePythonEnv } = await import(join(root, "dist"
 
 // The harness is TypeScript (the tests run it through vitest): compile a copy next to node_modules.
 const built = join(root, "node_modules", ".cache", "lmprobe-ndif-harness");
-execFileSync(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "--outDir", built, "--module", "nodenext", "--moduleResolution", "nodenext",
-  "--target", "es2022", "--skipLibCheck", "--types", "node", join(root, "test", "ndif-real", "harness", "ndif-server.ts"), join(root, "test", "ndif-real", "harness", "counting-proxy.ts")], { stdio: "inherit" });
+execFileSync(
+  process.execPath,
+  [
+    join(root, "node_modules", "typescript", "bin", "tsc"),
+    "--outDir",
+    built,
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--skipLibCheck",
+    "--types",
+    "node",
+    join(root, "test", "ndif-real", "harness", "ndif-server.ts"),
+    join(root, "test", "ndif-real", "harness", "counting-proxy.ts"),
+  ],
+  { stdio: "inherit" },
+);
 process.env.LMPROBE_NDIF_SERVER_FILES = join(root, "test", "ndif-real", "server");
 const { startNdifServer } = await import(join(built, "ndif-server.js"));
 const { startCountingProxy } = await import(join(built, "counting-proxy.js"));
@@ -37,15 +55,27 @@ const { startCountingProxy } = await import(join(built, "counting-proxy.js"));
 /** Deterministic short sentences of 4-12 words. */
 function prompts(count) {
   let a = 7;
-  const rand = () => ((a = (a * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (a = (a * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const words = "the a cat dog sat ran on in park mat big small red ball fish true false is was".split(" ");
-  return Array.from({ length: count }, (_, i) => `${i} ${Array.from({ length: 4 + Math.floor(rand() * 9) }, () => words[Math.floor(rand() * words.length)]).join(" ")}.`);
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      `${i} ${Array.from({ length: 4 + Math.floor(rand() * 9) }, () => words[Math.floor(rand() * words.length)]).join(
+        " ",
+      )}.`,
+  );
 }
 
 const { python } = await ensurePythonEnv({ test: true });
 const modelsDir = join(tmpdir(), "lmprobe-ts-tiny-models-v1");
 mkdirSync(modelsDir, { recursive: true });
-const tiny = JSON.parse(execFileSync(python, [join(root, "test", "fixtures", "make_tiny_models.py"), modelsDir]).toString().trim().split("\n").pop());
+const tiny = JSON.parse(
+  execFileSync(python, [join(root, "test", "fixtures", "make_tiny_models.py"), modelsDir])
+    .toString()
+    .trim()
+    .split("\n")
+    .pop(),
+);
 const model = tiny.llama.path;
 
 const t0 = performance.now();
@@ -54,10 +84,27 @@ const started = (performance.now() - t0) / 1000;
 const proxy = await startCountingProxy(flags.host ?? server.host);
 const runtime = new PythonRuntime({ env: { NDIF_API_KEY: "bench-any-key" } });
 const list = prompts(n);
-const row = { prompts: n, batchSize, layers, pooling: flags.pooling, cpus: cpus().length, serverStartS: server ? started : null, serverInstallS: server ? server.installMs / 1000 : null };
+const row = {
+  prompts: n,
+  batchSize,
+  layers,
+  pooling: flags.pooling,
+  cpus: cpus().length,
+  serverStartS: server ? started : null,
+  serverInstallS: server ? server.installMs / 1000 : null,
+};
 try {
   const probe = (remote) =>
-    new Probe({ model, layers, pooling: flags.pooling, batchSize, runtime, backend: "nnsight", ...(remote ? { remote: { host: proxy.host, pollIntervalMs: 100 } } : {}), cacheDir: mkdtempSync(join(tmpdir(), "ndif-bench-cache-")) });
+    new Probe({
+      model,
+      layers,
+      pooling: flags.pooling,
+      batchSize,
+      runtime,
+      backend: "nnsight",
+      ...(remote ? { remote: { host: proxy.host, pollIntervalMs: 100 } } : {}),
+      cacheDir: mkdtempSync(join(tmpdir(), "ndif-bench-cache-")),
+    });
   // untimed: the worker's model load, and NDIF's deployment of the model (its first job)
   let t = performance.now();
   await probe(true).warmup(["warm up"]);
@@ -79,9 +126,13 @@ try {
   if (server) await server.stop();
 }
 console.log(`\n${n} prompts, batch ${batchSize}, layers ${layers}, ${flags.pooling} (tiny llama, ${row.cpus} CPUs)`);
-console.log(`  remote (real NDIF, loopback): ${row.remote.wallS.toFixed(1)} s, ${row.remote.jobs} jobs (${row.promptsPerJob.toFixed(1)} prompts/job)`);
+console.log(
+  `  remote (real NDIF, loopback): ${row.remote.wallS.toFixed(1)} s, ${row.remote.jobs} jobs (${row.promptsPerJob.toFixed(1)} prompts/job)`,
+);
 console.log(`  local through nnsight:        ${row.localNnsight.wallS.toFixed(1)} s`);
-console.log(`  remote / local:               ${row.remoteOverLocal.toFixed(2)}x   (first remote job incl. deploy: ${row.firstRemoteJobS.toFixed(1)} s)`);
+console.log(
+  `  remote / local:               ${row.remoteOverLocal.toFixed(2)}x   (first remote job incl. deploy: ${row.firstRemoteJobS.toFixed(1)} s)`,
+);
 const out = join(root, "bench", "results", `ndif-throughput-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(out, JSON.stringify(row, null, 2));
 console.log(`  -> ${out}`);

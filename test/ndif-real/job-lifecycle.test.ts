@@ -12,7 +12,15 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AbortError, Probe, PythonRuntime, RemoteJobError, RemoteTimeoutError, type ProbeOptions, type ProgressEvent } from "../../src/index.js";
+import {
+  AbortError,
+  Probe,
+  PythonRuntime,
+  RemoteJobError,
+  RemoteTimeoutError,
+  type ProbeOptions,
+  type ProgressEvent,
+} from "../../src/index.js";
 import { CATS, DOGS, TEST_PROMPTS } from "../helpers/prompts.js";
 import { startCountingProxy, type CountingProxy } from "./harness/counting-proxy.js";
 import { freshModel, OOV_TOKEN, oovModel } from "./harness/models.js";
@@ -36,13 +44,25 @@ const remoteEvents = (events: ProgressEvent[]) => events.filter((e) => e.type ==
 const tmp = () => mkdtempSync(join(tmpdir(), "ndif-real-cache-"));
 const recordedJobs = (cacheDir: string): string[] => {
   const file = join(cacheDir, "ndif-jobs.json");
-  return existsSync(file) ? Object.values(JSON.parse(readFileSync(file, "utf8")) as Record<string, { job_id: string }>).map((r) => r.job_id) : [];
+  return existsSync(file)
+    ? Object.values(JSON.parse(readFileSync(file, "utf8")) as Record<string, { job_id: string }>).map((r) => r.job_id)
+    : [];
 };
 const BATCH = 8;
 const BATCHES = Math.ceil((CATS.length + DOGS.length) / BATCH);
 
 function remoteProbe(model: string, cacheDir: string, remote: Record<string, unknown> = {}): Probe {
-  const opts: ProbeOptions = { model, layers: [1, 3], pooling: "mean", batchSize: BATCH, randomState: 0, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: 180_000, ...remote }, cacheDir };
+  const opts: ProbeOptions = {
+    model,
+    layers: [1, 3],
+    pooling: "mean",
+    batchSize: BATCH,
+    randomState: 0,
+    runtime,
+    backend: "nnsight",
+    remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: 180_000, ...remote },
+    cacheDir,
+  };
   return new Probe(opts);
 }
 
@@ -53,10 +73,20 @@ async function collectsRecorded(model: string, cacheDir: string, recorded: strin
   const probe = remoteProbe(model, cacheDir);
   await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
   expect(proxy.submitted()).toBe(before);
-  const reattached = remoteEvents(events).filter((e) => e.status === "REATTACHED").map((e) => e.jobId);
+  const reattached = remoteEvents(events)
+    .filter((e) => e.status === "REATTACHED")
+    .map((e) => e.jobId);
   expect(reattached.sort()).toEqual([...recorded].sort());
   expect(recordedJobs(cacheDir)).toEqual([]); // collected jobs are forgotten
-  const local = new Probe({ model, layers: [1, 3], pooling: "mean", batchSize: BATCH, randomState: 0, runtime, cacheDir: tmp() });
+  const local = new Probe({
+    model,
+    layers: [1, 3],
+    pooling: "mean",
+    batchSize: BATCH,
+    randomState: 0,
+    runtime,
+    cacheDir: tmp(),
+  });
   await local.fit(CATS, DOGS);
   expect(await probe.predict(TEST_PROMPTS)).toEqual(await local.predict(TEST_PROMPTS));
 }
@@ -83,7 +113,9 @@ describe("real NDIF server: job life cycle", () => {
   it("real NDIF: a job past its deadline (waiting for its deployment) is RemoteTimeoutError, stays recorded, and a rerun collects it", async () => {
     const model = freshModel(models.llama.path, "deadline");
     const cacheDir = tmp();
-    const err = await remoteProbe(model, cacheDir, { timeoutMs: 1000 }).fit(CATS, DOGS).catch((e: unknown) => e);
+    const err = await remoteProbe(model, cacheDir, { timeoutMs: 1000 })
+      .fit(CATS, DOGS)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteTimeoutError);
     const e = err as RemoteTimeoutError;
     console.info(`real NDIF deadline: last status ${e.status}`);
@@ -99,12 +131,15 @@ describe("real NDIF server: job life cycle", () => {
   it("real NDIF: a recorded job the server does not know (its response expired) is submitted again", async () => {
     const model = freshModel(models.llama.path, "expired");
     const cacheDir = tmp();
-    await remoteProbe(model, cacheDir, { timeoutMs: 1000 }).fit(CATS, DOGS).catch(() => undefined);
+    await remoteProbe(model, cacheDir, { timeoutMs: 1000 })
+      .fit(CATS, DOGS)
+      .catch(() => undefined);
     const file = join(cacheDir, "ndif-jobs.json");
     const book = JSON.parse(readFileSync(file, "utf8")) as Record<string, { job_id: string }>;
     expect(Object.keys(book)).toHaveLength(BATCHES);
     // ids NDIF never issued: GET /response/{id} answers 404, as for an expired job
-    for (const rec of Object.values(book)) rec.job_id = rec.job_id.replace(/^./, (c) => (c === "0" ? "1" : "0")).replace(/.$/, "f");
+    for (const rec of Object.values(book))
+      rec.job_id = rec.job_id.replace(/^./, (c) => (c === "0" ? "1" : "0")).replace(/.$/, "f");
     writeFileSync(file, JSON.stringify(book));
     const before = proxy.submitted();
     // the worker gives a reattached job min(deadline, 60 s) to show any status before it resubmits:
@@ -125,7 +160,8 @@ describe("real NDIF server: job life cycle", () => {
         signal: controller.signal,
         onProgress: (e) => {
           events.push(e);
-          if (e.type === "remote" && e.status === "RECEIVED" && e.batch === e.batches) controller.abort(new Error("user cancelled"));
+          if (e.type === "remote" && e.status === "RECEIVED" && e.batch === e.batches)
+            controller.abort(new Error("user cancelled"));
         },
       })
       .catch((x: unknown) => x);

@@ -35,13 +35,31 @@ const tmp = () => mkdtempSync(join(tmpdir(), "ndif-real-cache-"));
 type Remote = { status: string; jobId?: string; message?: string };
 const remoteEvents = (events: ProgressEvent[]) => events.filter((e) => e.type === "remote") as unknown as Remote[];
 // nnsight 0.8.1's job statuses, the real server's sequence, and the SDK's own three
-const KNOWN = ["RECEIVED", "PROVISIONING", "DEPLOYING", "QUEUED", "DISPATCHED", "RUNNING", "COMPLETED", "ERROR", "LOG", "PREFLIGHT", "RETRYING", "REATTACHED"];
+const KNOWN = [
+  "RECEIVED",
+  "PROVISIONING",
+  "DEPLOYING",
+  "QUEUED",
+  "DISPATCHED",
+  "RUNNING",
+  "COMPLETED",
+  "ERROR",
+  "LOG",
+  "PREFLIGHT",
+  "RETRYING",
+  "REATTACHED",
+];
 
 /** A remote and a local probe with the same options, both fitted; plus the remote fit's events. */
 async function fittedPair(options: Partial<ProbeOptions>, rt = runtime) {
   const common = { layers: "all" as const, randomState: 0, batchSize: 4, runtime: rt, ...options } as ProbeOptions;
   const events: ProgressEvent[] = [];
-  const remote = new Probe({ ...common, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS }, cacheDir: tmp() });
+  const remote = new Probe({
+    ...common,
+    backend: "nnsight",
+    remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS },
+    cacheDir: tmp(),
+  });
   const local = new Probe({ ...common, cacheDir: tmp() });
   await remote.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
   await local.fit(CATS, DOGS);
@@ -78,7 +96,13 @@ describe("real NDIF server", () => {
     expect(statuses.lastIndexOf("COMPLETED")).toBeGreaterThan(deploy);
     const batches = Math.ceil((CATS.length + DOGS.length) / 4);
     expect(statuses.filter((s) => s === "COMPLETED")).toHaveLength(batches);
-    expect(new Set(remoteEvents(events).map((e) => e.jobId).filter(Boolean)).size).toBe(batches);
+    expect(
+      new Set(
+        remoteEvents(events)
+          .map((e) => e.jobId)
+          .filter(Boolean),
+      ).size,
+    ).toBe(batches);
     const worst = await compare(remote, local);
     console.info(`real NDIF llama mean: max |Δp| remote vs local ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(PROBA_BOUND);
@@ -111,7 +135,17 @@ describe("real NDIF server", () => {
 
   it("real NDIF: a rerun with the same cache submits no job", async () => {
     const cacheDir = tmp();
-    const opts: ProbeOptions = { model: models.llama.path, layers: [0, 2], pooling: "mean", randomState: 0, batchSize: 4, runtime, backend: "nnsight", remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS }, cacheDir };
+    const opts: ProbeOptions = {
+      model: models.llama.path,
+      layers: [0, 2],
+      pooling: "mean",
+      randomState: 0,
+      batchSize: 4,
+      runtime,
+      backend: "nnsight",
+      remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS },
+      cacheDir,
+    };
     const first = proxy.submitted();
     await new Probe(opts).fit(CATS, DOGS);
     expect(proxy.submitted() - first).toBe(Math.ceil((CATS.length + DOGS.length) / 4));
@@ -128,18 +162,27 @@ describe("real NDIF server", () => {
     // a worker of its own: the preflight runs once per host and worker
     const fresh = new PythonRuntime({ env: { NDIF_API_KEY: "ndif-real-tier-any-key" } });
     try {
-      const env = (await (await fetch(`${server}/env`)).json()) as { python_version: string; packages: Record<string, string> };
+      const env = (await (await fetch(`${server}/env`)).json()) as {
+        python_version: string;
+        packages: Record<string, string>;
+      };
       const { events } = await fittedPair({ model: models.gpt2.path, pooling: "mean", layers: [1] }, fresh);
-      const warnings = remoteEvents(events).filter((e) => e.status === "PREFLIGHT").map((e) => e.message ?? "");
+      const warnings = remoteEvents(events)
+        .filter((e) => e.status === "PREFLIGHT")
+        .map((e) => e.message ?? "");
       console.info(`real NDIF preflight: ${warnings.join(" | ") || "(no warning)"}`);
       // the server runs transformers 5.17 (see test/ndif-real/server/requirements.txt), the worker its own
       const theirs = env.packages.transformers!;
-      const ours = (await execa(inject("python"), ["-c", "import transformers; print(transformers.__version__)"])).stdout.trim();
+      const ours = (
+        await execa(inject("python"), ["-c", "import transformers; print(transformers.__version__)"])
+      ).stdout.trim();
       const tf = warnings.find((w) => w.includes("NDIF has transformers"));
       if (theirs === ours) {
         expect(tf).toBeUndefined();
       } else {
-        expect(tf, `no transformers warning among: ${warnings.join(" | ")}`).toContain(`NDIF has transformers ${theirs}, the worker ${ours}`);
+        expect(tf, `no transformers warning among: ${warnings.join(" | ")}`).toContain(
+          `NDIF has transformers ${theirs}, the worker ${ours}`,
+        );
         expect(tf).toContain(`transformers==${theirs}`); // the fix names the server's version
       }
       // same nnsight (0.8.1) and Python minor on both sides: no warning about those

@@ -22,7 +22,12 @@ async function threeProcessRun(env: NodeJS.ProcessEnv): Promise<{ run: Run; scra
   runs.push(run);
   const scratch = mkdtempSync(join(tmpdir(), "ndif-harness-scratch-"));
   run.scratch(scratch);
-  run.spawn("sh", ["-c", "sleep 300 & setsid sleep 301 & exec sleep 302"], { PATH: process.env.PATH ?? "/usr/bin:/bin" }, join(scratch, "log"));
+  run.spawn(
+    "sh",
+    ["-c", "sleep 300 & setsid sleep 301 & exec sleep 302"],
+    { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    join(scratch, "log"),
+  );
   for (let i = 0; i < 50 && runProcesses(run.record).length < 3; i++) await sleep(100);
   return { run, scratch };
 }

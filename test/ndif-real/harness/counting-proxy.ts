@@ -22,7 +22,13 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
   const server: Server = createServer((req, res) => {
     if (req.method === "POST" && req.url?.startsWith("/request")) submitted++;
     const out = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);

@@ -25,7 +25,12 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const say = (m: string) => console.info(`[ndif-real] ${m}`);
   const server = await startNdifServer({ log: say });
-  project.provide("ndifReal", { host: server.host, logs: server.logs, installMs: server.installMs, startMs: server.startMs });
+  project.provide("ndifReal", {
+    host: server.host,
+    logs: server.logs,
+    installMs: server.installMs,
+    startMs: server.startMs,
+  });
   // If vitest exits before teardown runs (an interrupt), a synchronous last try: SIGKILL every
   // process of the run. A run killed outright is cleaned by the next run, from its record on disk.
   const lastTry = () => server.killNow();

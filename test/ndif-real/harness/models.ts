@@ -29,7 +29,15 @@ export function oovModel(src: string): string {
   const tok = JSON.parse(readFileSync(file, "utf8")) as { added_tokens: Record<string, unknown>[] };
   const { vocab_size: vocab } = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as { vocab_size: number };
   // the tokenizers library gives an added token the next free id: vocab_size, one past the table
-  tok.added_tokens.push({ id: vocab, content: OOV_TOKEN, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  tok.added_tokens.push({
+    id: vocab,
+    content: OOV_TOKEN,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   writeFileSync(file, JSON.stringify(tok));
   return dir;
 }

@@ -46,7 +46,9 @@ async function ensureRedis(log: (m: string) => void): Promise<string> {
   const found = await execa("sh", ["-c", "command -v redis-server"], { reject: false });
   if (found.exitCode === 0) return found.stdout.trim();
   if (process.getuid?.() !== 0) {
-    throw new Error("the real-NDIF test tier needs redis-server: install Debian's package (sudo apt-get install -y redis-server)");
+    throw new Error(
+      "the real-NDIF test tier needs redis-server: install Debian's package (sudo apt-get install -y redis-server)",
+    );
   }
   log("installing redis-server with apt-get");
   // Debian's policy-rc.d keeps the package from starting its own system daemon in containers;
@@ -73,7 +75,9 @@ async function waitFor(url: string, deadlineMs: number, check: () => void): Prom
 }
 
 /** Installs (once) and starts the server; throws an error naming the failing step and its log. */
-export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m: string) => void } = {}): Promise<NdifServer> {
+export async function startNdifServer(
+  opts: { readyTimeoutMs?: number; log?: (m: string) => void } = {},
+): Promise<NdifServer> {
   const say = opts.log ?? (() => {});
   const readyTimeoutMs = opts.readyTimeoutMs ?? 300_000;
   const cleaned = await cleanStaleRuns();
@@ -81,7 +85,8 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
   // the logs of finished runs are kept until the next run starts (for a failed test to be looked into)
   for (const name of readdirSync(tmpdir())) {
     const old = /^lmprobe-ndif-([0-9a-f]{12})$/.exec(name)?.[1];
-    if (old && !existsSync(join(runsDir(), `${old}.json`))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (old && !existsSync(join(runsDir(), `${old}.json`)))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
   const token = randomBytes(6).toString("hex");
   // short: Ray puts unix sockets under its temp dir (108-byte path limit)
@@ -95,7 +100,20 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
   run.scratch(join(base, "ray"));
   const bin = join(venv, "bin");
   const { ports, blockStart } = await freePorts(13, 100);
-  const [redisPort, s3Port, gcsPort, clientPort, dashPort, agentPort, agentGrpc, metrics, nodeMgr, objMgr, envAgent, apiPort] = ports as [number, ...number[]];
+  const [
+    redisPort,
+    s3Port,
+    gcsPort,
+    clientPort,
+    dashPort,
+    agentPort,
+    agentGrpc,
+    metrics,
+    nodeMgr,
+    objMgr,
+    envAgent,
+    apiPort,
+  ] = ports as [number, ...number[]];
   const env: Record<string, string> = {
     PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
     HOME: process.env.HOME ?? tmpdir(),
@@ -120,45 +138,105 @@ export async function startNdifServer(opts: { readyTimeoutMs?: number; log?: (m:
     OMP_NUM_THREADS: "1",
   };
   const fail = (step: string, log: string, err?: unknown): never => {
-    throw new Error(`the real NDIF server did not start (${step}${err ? `: ${(err as Error).message}` : ""}); log ${log}:\n${tail(log)}`);
+    throw new Error(
+      `the real NDIF server did not start (${step}${err ? `: ${(err as Error).message}` : ""}); ` +
+        `log ${log}:\n${tail(log)}`,
+    );
   };
   try {
-    const redisChild = run.spawn(redis, ["--bind", "127.0.0.1", "--port", String(redisPort), "--save", "", "--appendonly", "no"], env, join(logs, "redis.log"));
-    const motoChild = run.spawn(join(bin, "moto_server"), ["-H", "127.0.0.1", "-p", String(s3Port)], env, join(logs, "moto.log"));
+    const redisChild = run.spawn(
+      redis,
+      ["--bind", "127.0.0.1", "--port", String(redisPort), "--save", "", "--appendonly", "no"],
+      env,
+      join(logs, "redis.log"),
+    );
+    const motoChild = run.spawn(
+      join(bin, "moto_server"),
+      ["-H", "127.0.0.1", "-p", String(s3Port)],
+      env,
+      join(logs, "moto.log"),
+    );
     say(`redis :${redisPort}, moto :${s3Port} spawned`);
     // NDIF's controller only places models on nodes that report a GPU: one logical GPU, and the
     // memory budget it places models into. Logical CPUs: each model actor takes one, and the tier
     // deploys seven models (a fresh one for each timing-sensitive test). Only loopback addresses,
     // only the chosen ports.
     const resources = JSON.stringify({ head: 10, cuda_memory_bytes: 4 * 2 ** 30, cpu_memory_bytes: 8 * 2 ** 30 });
-    const rayStart = run.spawn(join(bin, "ray"), [
-      "start", "--head", "--node-ip-address=127.0.0.1", `--port=${gcsPort}`, `--ray-client-server-port=${clientPort}`,
-      "--num-cpus=16", "--num-gpus=1", `--resources=${resources}`, `--object-store-memory=${512 * 1024 * 1024}`,
-      // the dashboard must run: without it NDIF's dispatcher stays at "Connecting to Ray" and /connected answers 503
-      "--include-dashboard=true", "--dashboard-host=127.0.0.1", `--dashboard-port=${dashPort}`,
-      `--dashboard-agent-listen-port=${agentPort}`, `--dashboard-agent-grpc-port=${agentGrpc}`, `--metrics-export-port=${metrics}`,
-      `--node-manager-port=${nodeMgr}`, `--object-manager-port=${objMgr}`, `--runtime-env-agent-port=${envAgent}`,
-      `--min-worker-port=${blockStart}`, `--max-worker-port=${blockStart + 99}`,
-      `--temp-dir=${join(base, "ray")}`, "--disable-usage-stats",
-    ], env, join(logs, "ray-start.log"));
+    const rayStart = run.spawn(
+      join(bin, "ray"),
+      [
+        "start",
+        "--head",
+        "--node-ip-address=127.0.0.1",
+        `--port=${gcsPort}`,
+        `--ray-client-server-port=${clientPort}`,
+        "--num-cpus=16",
+        "--num-gpus=1",
+        `--resources=${resources}`,
+        `--object-store-memory=${512 * 1024 * 1024}`,
+        // the dashboard must run: without it NDIF's dispatcher stays at "Connecting to Ray" and /connected answers 503
+        "--include-dashboard=true",
+        "--dashboard-host=127.0.0.1",
+        `--dashboard-port=${dashPort}`,
+        `--dashboard-agent-listen-port=${agentPort}`,
+        `--dashboard-agent-grpc-port=${agentGrpc}`,
+        `--metrics-export-port=${metrics}`,
+        `--node-manager-port=${nodeMgr}`,
+        `--object-manager-port=${objMgr}`,
+        `--runtime-env-agent-port=${envAgent}`,
+        `--min-worker-port=${blockStart}`,
+        `--max-worker-port=${blockStart + 99}`,
+        `--temp-dir=${join(base, "ray")}`,
+        "--disable-usage-stats",
+      ],
+      env,
+      join(logs, "ray-start.log"),
+    );
     const rayCode = await new Promise<number | null>((resolve) => rayStart.once("exit", resolve));
     if (rayCode !== 0) fail(`ray start exited ${rayCode}`, join(logs, "ray-start.log"));
     say(`ray head :${gcsPort} up`);
     if (redisChild.exitCode !== null) fail("redis-server exited", join(logs, "redis.log"));
     if (motoChild.exitCode !== null) fail("moto_server exited", join(logs, "moto.log"));
-    const controller = run.spawn(join(bin, "python"), ["-m", "ndif.services.ray.deployments.controller.controller"], { ...env, RAY_ADDRESS: `127.0.0.1:${gcsPort}` }, join(logs, "controller.log"));
+    const controller = run.spawn(
+      join(bin, "python"),
+      ["-m", "ndif.services.ray.deployments.controller.controller"],
+      { ...env, RAY_ADDRESS: `127.0.0.1:${gcsPort}` },
+      join(logs, "controller.log"),
+    );
     const ctlCode = await new Promise<number | null>((resolve) => controller.once("exit", resolve));
     if (ctlCode !== 0) fail(`NDIF's controller launcher exited ${ctlCode}`, join(logs, "controller.log"));
     say("NDIF controller actor launched");
-    const api = run.spawn(join(bin, "gunicorn"), ["--config", "python:ndif.services.api.gunicorn_conf", "--bind", `127.0.0.1:${apiPort}`, "ndif.services.api.app:app"], env, join(logs, "api.log"));
+    const api = run.spawn(
+      join(bin, "gunicorn"),
+      [
+        "--config",
+        "python:ndif.services.api.gunicorn_conf",
+        "--bind",
+        `127.0.0.1:${apiPort}`,
+        "ndif.services.api.app:app",
+      ],
+      env,
+      join(logs, "api.log"),
+    );
     const host = `http://127.0.0.1:${apiPort}`;
     // /connected answers 200 once the API's dispatcher has attached to Ray
     await waitFor(`${host}/connected`, readyTimeoutMs, () => {
       if (api.exitCode !== null) fail(`NDIF's API (gunicorn) exited ${api.exitCode}`, join(logs, "api.log"));
     }).catch((err: unknown) => fail("waiting for /connected", join(logs, "api.log"), err));
     const startMs = Date.now() - t1;
-    say(`NDIF API ${host} connected (${(startMs / 1000).toFixed(1)} s to start${installMs ? `, ${(installMs / 1000).toFixed(0)} s to install` : ""})`);
-    return { host, logs, installMs, startMs, stop: () => run.stop(), killNow: () => run.killNow(), alive: () => runProcesses(run.record).length };
+    say(
+      `NDIF API ${host} connected (${(startMs / 1000).toFixed(1)} s to start` +
+        `${installMs ? `, ${(installMs / 1000).toFixed(0)} s to install` : ""})`,
+    );
+    return {
+      host,
+      logs,
+      installMs,
+      startMs,
+      stop: () => run.stop(),
+      killNow: () => run.killNow(),
+      alive: () => runProcesses(run.record).length,
+    };
   } catch (err) {
     await run.stop();
     throw err;

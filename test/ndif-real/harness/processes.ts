@@ -12,7 +12,17 @@
  * by process name).
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -98,7 +108,10 @@ export function runProcesses(record: Pick<RunRecord, "token" | "groups">): numbe
 }
 
 /** SIGTERM to the run's processes, then SIGKILL to whatever is left after `graceMs`. */
-export async function killRun(record: Pick<RunRecord, "token" | "groups" | "scratch">, graceMs = 8000): Promise<number> {
+export async function killRun(
+  record: Pick<RunRecord, "token" | "groups" | "scratch">,
+  graceMs = 8000,
+): Promise<number> {
   const first = runProcesses(record);
   for (const pid of first) signal(pid, "SIGTERM");
   const until = Date.now() + graceMs;
@@ -153,9 +166,18 @@ export class Run {
   }
 
   /** Spawns `cmd` in its own process group, output to `log`; returns the child (not awaited). */
-  spawn(cmd: string, args: string[], env: Record<string, string>, log: string): import("node:child_process").ChildProcess {
+  spawn(
+    cmd: string,
+    args: string[],
+    env: Record<string, string>,
+    log: string,
+  ): import("node:child_process").ChildProcess {
     const fd = openSync(log, "a");
-    const child = spawn(cmd, args, { env: { ...env, [RUN_MARK]: this.record.token }, detached: true, stdio: ["ignore", fd, fd] });
+    const child = spawn(cmd, args, {
+      env: { ...env, [RUN_MARK]: this.record.token },
+      detached: true,
+      stdio: ["ignore", fd, fd],
+    });
     closeSync(fd);
     if (child.pid) {
       this.record.groups.push({ pid: child.pid, start: startTime(child.pid) ?? "" });

@@ -35,7 +35,8 @@ async function basePython(env: NodeJS.ProcessEnv): Promise<{ python: string; ver
 /** Fingerprint of what the venv is built from. */
 export function fingerprint(pythonVersion: string): string {
   const h = createHash("sha256").update(pythonVersion);
-  for (const f of ["requirements.txt", "constraints.txt", "install.sh"]) h.update(f).update(readFileSync(join(SERVER_FILES, f)));
+  for (const f of ["requirements.txt", "constraints.txt", "install.sh"])
+    h.update(f).update(readFileSync(join(SERVER_FILES, f)));
   return h.digest("hex").slice(0, 24);
 }
 
@@ -43,7 +44,10 @@ export function fingerprint(pythonVersion: string): string {
  * The venv's folder, installing it first when missing or stale (minutes; output goes to `logFile`).
  * Throws with the log's tail when the install fails.
  */
-export async function ensureServerVenv(logFile: string, env: NodeJS.ProcessEnv = process.env): Promise<{ venv: string; installed: boolean; ms: number }> {
+export async function ensureServerVenv(
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ venv: string; installed: boolean; ms: number }> {
   const venv = serverVenvDir(env);
   const { python, version } = await basePython(env);
   const want = fingerprint(version);
@@ -55,13 +59,22 @@ export async function ensureServerVenv(logFile: string, env: NodeJS.ProcessEnv =
   mkdirSync(dirname(venv), { recursive: true });
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile);
-  const child = execa("bash", [join(SERVER_FILES, "install.sh"), venv], { env: { ...env, LMPROBE_NDIF_PYTHON: python }, reject: false, all: true });
+  const child = execa("bash", [join(SERVER_FILES, "install.sh"), venv], {
+    env: { ...env, LMPROBE_NDIF_PYTHON: python },
+    reject: false,
+    all: true,
+  });
   child.all?.pipe(log);
   const r = await child;
   log.end();
   if (r.exitCode !== 0) {
-    const tail = String(r.all ?? "").split("\n").slice(-30).join("\n");
-    throw new Error(`installing the NDIF server venv into ${venv} failed (exit ${r.exitCode}); full log: ${logFile}\n${tail}`);
+    const tail = String(r.all ?? "")
+      .split("\n")
+      .slice(-30)
+      .join("\n");
+    throw new Error(
+      `installing the NDIF server venv into ${venv} failed (exit ${r.exitCode}); full log: ${logFile}\n${tail}`,
+    );
   }
   writeFileSync(stamp, want + "\n");
   return { venv, installed: true, ms: Date.now() - started };
