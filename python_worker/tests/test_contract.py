@@ -17,6 +17,7 @@ import pytest
 
 from lmprobe_worker.errors import ERROR_CODES, WorkerFailure
 from lmprobe_worker.fitting.classifiers import BUILTIN
+from lmprobe_worker.fitting.param_policy import SAFE_MODULES
 from lmprobe_worker.handlers import HANDLERS
 from lmprobe_worker.protocol import PROTOCOL_VERSION
 
@@ -37,6 +38,7 @@ def test_the_contract_lists_the_registries(worker_env) -> None:
         "rpcs": sorted(HANDLERS),
         "error_codes": sorted(ERROR_CODES),
         "classifiers": sorted(BUILTIN),
+        "estimator_modules": sorted(SAFE_MODULES),
     }
     assert {"hello", "extract", "fit", "score", "embedded_prepare"} <= set(contract["rpcs"])
     assert "__preload__" not in contract["rpcs"]

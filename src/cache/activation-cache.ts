@@ -206,26 +206,17 @@ export class ActivationCache {
     const now = Date.now() / 1000;
     const rows: unknown[][] = [];
     const written: string[] = [];
+    // One index row: pooled vectors inline (`data`), full sequences as a blob `file`.
+    const row = (e: NewEntry, bytes: Uint8Array, file: string | null, data: Buffer | null): unknown[] => {
+      const size = bytes.byteLength;
+      return [modelKey, e.promptHash, e.layer, e.kind, dtype, e.rows, e.dim, file, data, size, crc32(bytes), now, now];
+    };
     try {
       for (const e of entries) {
         const bytes = encodeValues(e.data, dtype);
         if (e.kind !== "full") {
           // Copied: encodeValues may return a view of the caller's (transient) array.
-          rows.push([
-            modelKey,
-            e.promptHash,
-            e.layer,
-            e.kind,
-            dtype,
-            e.rows,
-            e.dim,
-            null,
-            Buffer.from(bytes),
-            bytes.byteLength,
-            crc32(bytes),
-            now,
-            now,
-          ]);
+          rows.push(row(e, bytes, null, Buffer.from(bytes)));
           continue;
         }
         const file = blobName(modelKey, e.promptHash, e.layer, e.kind, dtype);
@@ -240,21 +231,7 @@ export class ActivationCache {
           throw err;
         }
         written.push(path);
-        rows.push([
-          modelKey,
-          e.promptHash,
-          e.layer,
-          e.kind,
-          dtype,
-          e.rows,
-          e.dim,
-          file,
-          null,
-          bytes.byteLength,
-          crc32(bytes),
-          now,
-          now,
-        ]);
+        rows.push(row(e, bytes, file, null));
       }
       const insert = this.db.prepare("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       this.db.transaction(() => {

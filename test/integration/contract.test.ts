@@ -1,11 +1,12 @@
 /**
  * The wire contract: TypeScript and the worker agree on the protocol version, the RPC names, the
- * error codes a worker may send and the built-in classifiers. Runs the real
+ * error codes a worker may send, the built-in classifiers and the custom-estimator allow-list. Runs the real
  * `python -m lmprobe_worker.contract` with the managed interpreter (isolated, the worker's own
  * package folder first on sys.path, as the SDK starts the worker); it imports no torch.
  */
 import { execa } from "execa";
 import { describe, expect, inject, it } from "vitest";
+import { SAFE_ESTIMATOR_MODULES } from "../../src/config/estimator-policy.js";
 import { WORKER_PYTHONPATH } from "../../src/env/paths.js";
 import { BUILTIN_CLASSIFIERS } from "../../src/protocol/classifiers.js";
 import { WORKER_ERROR_CODES } from "../../src/protocol/error-from-wire.js";
@@ -17,6 +18,7 @@ interface Contract {
   rpcs: string[];
   error_codes: string[];
   classifiers: string[];
+  estimator_modules: string[];
 }
 
 const sorted = (list: readonly string[]) => [...list].sort();
@@ -45,5 +47,9 @@ describe("TypeScript and the worker speak the same protocol", () => {
 
   it("built-in classifiers: the one TypeScript list (config's CLASSIFIERS) is the worker's BUILTIN", async () => {
     expect(sorted((await contract).classifiers)).toEqual(sorted(BUILTIN_CLASSIFIERS));
+  });
+
+  it("custom-estimator modules: both sides apply the same security allow-list", async () => {
+    expect(sorted((await contract).estimator_modules)).toEqual(sorted(SAFE_ESTIMATOR_MODULES));
   });
 });

@@ -2,14 +2,14 @@
  * Security: a probe folder is untrusted input. A crafted probe.json (with a valid checksum, which
  * anyone can recompute) must not decide where files are written or where NDIF_API_KEY is sent.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Probe, ProbeFileError, PythonRuntime } from "../../src/index.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
+import { forgeProbe } from "../helpers/synthetic-probe.js";
 
 const models = inject("tinyModels");
 const runtime = new PythonRuntime({ env: { NDIF_API_KEY: "secret-key-never-sent" } });
@@ -17,28 +17,13 @@ const dir = mkdtempSync(join(tmpdir(), "crafted-probes-"));
 const cacheDir = mkdtempSync(join(tmpdir(), "crafted-cache-"));
 let saved = "";
 
-/** The manifest's checksum as save() computes it: sha256 of canonical (sorted-key) JSON. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    const keys = Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined);
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Copies the saved probe with `edit` applied to its options and a freshly computed checksum. */
+/** A copy of the saved probe with `edit` applied to its options, re-hashed as a forger would. */
 function craft(name: string, edit: (options: Record<string, unknown>) => void): string {
-  const manifest = JSON.parse(readFileSync(join(saved, "probe.json"), "utf8")) as Record<string, unknown>;
-  const { checksum: _old, ...body } = manifest;
-  edit(body.options as Record<string, unknown>);
   const folder = mkdtempSync(join(dir, `${name}-probe-`));
-  writeFileSync(join(folder, "probe.safetensors"), readFileSync(join(saved, "probe.safetensors")));
-  const checksum = createHash("sha256").update(canonical(body)).digest("hex");
-  writeFileSync(join(folder, "probe.json"), JSON.stringify({ ...body, checksum }));
+  cpSync(saved, folder, { recursive: true });
+  forgeProbe(folder, (manifest) => {
+    edit(manifest.options as Record<string, unknown>);
+  });
   return folder;
 }
 
