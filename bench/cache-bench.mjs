@@ -26,11 +26,10 @@ const words = [
   "never",
   "sings",
 ];
-const prompts = Array.from(
-  { length: N },
-  (_, i) =>
-    `Sentence ${i}: ${Array.from({ length: 4 + (i % 17) }, (_, k) => words[(i * 7 + k * 3) % words.length]).join(" ")}.`,
-);
+const prompts = Array.from({ length: N }, (_, i) => {
+  const sentence = Array.from({ length: 4 + (i % 17) }, (_, k) => words[(i * 7 + k * 3) % words.length]);
+  return `Sentence ${i}: ${sentence.join(" ")}.`;
+});
 const labels = prompts.map((_, i) => i % 2);
 const time = async (fn) => {
   const t0 = performance.now();

@@ -127,11 +127,13 @@ try {
 }
 console.log(`\n${n} prompts, batch ${batchSize}, layers ${layers}, ${flags.pooling} (tiny llama, ${row.cpus} CPUs)`);
 console.log(
-  `  remote (real NDIF, loopback): ${row.remote.wallS.toFixed(1)} s, ${row.remote.jobs} jobs (${row.promptsPerJob.toFixed(1)} prompts/job)`,
+  `  remote (real NDIF, loopback): ${row.remote.wallS.toFixed(1)} s, ${row.remote.jobs} jobs` +
+    ` (${row.promptsPerJob.toFixed(1)} prompts/job)`,
 );
 console.log(`  local through nnsight:        ${row.localNnsight.wallS.toFixed(1)} s`);
 console.log(
-  `  remote / local:               ${row.remoteOverLocal.toFixed(2)}x   (first remote job incl. deploy: ${row.firstRemoteJobS.toFixed(1)} s)`,
+  `  remote / local:               ${row.remoteOverLocal.toFixed(2)}x  ` +
+    ` (first remote job incl. deploy: ${row.firstRemoteJobS.toFixed(1)} s)`,
 );
 const out = join(root, "bench", "results", `ndif-throughput-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(out, JSON.stringify(row, null, 2));

@@ -32,10 +32,10 @@ const CONFIGS = [
 function prompts(n, seed) {
   let a = seed >>> 0;
   const rand = () => (a = (a * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  const words =
-    "the a cat dog river market seven blue quietly runs under old bridge never sings green forty people walked home after long rain because".split(
-      " ",
-    );
+  const words = (
+    "the a cat dog river market seven blue quietly runs under old bridge never sings green forty people walked " +
+    "home after long rain because"
+  ).split(" ");
   return Array.from({ length: n }, () => {
     const len = 5 + Math.floor(rand() * 36);
     const s = Array.from({ length: len }, () => words[Math.floor(rand() * words.length)]).join(" ");
@@ -79,7 +79,9 @@ execFileSync(
   [
     "--input-type=module",
     "-e",
-    `import { Probe } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)}; const p = new Probe({ model: "embedded:smollm2-135m", layers: 0, cacheDir: null }); await p.warmup(["x"]); await p.close();`,
+    `import { Probe } from ${JSON.stringify(new URL("../dist/index.js", import.meta.url).href)}; ` +
+      'const p = new Probe({ model: "embedded:smollm2-135m", layers: 0, cacheDir: null }); ' +
+      'await p.warmup(["x"]); await p.close();',
   ],
   { stdio: "inherit" },
 );
@@ -149,13 +151,18 @@ for (const r of runs) {
 
 const f = (x, d = 2) => (x === undefined ? "–" : x.toFixed(d));
 console.log(
-  "\n| prompts | layers | pooling | lmprobe s | ours cold s | ours/lmprobe | warm/cold | ours tok/s | bare stopped tok/s | ours/bare | outside fwd | worker start s | node MB | worker MB |",
+  "\n| prompts | layers | pooling | lmprobe s | ours cold s | ours/lmprobe | warm/cold | ours tok/s | " +
+    "bare stopped tok/s | ours/bare | outside fwd | worker start s | node MB | worker MB |",
 );
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const d = r.derived;
   console.log(
-    `| ${r.n} | ${r.layers} | ${r.pooling} | ${f(r.lmprobe?.wall, 1)} | ${f(r.ours.wall, 1)} | ${f(d.oursOverLmprobe)} | ${f(100 * d.warmOverCold, 1)}% | ${f(d.oursTokensPerSec, 0)} | ${f(d.bareStoppedTokensPerSec, 0)} | ${f(d.throughputVsBareStopped)} | ${f(100 * d.outsideForwardShareOfColdFit, 1)}% | ${f(r.ours.workerStart, 1)} | ${f(r.ours.nodePeakMb, 0)} | ${f(r.ours.workerPeakMb, 0)} |`,
+    `| ${r.n} | ${r.layers} | ${r.pooling} | ${f(r.lmprobe?.wall, 1)} | ${f(r.ours.wall, 1)} | ` +
+      `${f(d.oursOverLmprobe)} | ${f(100 * d.warmOverCold, 1)}% | ${f(d.oursTokensPerSec, 0)} | ` +
+      `${f(d.bareStoppedTokensPerSec, 0)} | ${f(d.throughputVsBareStopped)} | ` +
+      `${f(100 * d.outsideForwardShareOfColdFit, 1)}% | ${f(r.ours.workerStart, 1)} | ` +
+      `${f(r.ours.nodePeakMb, 0)} | ${f(r.ours.workerPeakMb, 0)} |`,
   );
 }
 const machine = {

@@ -10,7 +10,10 @@ export type ProgressEvent =
   | {
       /** A remote (NDIF) job changed state; one job per batch. */
       type: "remote";
-      /** NDIF's job status, or `PREFLIGHT` (a version warning in `message`), `RETRYING`, `REATTACHED` (a recorded job is collected). */
+      /**
+       * NDIF's job status, or `PREFLIGHT` (a version warning in `message`), `RETRYING`, `REATTACHED`
+       * (a recorded job is collected).
+       */
       status: RemoteJobStatus;
       host: string;
       jobId?: string;

@@ -148,7 +148,8 @@ export class ActivationCache {
       const stale: string[] = [];
       const select = (n: number) =>
         this.db.prepare<unknown[], Row>(
-          `SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`,
+          "SELECT prompt_hash, file, data, rows, dim, dtype, crc FROM entries " +
+            `WHERE model_key = ? AND layer = ? AND kind = ? AND prompt_hash IN (${Array(n).fill("?").join(",")})`,
         );
       for (let i = 0; i < promptHashes.length; i += CHUNK) {
         const part = promptHashes.slice(i, i + CHUNK);
@@ -162,10 +163,10 @@ export class ActivationCache {
             continue;
           }
           if (crc32(bytes) !== row.crc) {
-            process.emitWarning(
-              `lmprobe cache: corrupt entry ${row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`} dropped; it will be recomputed`,
-              { code: "LMPROBE_CACHE_CORRUPT" },
-            );
+            const entry = row.file ?? `${row.prompt_hash.slice(0, 12)} layer ${layer} ${kind}`;
+            process.emitWarning(`lmprobe cache: corrupt entry ${entry} dropped; it will be recomputed`, {
+              code: "LMPROBE_CACHE_CORRUPT",
+            });
             stale.push(row.prompt_hash);
             continue;
           }
@@ -246,7 +247,9 @@ export class ActivationCache {
       const why = code === "ENOSPC" || code === "SQLITE_FULL" ? "the disk is full" : errorMessage(err);
       throw new CacheError(
         this.dir,
-        `Writing the activation cache in ${this.dir} failed: ${why}. Nothing of this batch was committed; earlier entries are intact. Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`,
+        `Writing the activation cache in ${this.dir} failed: ${why}. ` +
+          "Nothing of this batch was committed; earlier entries are intact. " +
+          "Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.",
         { cause: err },
       );
     }
@@ -312,8 +315,9 @@ export class ActivationCache {
     return this.guard("summarising it", () => {
       const rows = this.db
         .prepare<[], Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>(
-          `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries, COUNT(DISTINCT e.prompt_hash) AS prompts,
-                  COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes, MIN(e.created) AS oldest, MAX(e.created) AS newest
+          `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries,
+                  COUNT(DISTINCT e.prompt_hash) AS prompts, COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes,
+                  MIN(e.created) AS oldest, MAX(e.created) AS newest
            FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
         )
         .all();

@@ -22,7 +22,9 @@ export function createSchema(db: Database.Database, dir: string): void {
     if (version > CACHE_FORMAT_VERSION) {
       throw new CacheError(
         dir,
-        `The activation cache in ${dir} has format version ${version}, newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.`,
+        `The activation cache in ${dir} has format version ${version}, ` +
+          `newer than this lmprobe-ts understands (${CACHE_FORMAT_VERSION}). ` +
+          "Upgrade lmprobe-ts or use another LMPROBE_CACHE_DIR.",
       );
     }
     if (version < CACHE_FORMAT_VERSION) {
@@ -32,7 +34,8 @@ export function createSchema(db: Database.Database, dir: string): void {
       mkdirSync(join(dir, "blobs"), { recursive: true });
     }
     db.exec(`
-      CREATE TABLE IF NOT EXISTS models (model_key TEXT PRIMARY KEY, name TEXT NOT NULL, identity TEXT NOT NULL, created REAL NOT NULL);
+      CREATE TABLE IF NOT EXISTS models (
+        model_key TEXT PRIMARY KEY, name TEXT NOT NULL, identity TEXT NOT NULL, created REAL NOT NULL);
       CREATE TABLE IF NOT EXISTS entries (
         model_key TEXT NOT NULL, prompt_hash TEXT NOT NULL, layer INTEGER NOT NULL, kind TEXT NOT NULL,
         dtype TEXT NOT NULL, rows INTEGER NOT NULL, dim INTEGER NOT NULL, file TEXT, data BLOB,

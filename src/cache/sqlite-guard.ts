@@ -80,7 +80,8 @@ export function setIndexAside(dir: string): string {
   rmSync(join(dir, "blobs"), { recursive: true, force: true });
   rmSync(join(dir, DAMAGED_MARKER), { force: true });
   process.emitWarning(
-    `lmprobe cache: the index in ${dir} was damaged; it was moved to ${aside} and the cache starts empty (values are recomputed)`,
+    `lmprobe cache: the index in ${dir} was damaged; ` +
+      `it was moved to ${aside} and the cache starts empty (values are recomputed)`,
     { code: "LMPROBE_CACHE_CORRUPT" },
   );
   return aside;
@@ -97,13 +98,22 @@ export function cacheFailure(dir: string, action: string, err: unknown): CacheEr
     } catch {
       // read-only folder: the message still says how to recover by hand
     }
-    message = `The activation cache index ${join(dir, INDEX_FILE)} is damaged (${what}) while ${action}. It is only a cache: the next time it is opened it starts empty (the damaged file is kept aside), so rerun the call; or delete the folder ${dir}.`;
+    message =
+      `The activation cache index ${join(dir, INDEX_FILE)} is damaged (${what}) while ${action}. ` +
+      "It is only a cache: the next time it is opened it starts empty (the damaged file is kept aside), " +
+      `so rerun the call; or delete the folder ${dir}.`;
   } else if (isBusy(err)) {
-    message = `The activation cache in ${dir} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s while ${action} (${what}). Wait for the other process, or set LMPROBE_CACHE_DIR to another folder.`;
+    message =
+      `The activation cache in ${dir} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s ` +
+      `while ${action} (${what}). Wait for the other process, or set LMPROBE_CACHE_DIR to another folder.`;
   } else if (code === "SQLITE_FULL" || code === "ENOSPC") {
-    message = `The disk holding the activation cache ${dir} is full (while ${action}). Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.`;
+    message =
+      `The disk holding the activation cache ${dir} is full (while ${action}). ` +
+      "Free space, lower LMPROBE_CACHE_MAX_GB, or set LMPROBE_CACHE_DIR elsewhere.";
   } else {
-    message = `The activation cache in ${dir} failed while ${action}: ${what}. Check that the folder is readable and writable, or set LMPROBE_CACHE_DIR to another one.`;
+    message =
+      `The activation cache in ${dir} failed while ${action}: ${what}. ` +
+      "Check that the folder is readable and writable, or set LMPROBE_CACHE_DIR to another one.";
   }
   return new CacheError(dir, message, { cause: err });
 }

@@ -11,9 +11,11 @@ const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(3)} GB`;
 export function cacheCommand(args: string[], out: (line: string) => void): number {
   const [action, ...rest] = args;
   if (action !== "info" && action !== "prune" && action !== "clear") {
-    process.stderr.write(
-      `${action === undefined ? "lmprobe cache: no action given" : `lmprobe cache: unknown action ${JSON.stringify(action)}`}\n\n${HELP.cache}\n`,
-    );
+    const problem =
+      action === undefined
+        ? "lmprobe cache: no action given"
+        : `lmprobe cache: unknown action ${JSON.stringify(action)}`;
+    process.stderr.write(`${problem}\n\n${HELP.cache}\n`);
     return 2;
   }
   const { values } = parseCommand({
@@ -37,7 +39,8 @@ export function cacheCommand(args: string[], out: (line: string) => void): numbe
         out(`activation cache: ${cache.dir} (${gb(cache.totalBytes())} of ${cacheMaxGb()} GB)`);
         for (const m of models) {
           out(
-            `  ${m.model}\n    entries ${m.entries}, prompts ${m.prompts}, layers ${m.layers}, ${gb(m.bytes)}, ${m.oldest?.toISOString()} … ${m.newest?.toISOString()}`,
+            `  ${m.model}\n    entries ${m.entries}, prompts ${m.prompts}, layers ${m.layers}, ${gb(m.bytes)}, ` +
+              `${m.oldest?.toISOString()} … ${m.newest?.toISOString()}`,
           );
         }
         if (models.length === 0) out("  (empty)");

@@ -21,7 +21,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const layer = options.layers ?? 16;
   out(`lmprobe-ts demo: is the statement true? (SmolLM2-135M-Instruct, Q4_1, layer ${layer}, last token)`);
   out(
-    `data: ${data.length} generated statements (${train.length} train / ${test.length} held out), e.g. "${data[0]?.text}"`,
+    `data: ${data.length} generated statements (${train.length} train / ${test.length} held out), ` +
+      `e.g. "${data[0]?.text}"`,
   );
 
   let lastStage = "";

@@ -135,9 +135,8 @@ export async function trainCommand(args: string[], out: (line: string) => void):
   if (data) await probe.fit(data.prompts, data.labels!, { onProgress: progress });
   else await probe.fit(positive, negative, { onProgress: progress });
   await probe.save(target);
-  out(
-    `saved ${target}: layers ${probe.layers.join(",")}, ${probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`}`,
-  );
+  const kind = probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`;
+  out(`saved ${target}: layers ${probe.layers.join(",")}, ${kind}`);
   return 0;
 }
 

@@ -56,6 +56,9 @@ const PREPROCESSING_STEP = /^(standard|standard_scaler|pca(:[1-9]\d*)?)$/;
 /** POOLING_PATTERN admits exactly the Pooling strings: pipe() hands their type on to the parsed options. */
 const poolingType = z.custom<Pooling>();
 
+const LAYERS_MESSAGE =
+  'layers must be an index, a list, "middle", "last", "all", "auto", "fast_auto", "sweep", ' +
+  '"sweep:N" (N ≥ 1) or "sweep:START-END" (START ≤ END)';
 const layerSpec = z
   .union([
     int,
@@ -66,7 +69,7 @@ const layerSpec = z
       if (step) return Number(step[1]) >= 1;
       const range = SWEEP_RANGE.exec(s);
       return range !== null && Number(range[1]) <= Number(range[2]);
-    }, 'layers must be an index, a list, "middle", "last", "all", "auto", "fast_auto", "sweep", "sweep:N" (N ≥ 1) or "sweep:START-END" (START ≤ END)'),
+    }, LAYERS_MESSAGE),
     // The checks above admit exactly the LayerSpec forms: pipe() hands their type on.
   ])
   .pipe(z.custom<LayerSpec>());
@@ -78,7 +81,8 @@ const preprocessingSpec = z
     (spec) => spec === null || (Array.isArray(spec) ? spec : spec.split("+")).every((s) => PREPROCESSING_STEP.test(s)),
     {
       message:
-        'preprocessing steps are "standard" and "pca" / "pca:N", in a "+"-joined string (e.g. "standard+pca:16") or an array',
+        'preprocessing steps are "standard" and "pca" / "pca:N", ' +
+        'in a "+"-joined string (e.g. "standard+pca:16") or an array',
     },
   );
 
@@ -106,7 +110,8 @@ export const probeOptionsSchema = z
       .string()
       .regex(
         POOLING_PATTERN,
-        "inferencePooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those",
+        "inferencePooling must be last_token, first_token, mean, all, max, min, " +
+          "or score:/activation: with one of those",
       )
       .pipe(poolingType)
       .optional(),
@@ -118,7 +123,8 @@ export const probeOptionsSchema = z
             .string()
             .regex(
               /^sklearn(\.[A-Za-z_]\w*)+\.[A-Za-z_]\w*$/,
-              'estimator must be a scikit-learn class path like "sklearn.svm.LinearSVC" (other modules are refused: importing them would run arbitrary code)',
+              'estimator must be a scikit-learn class path like "sklearn.svm.LinearSVC" ' +
+                "(other modules are refused: importing them would run arbitrary code)",
             ),
           params: z.record(z.string(), z.unknown()).optional(),
         }),
@@ -209,7 +215,10 @@ export interface ProbeOptions {
   trainPooling?: TrainPooling;
   /** Python: `inference_pooling`. Overrides `pooling` for prediction; "max"/"min" pool per-token scores. */
   inferencePooling?: InferencePooling;
-  /** Python: `classifier`. A built-in name or a scikit-learn estimator. @default "logistic_regression" ("ridge_regression" for regression) */
+  /**
+   * Python: `classifier`. A built-in name or a scikit-learn estimator.
+   * @default "logistic_regression" ("ridge_regression" for regression)
+   */
   classifier?: ClassifierName | CustomEstimator;
   /** Python: `classifier_kwargs`. Constructor overrides (snake_case keys), saved with the probe and never mutated. */
   classifierKwargs?: Record<string, unknown>;
@@ -217,14 +226,20 @@ export interface ProbeOptions {
   task?: "classification" | "regression";
   /** Python: `device`. `"auto"` picks CUDA, then MPS, then CPU. @default "auto" */
   device?: string;
-  /** Python: `backend`. `"local"`: transformers with forward hooks; `"nnsight"`: nnsight traces (same numbers). @default "local" */
+  /**
+   * Python: `backend`. `"local"`: transformers with forward hooks; `"nnsight"`: nnsight traces (same numbers).
+   * @default "local"
+   */
   backend?: "local" | "nnsight";
   /**
    * Python: `remote`. Run the extraction on NDIF (needs `backend: "nnsight"` and `NDIF_API_KEY`);
    * an object sets the host and the job deadline, polling and backoff. @default false
    */
   remote?: boolean | RemoteOptions;
-  /** Retries per remote batch (transport failures, 5xx, transient job errors), with exponential backoff and jitter. @default 3 */
+  /**
+   * Retries per remote batch (transport failures, 5xx, transient job errors), with exponential backoff and jitter.
+   * @default 3
+   */
   maxRetries?: number;
   /** Python: `random_state`. Seed of the classifier. @default undefined */
   randomState?: number | null;
@@ -234,7 +249,10 @@ export interface ProbeOptions {
   dtype?: "float32" | "float16" | "bfloat16";
   /** Python: `normalize_layers`. Scaling of multi-layer features (one layer is always standardized). @default true */
   normalizeLayers?: boolean | "per_neuron" | "per_layer";
-  /** Python: `auto_candidates`. Candidate layers of "auto"/"fast_auto": indices, or fractions of depth in [0, 1]. @default [0.25, 0.5, 0.75] */
+  /**
+   * Python: `auto_candidates`. Candidate layers of "auto"/"fast_auto": indices, or fractions of depth in [0, 1].
+   * @default [0.25, 0.5, 0.75]
+   */
   autoCandidates?: number[];
   /** Python: `auto_alpha`. Group Lasso strength of "auto". @default 0.01 */
   autoAlpha?: number;
@@ -244,7 +262,10 @@ export interface ProbeOptions {
   preprocessing?: string | string[] | null;
   /** Python: `pca_components`. Components of a bare "pca" step. */
   pcaComponents?: number;
-  /** Python: `mass_mean_augment`. Appends the projection on the class-mean difference (one more feature). @default false */
+  /**
+   * Python: `mass_mean_augment`. Appends the projection on the class-mean difference (one more feature).
+   * @default false
+   */
   massMeanAugment?: boolean;
   /** A shared worker. Without it the probe starts its own and closes it in `close()`. */
   runtime?: PythonRuntime;
@@ -342,7 +363,8 @@ function checkCombinations(o: ResolvedProbeOptions, defaultClassifier: boolean):
     if (typeof o.classifier === "string" && o.classifier !== "ridge_regression") {
       throw new InvalidOptionError(
         "classifier",
-        `Invalid Probe options: classifier "${o.classifier}" is a classifier; task "regression" needs "ridge_regression" or a scikit-learn regressor ({ estimator: "sklearn.linear_model.Ridge" }).`,
+        `Invalid Probe options: classifier "${o.classifier}" is a classifier; task "regression" needs ` +
+          '"ridge_regression" or a scikit-learn regressor ({ estimator: "sklearn.linear_model.Ridge" }).',
       );
     }
     if (o.massMeanAugment)
@@ -353,7 +375,8 @@ function checkCombinations(o: ResolvedProbeOptions, defaultClassifier: boolean):
   } else if (o.classifier === "ridge_regression") {
     throw new InvalidOptionError(
       "classifier",
-      'Invalid Probe options: "ridge_regression" is a regressor: set task: "regression", or use "ridge" (RidgeClassifier) for classification.',
+      'Invalid Probe options: "ridge_regression" is a regressor: set task: "regression", ' +
+        'or use "ridge" (RidgeClassifier) for classification.',
     );
   }
   const auto = o.layers === "auto" || o.layers === "fast_auto";

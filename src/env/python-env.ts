@@ -168,9 +168,8 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
     const constraint = pipConstraint(env);
     const pip = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
     say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
-    say(
-      `installing the worker's dependencies${constraint ? ` (constraints: ${constraint})` : ""}; the first time takes a few minutes`,
-    );
+    const constraints = constraint ? ` (constraints: ${constraint})` : "";
+    say(`installing the worker's dependencies${constraints}; the first time takes a few minutes`);
     const have = await readFingerprint(dir);
     const replaceTorch = existsSync(python) && torchNeedsReplacing(choice, have?.torchIndex);
     const requirements = [REQUIREMENTS, ...(test ? [TEST_REQUIREMENTS] : [])];

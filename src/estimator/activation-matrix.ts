@@ -45,7 +45,8 @@ export function toRows(x: ActivationsInput, argument = "X"): Rows {
     if (!Number.isInteger(n) || !Number.isInteger(d) || n < 1 || d < 1 || x.data.length !== n * d) {
       throw new InvalidInputError(
         argument,
-        `${argument}.shape [${x.shape}] does not match ${x.data.length} values: shape must be [rows, features] with rows × features values.`,
+        `${argument}.shape [${x.shape}] does not match ${x.data.length} values: ` +
+          "shape must be [rows, features] with rows × features values.",
       );
     }
     data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
@@ -60,7 +61,8 @@ export function toRows(x: ActivationsInput, argument = "X"): Rows {
     if (!Number.isFinite(data[i]!)) {
       throw new InvalidInputError(
         argument,
-        `${argument} holds a non-finite value (${data[i]}) at row ${Math.floor(i / d)}, column ${i % d}: activations must be finite.`,
+        `${argument} holds a non-finite value (${data[i]}) at row ${Math.floor(i / d)}, column ${i % d}: ` +
+          "activations must be finite.",
       );
     }
   }

@@ -77,7 +77,10 @@ export interface FittedState {
   /** Decoder blocks the features come from, ascending. */
   layers: number[];
   hidden: number;
-  /** "prompt": fitted through `fit` (scaler + preprocessing apply); "activations": `fitFromActivations` (neither applies). */
+  /**
+   * "prompt": fitted through `fit` (scaler + preprocessing apply); "activations": `fitFromActivations`
+   * (neither applies).
+   */
   path: "prompt" | "activations";
   scaler: ScalerState;
   preprocessing: PreprocessingState[];

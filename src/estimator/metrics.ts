@@ -86,7 +86,10 @@ export function macroPrecisionRecallF1(
   return { precision: mean("precision"), recall: mean("recall"), f1: mean("f1") };
 }
 
-/** One-vs-rest macro ROC AUC (sklearn's multi_class="ovr", average="macro"); null if a class is absent from the truth. */
+/**
+ * One-vs-rest macro ROC AUC (sklearn's multi_class="ovr", average="macro"); null if a class is absent from
+ * the truth.
+ */
 export function ovrRocAuc(truth: number[], proba: number[][], classes: number[]): number | null {
   const aucs = classes.map((c, k) =>
     rocAuc(

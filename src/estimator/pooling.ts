@@ -39,7 +39,8 @@ export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling
   const option = trainPooling === undefined ? "pooling" : "trainPooling";
   throw new InvalidOptionError(
     option,
-    `Invalid Probe options: ${option} "${value}" cannot be used for training (use last_token, first_token, mean or all). ` +
+    `Invalid Probe options: ${option} "${value}" cannot be used for training ` +
+      "(use last_token, first_token, mean or all). " +
       `Score-level and prefixed poolings apply to inference only: set inferencePooling: "${value}" and a trainPooling.`,
   );
 }

@@ -54,7 +54,8 @@ export function checkLabels(
     if (task === "classification" && !Number.isInteger(l)) {
       throw new InvalidInputError(
         argument,
-        `${argument}[${i}] is ${l}: classification labels must be integers (for continuous targets set task: "regression").`,
+        `${argument}[${i}] is ${l}: classification labels must be integers ` +
+          '(for continuous targets set task: "regression").',
       );
     }
     return l;
@@ -73,7 +74,8 @@ export function trainingData(
   if (!Array.isArray(second)) {
     throw new InvalidInputError(
       "negativePrompts",
-      "fit() takes (positivePrompts, negativePrompts) or (prompts, labels); the second argument is missing or not an array.",
+      "fit() takes (positivePrompts, negativePrompts) or (prompts, labels); " +
+        "the second argument is missing or not an array.",
     );
   }
   const labelled = second.length > 0 && second.every((v) => typeof v === "number");

@@ -261,7 +261,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     } else {
       chunk.forEach((h, i) => {
         layers.forEach((layer, li) => {
-          const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width); // copied by place() and the cache write
+          // A view, not a copy: place() and the cache write copy it.
+          const vec = data.subarray((i * L + li) * width, (i * L + li + 1) * width);
           entries.push({ promptHash: h, layer, kind: vectorPooling, rows: 1, dim: width, data: vec });
           output.place(h, li, vec);
         });

@@ -24,7 +24,8 @@ export function planLayers(spec: LayerSpec, numLayers: number, model: string, au
     if (spec === "auto" && candidates.length < 2) {
       throw new InvalidOptionError(
         "autoCandidates",
-        `Invalid Probe options: layers "auto" needs at least two distinct candidate layers; autoCandidates resolve to [${candidates}] on ${model}.`,
+        'Invalid Probe options: layers "auto" needs at least two distinct candidate layers; ' +
+          `autoCandidates resolve to [${candidates}] on ${model}.`,
       );
     }
     return { mode: spec, candidates };
@@ -77,7 +78,8 @@ export function resolveAutoCandidates(candidates: number[] | undefined, numLayer
         if (!Number.isInteger(c))
           throw new InvalidOptionError(
             "autoCandidates",
-            `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); use all fractions in [0, 1] or all integers.`,
+            `Invalid Probe options: autoCandidates mixes fractions and indices (${c}); ` +
+              "use all fractions in [0, 1] or all integers.",
           );
         return checkedIndex(c, numLayers, model, "autoCandidates");
       });
@@ -89,7 +91,8 @@ function checkedIndex(i: number, numLayers: number, model: string, option: strin
   if (idx < 0 || idx >= numLayers) {
     throw new InvalidOptionError(
       option,
-      `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers (use ${-numLayers}..${numLayers - 1}).`,
+      `Invalid Probe options: layer ${i} is out of range for ${model}, which has ${numLayers} layers ` +
+        `(use ${-numLayers}..${numLayers - 1}).`,
     );
   }
   return idx;

@@ -28,12 +28,16 @@ export function checkRemoteKey(
     throw new RemoteError(
       "REMOTE_AUTH",
       "remote: true needs an NDIF API key: get one at https://login.ndif.us and set NDIF_API_KEY in the environment " +
-        "(or in the `env` of a shared PythonRuntime). The key is handed to the worker through its environment and never written to disk.",
+        "(or in the `env` of a shared PythonRuntime). " +
+        "The key is handed to the worker through its environment and never written to disk.",
     );
   }
 }
 
-/** The hub repo NDIF should run: the hub id for hub models, else the folder's `_name_or_path` if it names a repo, else the folder. */
+/**
+ * The hub repo NDIF should run: the hub id for hub models, else the folder's `_name_or_path` if it names a
+ * repo, else the folder.
+ */
 export function remoteRepoId(model: ResolvedModel): string {
   if (model.revision) return model.name;
   const named = model.config._name_or_path;

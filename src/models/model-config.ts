@@ -31,7 +31,8 @@ export async function readModelConfig(
     throw new ModelNotFoundError(
       model,
       missing
-        ? `Model ${model}: ${dir} has no config.json. Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".`
+        ? `Model ${model}: ${dir} has no config.json. ` +
+            'Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".'
         : `Model ${model}: cannot read ${join(dir, "config.json")}: ${errorMessage(err)}`,
       { cause: err },
     );

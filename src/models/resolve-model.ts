@@ -80,7 +80,8 @@ export async function resolveModel(
     if (!existsSync(path) || !statSync(path).isDirectory()) {
       throw new ModelNotFoundError(
         model,
-        `Model ${model}: ${path} is not a folder. Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".`,
+        `Model ${model}: ${path} is not a folder. ` +
+          'Pass a folder saved with save_pretrained(), a hub id, or "embedded:smollm2-135m".',
       );
     }
     return { name: model, path, ...(await readModelConfig(model, path)) };
@@ -99,7 +100,8 @@ export async function resolveModel(
     } catch (err) {
       throw new ModelNotFoundError(
         model,
-        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) and could not be downloaded: ${errorMessage(err)}. ` +
+        `Model ${model}@${revision} is not in the local Hugging Face cache (${hubCacheDir(env)}) ` +
+          `and could not be downloaded: ${errorMessage(err)}. ` +
           `Download it where the hub is reachable (e.g. \`hf download ${model}\`), or pass a local folder.`,
         { cause: err },
       );

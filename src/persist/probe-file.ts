@@ -68,7 +68,8 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
   if (model.kind === "opaque") {
     throw new NotSupportedError(
       "save",
-      `save() cannot store ${model.estimator}: it has no array form, and lmprobe-ts never pickles. Use a linear scikit-learn estimator or a built-in classifier to save the probe.`,
+      `save() cannot store ${model.estimator}: it has no array form, and lmprobe-ts never pickles. ` +
+        "Use a linear scikit-learn estimator or a built-in classifier to save the probe.",
     );
   } else if (model.kind === "ensemble") {
     tensors["model.coef"] = f64(model.coef);
@@ -162,7 +163,8 @@ export async function loadProbe(path: string): Promise<{ options: Record<string,
   if (!(version >= 1)) fail(`unknown format version ${String(manifest.formatVersion)}.`);
   if (version > PROBE_FORMAT_VERSION)
     fail(
-      `it was written in format version ${version} by a newer lmprobe-ts; this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`,
+      `it was written in format version ${version} by a newer lmprobe-ts; ` +
+        `this one reads up to version ${PROBE_FORMAT_VERSION}. Upgrade lmprobe-ts.`,
     );
   const { checksum, ...unchecked } = manifest;
   if (checksum !== sha256(canonical(unchecked)))

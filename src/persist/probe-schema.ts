@@ -71,7 +71,8 @@ export function parseManifestBody(body: unknown, fail: Fail): ManifestBody {
     .slice(0, 5)
     .map((issue) => `${issue.path.join(".") || "(manifest)"}: ${issue.message}`);
   return fail(
-    `probe.json is not a valid probe manifest (${problems.join("; ")}). It was edited or written by another program: save the probe again.`,
+    `probe.json is not a valid probe manifest (${problems.join("; ")}). ` +
+      "It was edited or written by another program: save the probe again.",
   );
 }
 
@@ -98,7 +99,8 @@ export function checkStateShapes(state: FittedState, fail: Fail): void {
     const at = data!.findIndex((v) => !Number.isFinite(v) || (positive && !(v > 0)));
     if (at >= 0)
       bad(
-        `array "${name}" holds ${data![at]} at index ${at}${positive ? " (it must be finite and above 0)" : " (it must be finite)"}`,
+        `array "${name}" holds ${data![at]} at index ${at}` +
+          `${positive ? " (it must be finite and above 0)" : " (it must be finite)"}`,
       );
   };
   if (state.layers.some((l, i) => i > 0 && l <= state.layers[i - 1]!))
@@ -126,7 +128,8 @@ export function checkStateShapes(state: FittedState, fail: Fail): void {
   if (model.kind === "opaque") bad("an opaque model cannot come from a file");
   if (state.task === "regression" && !(model.kind === "linear" && model.link === "identity")) {
     bad(
-      `a regression probe needs a linear model with link "identity", not ${model.kind === "linear" ? `link "${model.link}"` : `an ${model.kind}`}`,
+      'a regression probe needs a linear model with link "identity", ' +
+        `not ${model.kind === "linear" ? `link "${model.link}"` : `an ${model.kind}`}`,
     );
   }
   if (model.kind === "linear") checkLinear(model, "model", width, state.task, bad);
@@ -200,7 +203,8 @@ function checkLinear(
   const rowsOk = need === undefined ? rows === k || (rows === 1 && k === 2) : rows === need;
   if (!rowsOk)
     bad(
-      `${prefix} (link "${m.link}", ${k} classes) has ${rows} coefficient rows where ${need ?? (k === 2 ? `1 or ${k}` : k)} are needed`,
+      `${prefix} (link "${m.link}", ${k} classes) has ${rows} coefficient rows ` +
+        `where ${need ?? (k === 2 ? `1 or ${k}` : k)} are needed`,
     );
   if (m.coef.length !== rows * width)
     bad(`array "${prefix}.coef" has ${m.coef.length} values for ${rows} row(s) × ${width} features`);

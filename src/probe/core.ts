@@ -94,7 +94,8 @@ export class ProbeCore {
         typeof this.options.classifier === "string" ? this.options.classifier : this.options.classifier.estimator;
       throw new NotSupportedError(
         method,
-        `${method}() needs a classifier with probabilities; "${name}" has none (use predict(), or e.g. "logistic_regression").`,
+        `${method}() needs a classifier with probabilities; "${name}" has none ` +
+          '(use predict(), or e.g. "logistic_regression").',
       );
     }
   }

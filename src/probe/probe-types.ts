@@ -70,13 +70,17 @@ type TokenLevel<O extends ProbeOptions> =
         : "no"
     : never;
 
-/** `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all" (either when unknown). */
+/**
+ * `predictProba`'s result: n × classes, or n × tokens × classes with inference pooling "all" (either when unknown).
+ */
 export type ProbaOf<O extends ProbeOptions> = {
   yes: number[][][];
   no: number[][];
   maybe: number[][] | number[][][];
 }[TokenLevel<O>];
-/** `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all" (either when unknown). */
+/**
+ * `predict`'s result: one label (or value) per prompt, or per token with inference pooling "all" (either when unknown).
+ */
 export type LabelsOf<O extends ProbeOptions> = {
   yes: number[][];
   no: number[];

@@ -94,7 +94,9 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return state && (layers === "auto" || layers === "fast_auto") ? [...state.layers] : undefined;
   }
 
-  /** Layers "auto"/"fast_auto" chose from (or those of the last `computeLayerImportance`). Python: `candidate_layers_`. */
+  /**
+   * Layers "auto"/"fast_auto" chose from (or those of the last `computeLayerImportance`). Python: `candidate_layers_`.
+   */
   get candidateLayers(): number[] | undefined {
     const c = this.#core.state?.candidateLayers;
     return c ? [...c] : undefined;
@@ -150,7 +152,9 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return this;
   }
 
-  /** Extracts and caches the activations of `prompts` for this probe's layers and training pooling. Python: `warmup`. */
+  /**
+   * Extracts and caches the activations of `prompts` for this probe's layers and training pooling. Python: `warmup`.
+   */
   warmup(prompts: string[], options: WarmupOptions = {}): Promise<WarmupResult> {
     return warmup(this.#core, prompts, options);
   }
@@ -167,7 +171,10 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return out.perToken ? out.perToken.map((t) => t.proba ?? []) : (out.perPrompt?.proba ?? []);
   }
 
-  /** Predicted labels (the argmax of the probabilities), regression values, or per token with pooling "all". Python: `predict`. */
+  /**
+   * Predicted labels (the argmax of the probabilities), regression values, or per token with pooling "all".
+   * Python: `predict`.
+   */
   predict(prompts: string[], options?: PredictOptions): Promise<LabelsOf<O>>;
   async predict(prompts: string[], options: PredictOptions = {}): Promise<number[] | number[][]> {
     const regression = this.#core.fitted("predict").task === "regression";
@@ -258,7 +265,10 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return sweepLayers(args, factory);
   }
 
-  /** Stops the probe's own worker (a shared `runtime` stays open; the probe reopens its cache if used again). Idempotent. */
+  /**
+   * Stops the probe's own worker (a shared `runtime` stays open; the probe reopens its cache if used
+   * again). Idempotent.
+   */
   async close(): Promise<void> {
     await this.#core.close();
   }

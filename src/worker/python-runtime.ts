@@ -29,7 +29,10 @@ export type WorkerInfo = HelloReply;
 
 /** Options of {@link PythonRuntime}. */
 export interface PythonRuntimeOptions {
-  /** Use this interpreter unchanged (checked for the worker's packages). Default: `LMPROBE_PYTHON`, else the managed venv. */
+  /**
+   * Use this interpreter unchanged (checked for the worker's packages).
+   * Default: `LMPROBE_PYTHON`, else the managed venv.
+   */
   pythonPath?: string;
   /** Extra environment variables for the worker process. */
   env?: Record<string, string>;

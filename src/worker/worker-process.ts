@@ -90,7 +90,10 @@ export class WorkerProcess {
     return this.done;
   }
 
-  /** Spawns the worker (`python ARGS`, ARGS {@link workerArgs} unless given) and waits for its `{"event":"listening"}` line. */
+  /**
+   * Spawns the worker (`python ARGS`, ARGS {@link workerArgs} unless given) and waits for its
+   * `{"event":"listening"}` line.
+   */
   static async spawn(
     python: string,
     options: { env?: Record<string, string>; timeoutMs: number; args?: string[] },

@@ -48,11 +48,15 @@ export function tsGraph(root: string, folder = "src"): ImportGraph {
 /** `from X import names` (X relative or under `pkg`) and `import pkg.x`, at any indentation. */
 const pyImport = (pkg: string) =>
   new RegExp(
-    `^[ \\t]*(?:from[ \\t]+(\\.+[\\w.]*|${pkg}(?:\\.\\w+)*)[ \\t]+import[ \\t]+(\\([^)]*\\)|[^\\n#]+)|import[ \\t]+(${pkg}(?:\\.\\w+)*))`,
+    `^[ \\t]*(?:from[ \\t]+(\\.+[\\w.]*|${pkg}(?:\\.\\w+)*)[ \\t]+import[ \\t]+(\\([^)]*\\)|[^\\n#]+)` +
+      `|import[ \\t]+(${pkg}(?:\\.\\w+)*))`,
     "gm",
   );
 
-/** lmprobe_worker imports of every python_worker/lmprobe_worker/**\/*.py file (edges to packages' __init__ are left out). */
+/**
+ * lmprobe_worker imports of every python_worker/lmprobe_worker/**\/*.py file
+ * (edges to packages' __init__ are left out).
+ */
 export function pyGraph(root: string, folder = "python_worker/lmprobe_worker", pkg = "lmprobe_worker"): ImportGraph {
   const base = join(root, folder);
   const modules = new Map<string, string>();

@@ -21,8 +21,12 @@ describe("crashes", () => {
     const cacheDir = freshDir();
     const prompts = manyPrompts(240, "kill");
     const child = runNode(`
-      const probe = new SDK.Probe({ model: ${JSON.stringify(models.gpt2.path)}, layers: [0, 2], batchSize: 4, cacheDir: ${JSON.stringify(cacheDir)} });
-      await probe.warmup(${JSON.stringify(prompts)}, { onProgress: (e) => e.type === "extract" && console.log("done " + e.completed) });
+      const probe = new SDK.Probe({
+        model: ${JSON.stringify(models.gpt2.path)}, layers: [0, 2], batchSize: 4, cacheDir: ${JSON.stringify(cacheDir)},
+      });
+      await probe.warmup(${JSON.stringify(prompts)}, {
+        onProgress: (e) => e.type === "extract" && console.log("done " + e.completed),
+      });
     `);
     child.all!.on("data", (chunk: Buffer) => {
       const done = Math.max(...[...chunk.toString().matchAll(/done (\d+)/g)].map((m) => Number(m[1])));
@@ -196,7 +200,10 @@ describe("several processes", () => {
     const all = manyPrompts(180, "mp");
     const warm = (part: string[]) =>
       runNode(`
-        const probe = new SDK.Probe({ model: ${JSON.stringify(models.gpt_neox.path)}, layers: [0, 1], batchSize: 8, cacheDir: ${JSON.stringify(cacheDir)} });
+        const probe = new SDK.Probe({
+          model: ${JSON.stringify(models.gpt_neox.path)}, layers: [0, 1], batchSize: 8,
+          cacheDir: ${JSON.stringify(cacheDir)},
+        });
         await probe.warmup(${JSON.stringify(part)});
         await probe.close();
       `);

@@ -25,7 +25,8 @@ const sorted = (list: readonly string[]) => [...list].sort();
 
 async function workerContract(): Promise<Contract> {
   const bootstrap =
-    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module('lmprobe_worker.contract', run_name='__main__')";
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); " +
+    "runpy.run_module('lmprobe_worker.contract', run_name='__main__')";
   const { stdout } = await execa(inject("python"), ["-I", "-c", bootstrap, WORKER_PYTHONPATH]);
   return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as Contract;
 }

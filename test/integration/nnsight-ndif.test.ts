@@ -95,122 +95,138 @@ function jobsRecorded(dir: string): Record<string, { job_id: string }> {
 }
 
 describe("NDIF stand-in", () => {
-  it("NDIF stand-in (the real server cannot be made to fail transiently on demand): retry then success (a 503 on submit, then a job removed from the queue)", async () => {
-    for (const scenario of ["503_once", "transient_once"]) {
-      const dir = mkdtempSync(join(tmpdir(), "ndif-"));
-      await ndif.control({ scenario });
-      const events: ProgressEvent[] = [];
-      const r = await runtime.request(
-        "extract",
-        remoteBody(models.gpt2.path, [0, 2], "last_token", {}, dir, prompts.slice(0, 2)),
-        { onProgress: (e) => events.push(e) },
-      );
-      expect((r.activations as Tensor).shape).toEqual([2, 2, 32]);
-      const retrying = events.filter((e) => e.type === "remote" && e.status === "RETRYING");
-      expect(retrying).toHaveLength(1);
-      expect((retrying[0] as { message: string }).message).toMatch(
-        scenario === "503_once" ? /Service Unavailable/ : /removed from queue/,
-      );
-      expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED" && e.attempt === 1)).toBe(true);
-    }
-    // maxRetries: 0 turns the same transient failure into an error
-    await ndif.control({ scenario: "503_once" });
-    const err = await runtime
-      .request(
-        "extract",
-        remoteBody(
+  it(
+    "NDIF stand-in (the real server cannot be made to fail transiently on demand): retry " +
+      "then success (a 503 on submit, then a job removed from the queue)",
+    async () => {
+      for (const scenario of ["503_once", "transient_once"]) {
+        const dir = mkdtempSync(join(tmpdir(), "ndif-"));
+        await ndif.control({ scenario });
+        const events: ProgressEvent[] = [];
+        const r = await runtime.request(
+          "extract",
+          remoteBody(models.gpt2.path, [0, 2], "last_token", {}, dir, prompts.slice(0, 2)),
+          { onProgress: (e) => events.push(e) },
+        );
+        expect((r.activations as Tensor).shape).toEqual([2, 2, 32]);
+        const retrying = events.filter((e) => e.type === "remote" && e.status === "RETRYING");
+        expect(retrying).toHaveLength(1);
+        expect((retrying[0] as { message: string }).message).toMatch(
+          scenario === "503_once" ? /Service Unavailable/ : /removed from queue/,
+        );
+        expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED" && e.attempt === 1)).toBe(true);
+      }
+      // maxRetries: 0 turns the same transient failure into an error
+      await ndif.control({ scenario: "503_once" });
+      const err = await runtime
+        .request(
+          "extract",
+          remoteBody(
+            models.gpt2.path,
+            [0],
+            "mean",
+            { max_retries: 0 },
+            mkdtempSync(join(tmpdir(), "ndif-")),
+            prompts.slice(0, 1),
+          ),
+        )
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).code).toBe("REMOTE");
+      expect((err as RemoteError).httpStatus).toBe(503);
+    },
+  );
+
+  it(
+    "NDIF stand-in (the real server's /env reports the nnsight it runs, the " +
+      "worker's own): preflight reports an nnsight mismatch with the fix",
+    async () => {
+      await ndif.control({ env_nnsight: "9.9.9" });
+      try {
+        const events: ProgressEvent[] = [];
+        // another spelling of the host: the preflight runs once per host and worker
+        const host = `http://localhost:${ndif.port}`;
+        const body = remoteBody(
           models.gpt2.path,
           [0],
           "mean",
-          { max_retries: 0 },
+          { host },
           mkdtempSync(join(tmpdir(), "ndif-")),
           prompts.slice(0, 1),
-        ),
-      )
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RemoteError);
-    expect((err as RemoteError).code).toBe("REMOTE");
-    expect((err as RemoteError).httpStatus).toBe(503);
-  });
-
-  it("NDIF stand-in (the real server's /env reports the nnsight it runs, the worker's own): preflight reports an nnsight mismatch with the fix", async () => {
-    await ndif.control({ env_nnsight: "9.9.9" });
-    try {
-      const events: ProgressEvent[] = [];
-      // another spelling of the host: the preflight runs once per host and worker
-      const host = `http://localhost:${ndif.port}`;
-      const body = remoteBody(
-        models.gpt2.path,
-        [0],
-        "mean",
-        { host },
-        mkdtempSync(join(tmpdir(), "ndif-")),
-        prompts.slice(0, 1),
-      );
-      await runtime.request("extract", body, { onProgress: (e) => events.push(e) });
-      const warning = events.find((e) => e.type === "remote" && e.status === "PREFLIGHT") as
-        { message: string } | undefined;
-      expect(warning?.message).toContain("NDIF has nnsight 9.9.9");
-      expect(warning?.message).toContain("nnsight==9.9.9");
-      expect(warning?.message).toContain("lmprobe setup --force");
-    } finally {
-      await ndif.control({ env_nnsight: null });
-    }
-  });
-
-  it("NDIF stand-in (refused keys need NDIF's Postgres, absent from the real tier): a refused key is RemoteError REMOTE_AUTH; the key never reaches a file or a message", async () => {
-    const wrong = new PythonRuntime({ env: { NDIF_API_KEY: "wrong-key-0000" } });
-    try {
-      const dir = mkdtempSync(join(tmpdir(), "ndif-"));
-      const err = await wrong
-        .request("extract", remoteBody(models.gpt2.path, [0], "mean", {}, dir, prompts.slice(0, 1)))
-        .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(RemoteError);
-      expect((err as RemoteError).code).toBe("REMOTE_AUTH");
-      expect((err as Error).message).not.toContain("wrong-key-0000");
-      expect(JSON.stringify(jobsRecorded(dir))).not.toContain("wrong-key");
-    } finally {
-      await wrong.close();
-    }
-  });
-
-  it("NDIF stand-in (the real tier's repo ids are local folders, not hub ids): a hub id runs as a weightless stub: the client resolves config and tokenizer only, no weights", async () => {
-    const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
-    process.env.HF_HUB_CACHE = clientHub;
-    process.env.HF_HUB_OFFLINE = "1";
-    try {
-      const snap = join(clientHub, `models--${HUB_ID.replace("/", "--")}`, "snapshots", SHA);
-      expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
-      const events: ProgressEvent[] = [];
-      const probe = new Probe({
-        model: HUB_ID,
-        backend: "nnsight",
-        remote: { host: ndif.host, pollIntervalMs: 50 },
-        layers: [1, 3],
-        randomState: 0,
-        runtime,
-        cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
-      });
-      await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
-      const local = new Probe({
-        model: models.llama.path,
-        layers: [1, 3],
-        randomState: 0,
-        runtime,
-        cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
-      });
-      await local.fit(CATS, DOGS);
-      expect(await probe.predict(TEST_PROMPTS)).toEqual(await local.predict(TEST_PROMPTS));
-      expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED")).toBe(true);
-      expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
-    } finally {
-      for (const [k, v] of [
-        ["HF_HUB_CACHE", saved.cache],
-        ["HF_HUB_OFFLINE", saved.offline],
-      ] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
+        );
+        await runtime.request("extract", body, { onProgress: (e) => events.push(e) });
+        const warning = events.find((e) => e.type === "remote" && e.status === "PREFLIGHT") as
+          { message: string } | undefined;
+        expect(warning?.message).toContain("NDIF has nnsight 9.9.9");
+        expect(warning?.message).toContain("nnsight==9.9.9");
+        expect(warning?.message).toContain("lmprobe setup --force");
+      } finally {
+        await ndif.control({ env_nnsight: null });
       }
-    }
-  });
+    },
+  );
+
+  it(
+    "NDIF stand-in (refused keys need NDIF's Postgres, absent from the real tier): a refused " +
+      "key is RemoteError REMOTE_AUTH; the key never reaches a file or a message",
+    async () => {
+      const wrong = new PythonRuntime({ env: { NDIF_API_KEY: "wrong-key-0000" } });
+      try {
+        const dir = mkdtempSync(join(tmpdir(), "ndif-"));
+        const err = await wrong
+          .request("extract", remoteBody(models.gpt2.path, [0], "mean", {}, dir, prompts.slice(0, 1)))
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RemoteError);
+        expect((err as RemoteError).code).toBe("REMOTE_AUTH");
+        expect((err as Error).message).not.toContain("wrong-key-0000");
+        expect(JSON.stringify(jobsRecorded(dir))).not.toContain("wrong-key");
+      } finally {
+        await wrong.close();
+      }
+    },
+  );
+
+  it(
+    "NDIF stand-in (the real tier's repo ids are local folders, not hub ids): a hub id runs as a " +
+      "weightless stub: the client resolves config and tokenizer only, no weights",
+    async () => {
+      const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
+      process.env.HF_HUB_CACHE = clientHub;
+      process.env.HF_HUB_OFFLINE = "1";
+      try {
+        const snap = join(clientHub, `models--${HUB_ID.replace("/", "--")}`, "snapshots", SHA);
+        expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
+        const events: ProgressEvent[] = [];
+        const probe = new Probe({
+          model: HUB_ID,
+          backend: "nnsight",
+          remote: { host: ndif.host, pollIntervalMs: 50 },
+          layers: [1, 3],
+          randomState: 0,
+          runtime,
+          cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
+        });
+        await probe.fit(CATS, DOGS, { onProgress: (e) => events.push(e) });
+        const local = new Probe({
+          model: models.llama.path,
+          layers: [1, 3],
+          randomState: 0,
+          runtime,
+          cacheDir: mkdtempSync(join(tmpdir(), "ndif-cache-")),
+        });
+        await local.fit(CATS, DOGS);
+        expect(await probe.predict(TEST_PROMPTS)).toEqual(await local.predict(TEST_PROMPTS));
+        expect(events.some((e) => e.type === "remote" && e.status === "COMPLETED")).toBe(true);
+        expect(readdirSync(snap).some((f) => /\.(safetensors|bin)$/.test(f))).toBe(false);
+      } finally {
+        for (const [k, v] of [
+          ["HF_HUB_CACHE", saved.cache],
+          ["HF_HUB_OFFLINE", saved.offline],
+        ] as const) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+    },
+  );
 });

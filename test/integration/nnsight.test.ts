@@ -87,14 +87,18 @@ describe("nnsight backend: activations equal the local backend's", () => {
     expect(worst).toBeLessThan(1e-5);
   });
 
-  it("llama through nnsight's local simulation of NDIF (serialize, deserialize without local modules, run) gives the same numbers", async () => {
-    const m = models.llama;
-    const local = await extract(m.path, "local", [1, 3], "mean", 4, false);
-    const simulated = await extract(m.path, "nnsight", [1, 3], "mean", 4, false, { simulate_remote: true });
-    const worst = maxAbsDiff(local.data, simulated.data);
-    console.info(`nnsight remote='local' simulation vs local llama mean: max |Δ| ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(1e-5);
-  });
+  it(
+    "llama through nnsight's local simulation of NDIF (serialize, deserialize without local modules, run) " +
+      "gives the same numbers",
+    async () => {
+      const m = models.llama;
+      const local = await extract(m.path, "local", [1, 3], "mean", 4, false);
+      const simulated = await extract(m.path, "nnsight", [1, 3], "mean", 4, false, { simulate_remote: true });
+      const worst = maxAbsDiff(local.data, simulated.data);
+      console.info(`nnsight remote='local' simulation vs local llama mean: max |Δ| ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-5);
+    },
+  );
 
   it("embedded:smollm2-135m (a few prompts)", { timeout: 300_000 }, async () => {
     const model = await resolveModel("embedded:smollm2-135m", { runtime });

@@ -405,7 +405,8 @@ describe("parity matrix with lmprobe 0.10.3", () => {
         const diff = maxDiff(await probe.predictProba(TESTS), expected.proba);
         const bar = barFor();
         console.info(
-          `matrix ${c.name}: max |Δproba| ${diff.toExponential(2)}, bound ${bar.toExponential(2)}${scale ? ` (S ${scale.S.toFixed(2)}, D ${scale.D})` : ""}`,
+          `matrix ${c.name}: max |Δproba| ${diff.toExponential(2)}, bound ${bar.toExponential(2)}` +
+            `${scale ? ` (S ${scale.S.toFixed(2)}, D ${scale.D})` : ""}`,
         );
         expect(diff).toBeLessThan(bar);
       }

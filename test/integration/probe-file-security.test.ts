@@ -50,30 +50,33 @@ describe("crafted probe files", () => {
     await expect(Probe.load(path)).rejects.toThrow(/options\.runtime/);
   });
 
-  it("a remote.host inside probe.json is refused even with the caller's own remote setting; no request is made", async () => {
-    let requests = 0;
-    const server = createServer((_req, res) => {
-      requests += 1;
-      res.end("{}");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as { port: number }).port;
-    try {
-      const path = craft("host", (o) => {
-        o.backend = "nnsight";
-        o.remote = { host: `http://127.0.0.1:${port}` };
+  it(
+    "a remote.host inside probe.json is refused even with the caller's own remote setting; " + "no request is made",
+    async () => {
+      let requests = 0;
+      const server = createServer((_req, res) => {
+        requests += 1;
+        res.end("{}");
       });
-      for (const overrides of [{ runtime }, { runtime, remote: true as const }]) {
-        const err = await Probe.load(path, overrides).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(ProbeFileError);
-        expect((err as Error).message).toContain("options.remote.host");
-        expect((err as Error).message).not.toContain("secret-key-never-sent");
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+      const port = (server.address() as { port: number }).port;
+      try {
+        const path = craft("host", (o) => {
+          o.backend = "nnsight";
+          o.remote = { host: `http://127.0.0.1:${port}` };
+        });
+        for (const overrides of [{ runtime }, { runtime, remote: true as const }]) {
+          const err = await Probe.load(path, overrides).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(ProbeFileError);
+          expect((err as Error).message).toContain("options.remote.host");
+          expect((err as Error).message).not.toContain("secret-key-never-sent");
+        }
+        expect(requests).toBe(0);
+      } finally {
+        server.close();
       }
-      expect(requests).toBe(0);
-    } finally {
-      server.close();
-    }
-  });
+    },
+  );
 
   it("the genuine file still loads and predicts", async () => {
     const probe = await Probe.load(saved, { runtime, cacheDir });

@@ -33,22 +33,26 @@ function rng(seed: number) {
 }
 
 describe("deliberate differences from lmprobe", () => {
-  it("regression: float labels are labelled mode, score is R², evaluate gives R²/MSE/MAE (lmprobe: contrastive mix-up, accuracy, crash)", async () => {
-    const values = PROMPTS.map((_, i) => (i < 10 ? 1.5 + i * 0.1 : -0.5 - i * 0.05));
-    const probe = new Probe({ ...base, layers: 1, task: "regression" });
-    await probe.fit(PROMPTS, values);
-    const predicted = await probe.predict(PROMPTS);
-    expect(predicted.some((v) => !Number.isInteger(v))).toBe(true);
-    const r2 = await probe.score(PROMPTS, values);
-    expect(r2).toBeGreaterThan(0.5);
-    expect(r2).toBeLessThanOrEqual(1);
-    const evaluation = (await probe.evaluate(PROMPTS, values)) as RegressionEvaluation;
-    expect(evaluation.task).toBe("regression");
-    expect(evaluation.r2).toBeCloseTo(r2, 12);
-    expect(evaluation.mse).toBeGreaterThanOrEqual(0);
-    expect(evaluation.mae).toBeGreaterThanOrEqual(0);
-    await expect(probe.predictProba(PROMPTS)).rejects.toBeInstanceOf(NotSupportedError);
-  });
+  it(
+    "regression: float labels are labelled mode, score is R², evaluate gives R²/MSE/MAE " +
+      "(lmprobe: contrastive mix-up, accuracy, crash)",
+    async () => {
+      const values = PROMPTS.map((_, i) => (i < 10 ? 1.5 + i * 0.1 : -0.5 - i * 0.05));
+      const probe = new Probe({ ...base, layers: 1, task: "regression" });
+      await probe.fit(PROMPTS, values);
+      const predicted = await probe.predict(PROMPTS);
+      expect(predicted.some((v) => !Number.isInteger(v))).toBe(true);
+      const r2 = await probe.score(PROMPTS, values);
+      expect(r2).toBeGreaterThan(0.5);
+      expect(r2).toBeLessThanOrEqual(1);
+      const evaluation = (await probe.evaluate(PROMPTS, values)) as RegressionEvaluation;
+      expect(evaluation.task).toBe("regression");
+      expect(evaluation.r2).toBeCloseTo(r2, 12);
+      expect(evaluation.mse).toBeGreaterThanOrEqual(0);
+      expect(evaluation.mae).toBeGreaterThanOrEqual(0);
+      await expect(probe.predictProba(PROMPTS)).rejects.toBeInstanceOf(NotSupportedError);
+    },
+  );
 
   it("multiclass evaluate: macro averages and one-vs-rest AUROC (lmprobe: binary averages fail)", async () => {
     const probe = new Probe({ ...base, layers: [1, 2] });
@@ -78,17 +82,20 @@ describe("deliberate differences from lmprobe", () => {
     expect(await weighted.predictProba(TEST_PROMPTS)).not.toEqual(await plain.predictProba(TEST_PROMPTS));
   });
 
-  it("a sweep fit uses the best layer, and evaluate moves to the best held-out layer (lmprobe: the first layer)", async () => {
-    const probe = new Probe({ ...base, layers: "sweep" });
-    await probe.fit(CATS, DOGS);
-    expect(probe.sweepResult?.layers).toEqual([0, 1, 2]);
-    const result = await probe.evaluate(PROMPTS, LABELS);
-    const scores = result.layerResults!;
-    expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
-    expect(scores[result.bestLayer!]).toBe(Math.max(...Object.values(scores)));
-    expect(probe.layers).toEqual([result.bestLayer]);
-    expect(probe.selectedLayers).toBeUndefined(); // a sweep is not a layer selection (lmprobe: None)
-  });
+  it(
+    "a sweep fit uses the best layer, and evaluate moves to the best held-out layer " + "(lmprobe: the first layer)",
+    async () => {
+      const probe = new Probe({ ...base, layers: "sweep" });
+      await probe.fit(CATS, DOGS);
+      expect(probe.sweepResult?.layers).toEqual([0, 1, 2]);
+      const result = await probe.evaluate(PROMPTS, LABELS);
+      const scores = result.layerResults!;
+      expect(Object.keys(scores).map(Number)).toEqual([0, 1, 2]);
+      expect(scores[result.bestLayer!]).toBe(Math.max(...Object.values(scores)));
+      expect(probe.layers).toEqual([result.bestLayer]);
+      expect(probe.selectedLayers).toBeUndefined(); // a sweep is not a layer selection (lmprobe: None)
+    },
+  );
 
   it("Probe.sweepLayers trains every layer from one extraction and scores them from one more", async () => {
     const events: ProgressEvent[] = [];
@@ -123,18 +130,22 @@ describe("deliberate differences from lmprobe", () => {
     expect(probe.options.classifierKwargs).toEqual({ C_values: [0.5, 2.0] });
   });
 
-  it('trainPooling "all" trains on real tokens only; inference "all" returns one row per real token (lmprobe: pads included)', async () => {
-    const probe = new Probe({ ...base, model: models.llama.path, layers: 2, pooling: "all" });
-    await probe.fit(CATS, DOGS);
-    const prompts = ["cat", "The cat sat on the mat today."];
-    const proba = await probe.predictProba(prompts);
-    const labels = await probe.predict(prompts);
-    expect(proba[0]!.length).toBeLessThan(proba[1]!.length); // ragged: no pad positions
-    expect(labels.map((l) => l.length)).toEqual(proba.map((p) => p.length));
-    proba.flat().forEach((row) => expect(row[0]! + row[1]!).toBeCloseTo(1, 9));
-    // Per-prompt metrics still work: score pools the last token.
-    expect(await probe.score(PROMPTS, LABELS)).toBeGreaterThan(0.5);
-  });
+  it(
+    'trainPooling "all" trains on real tokens only; ' +
+      'inference "all" returns one row per real token (lmprobe: pads included)',
+    async () => {
+      const probe = new Probe({ ...base, model: models.llama.path, layers: 2, pooling: "all" });
+      await probe.fit(CATS, DOGS);
+      const prompts = ["cat", "The cat sat on the mat today."];
+      const proba = await probe.predictProba(prompts);
+      const labels = await probe.predict(prompts);
+      expect(proba[0]!.length).toBeLessThan(proba[1]!.length); // ragged: no pad positions
+      expect(labels.map((l) => l.length)).toEqual(proba.map((p) => p.length));
+      proba.flat().forEach((row) => expect(row[0]! + row[1]!).toBeCloseTo(1, 9));
+      // Per-prompt metrics still work: score pools the last token.
+      expect(await probe.score(PROMPTS, LABELS)).toBeGreaterThan(0.5);
+    },
+  );
 });
 
 describe("the activation path", () => {

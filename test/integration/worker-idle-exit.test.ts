@@ -120,7 +120,9 @@ describe("Node's event loop and the worker", () => {
       const probe = new Probe({ model: ${JSON.stringify(models.gpt2.path)}, layers: 0, randomState: 0 });
       await probe.fit(${JSON.stringify(CATS)}, ${JSON.stringify(DOGS)});
       // Not awaited: the last statement of the script is this call's start.
-      void probe.predict(${JSON.stringify([...CATS, ...DOGS])}).then((p) => console.log("PREDICTED " + p.length + " DONE"));
+      void probe
+        .predict(${JSON.stringify([...CATS, ...DOGS])})
+        .then((p) => console.log("PREDICTED " + p.length + " DONE"));
     `,
       tmp,
     );

@@ -92,41 +92,48 @@ async function collectsRecorded(model: string, cacheDir: string, recorded: strin
 }
 
 describe("real NDIF server: job life cycle", () => {
-  it("real NDIF: a trace that raises on the server is RemoteJobError with the server's own traceback, not retried", async () => {
-    // a token id past the embedding table: only the server's real forward pass can fail on it
-    const model = oovModel(models.llama.path);
-    const before = proxy.submitted();
-    const probe = remoteProbe(model, tmp());
-    const err = await probe.warmup([`The cat ${OOV_TOKEN} sat.`, "A dog."]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RemoteJobError);
-    const e = err as RemoteJobError;
-    console.info(`real NDIF server-side failure: ${e.message.split("\n")[0]!.slice(0, 200)}`);
-    expect(e.code).toBe("REMOTE_JOB");
-    expect(e.remoteTraceback).toContain("Traceback (most recent call last)");
-    expect(e.remoteTraceback).toMatch(/IndexError|index out of range/);
-    expect(e.jobId).toMatch(/^[0-9a-f-]{32,36}$/);
-    expect(e.host).toBe(proxy.host);
-    expect(e.attempts).toBe(1);
-    expect(proxy.submitted() - before).toBe(1); // a deterministic failure is not retried
-  });
+  it(
+    "real NDIF: a trace that raises on the server is RemoteJobError " + "with the server's own traceback, not retried",
+    async () => {
+      // a token id past the embedding table: only the server's real forward pass can fail on it
+      const model = oovModel(models.llama.path);
+      const before = proxy.submitted();
+      const probe = remoteProbe(model, tmp());
+      const err = await probe.warmup([`The cat ${OOV_TOKEN} sat.`, "A dog."]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteJobError);
+      const e = err as RemoteJobError;
+      console.info(`real NDIF server-side failure: ${e.message.split("\n")[0]!.slice(0, 200)}`);
+      expect(e.code).toBe("REMOTE_JOB");
+      expect(e.remoteTraceback).toContain("Traceback (most recent call last)");
+      expect(e.remoteTraceback).toMatch(/IndexError|index out of range/);
+      expect(e.jobId).toMatch(/^[0-9a-f-]{32,36}$/);
+      expect(e.host).toBe(proxy.host);
+      expect(e.attempts).toBe(1);
+      expect(proxy.submitted() - before).toBe(1); // a deterministic failure is not retried
+    },
+  );
 
-  it("real NDIF: a job past its deadline (waiting for its deployment) is RemoteTimeoutError, stays recorded, and a rerun collects it", async () => {
-    const model = freshModel(models.llama.path, "deadline");
-    const cacheDir = tmp();
-    const err = await remoteProbe(model, cacheDir, { timeoutMs: 1000 })
-      .fit(CATS, DOGS)
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(RemoteTimeoutError);
-    const e = err as RemoteTimeoutError;
-    console.info(`real NDIF deadline: last status ${e.status}`);
-    expect(e.code).toBe("REMOTE_TIMEOUT");
-    expect(e.timeoutMs).toBe(1000);
-    expect(["RECEIVED", "PROVISIONING", "DEPLOYING", "QUEUED", "DISPATCHED"]).toContain(e.status);
-    const recorded = recordedJobs(cacheDir);
-    expect(recorded).toContain(e.jobId);
-    expect(recorded).toHaveLength(BATCHES);
-    await collectsRecorded(model, cacheDir, recorded);
-  });
+  it(
+    "real NDIF: a job past its deadline (waiting for its deployment) is " +
+      "RemoteTimeoutError, stays recorded, and a rerun collects it",
+    async () => {
+      const model = freshModel(models.llama.path, "deadline");
+      const cacheDir = tmp();
+      const err = await remoteProbe(model, cacheDir, { timeoutMs: 1000 })
+        .fit(CATS, DOGS)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteTimeoutError);
+      const e = err as RemoteTimeoutError;
+      console.info(`real NDIF deadline: last status ${e.status}`);
+      expect(e.code).toBe("REMOTE_TIMEOUT");
+      expect(e.timeoutMs).toBe(1000);
+      expect(["RECEIVED", "PROVISIONING", "DEPLOYING", "QUEUED", "DISPATCHED"]).toContain(e.status);
+      const recorded = recordedJobs(cacheDir);
+      expect(recorded).toContain(e.jobId);
+      expect(recorded).toHaveLength(BATCHES);
+      await collectsRecorded(model, cacheDir, recorded);
+    },
+  );
 
   it("real NDIF: a recorded job the server does not know (its response expired) is submitted again", async () => {
     const model = freshModel(models.llama.path, "expired");
@@ -149,59 +156,73 @@ describe("real NDIF server: job life cycle", () => {
     expect(recordedJobs(cacheDir)).toEqual([]);
   });
 
-  it("real NDIF: an abort while polling stops at once; the jobs stay recorded and the same worker collects them", async () => {
-    const model = freshModel(models.llama.path, "abort");
-    const cacheDir = tmp();
-    const controller = new AbortController();
-    const pid = await runtime.pid();
-    const events: ProgressEvent[] = [];
-    const err = await remoteProbe(model, cacheDir)
-      .fit(CATS, DOGS, {
-        signal: controller.signal,
-        onProgress: (e) => {
-          events.push(e);
-          if (e.type === "remote" && e.status === "RECEIVED" && e.batch === e.batches)
-            controller.abort(new Error("user cancelled"));
-        },
-      })
-      .catch((x: unknown) => x);
-    expect(err).toBeInstanceOf(AbortError);
-    expect(remoteEvents(events).some((e) => e.status === "COMPLETED")).toBe(false);
-    const recorded = recordedJobs(cacheDir);
-    expect(recorded).toHaveLength(BATCHES);
-    await collectsRecorded(model, cacheDir, recorded);
-    expect(await runtime.pid()).toBe(pid); // the abort did not need a worker kill
-  });
+  it(
+    "real NDIF: an abort while polling stops at once; the jobs " + "stay recorded and the same worker collects them",
+    async () => {
+      const model = freshModel(models.llama.path, "abort");
+      const cacheDir = tmp();
+      const controller = new AbortController();
+      const pid = await runtime.pid();
+      const events: ProgressEvent[] = [];
+      const err = await remoteProbe(model, cacheDir)
+        .fit(CATS, DOGS, {
+          signal: controller.signal,
+          onProgress: (e) => {
+            events.push(e);
+            if (e.type === "remote" && e.status === "RECEIVED" && e.batch === e.batches)
+              controller.abort(new Error("user cancelled"));
+          },
+        })
+        .catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(AbortError);
+      expect(remoteEvents(events).some((e) => e.status === "COMPLETED")).toBe(false);
+      const recorded = recordedJobs(cacheDir);
+      expect(recorded).toHaveLength(BATCHES);
+      await collectsRecorded(model, cacheDir, recorded);
+      expect(await runtime.pid()).toBe(pid); // the abort did not need a worker kill
+    },
+  );
 
-  it("real NDIF: after kill -9 of the Node process mid-fit, a new process resumes its recorded jobs without resubmitting", async () => {
-    const { CATS: childCats, DOGS: childDogs } = await import("./fixtures/prompts.mjs");
-    expect([childCats, childDogs]).toEqual([CATS, DOGS]); // the child fits the same prompts
-    const dist = join(import.meta.dirname, "..", "..", "dist", "index.js");
-    expect(existsSync(dist), "the resume test runs the built package: npm run build").toBe(true);
-    const model = freshModel(models.llama.path, "resume");
-    const cacheDir = tmp();
-    const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures", "remote-fit-child.mjs")], {
-      env: { ...process.env, NDIF_API_KEY: KEY, FIT_MODEL: model, FIT_HOST: proxy.host, FIT_CACHE_DIR: cacheDir },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let workerPid = 0;
-    const submitted: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      child.once("exit", (code) => reject(new Error(`the child exited (${code}) before submitting its jobs`)));
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        const msg = JSON.parse(line) as { event: string; pid?: number; type?: string; status?: string; jobId?: string };
-        if (msg.event === "worker") workerPid = msg.pid!;
-        if (msg.event === "progress" && msg.type === "remote" && msg.status === "RECEIVED") submitted.push(msg.jobId!);
-        if (submitted.length === BATCHES) resolve();
+  it(
+    "real NDIF: after kill -9 of the Node process mid-fit, a new " +
+      "process resumes its recorded jobs without resubmitting",
+    async () => {
+      const { CATS: childCats, DOGS: childDogs } = await import("./fixtures/prompts.mjs");
+      expect([childCats, childDogs]).toEqual([CATS, DOGS]); // the child fits the same prompts
+      const dist = join(import.meta.dirname, "..", "..", "dist", "index.js");
+      expect(existsSync(dist), "the resume test runs the built package: npm run build").toBe(true);
+      const model = freshModel(models.llama.path, "resume");
+      const cacheDir = tmp();
+      const child = spawn(process.execPath, [join(import.meta.dirname, "fixtures", "remote-fit-child.mjs")], {
+        env: { ...process.env, NDIF_API_KEY: KEY, FIT_MODEL: model, FIT_HOST: proxy.host, FIT_CACHE_DIR: cacheDir },
+        stdio: ["ignore", "pipe", "inherit"],
       });
-    });
-    child.kill("SIGKILL"); // no chance to clean up anything
-    // its worker notices the dead parent (stdin EOF) and exits: it must not collect the jobs itself
-    for (let i = 0; i < 100 && alive(workerPid); i++) await sleep(100);
-    expect(alive(workerPid)).toBe(false);
-    expect(recordedJobs(cacheDir).sort()).toEqual([...submitted].sort());
-    await collectsRecorded(model, cacheDir, submitted);
-  });
+      let workerPid = 0;
+      const submitted: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        child.once("exit", (code) => reject(new Error(`the child exited (${code}) before submitting its jobs`)));
+        createInterface({ input: child.stdout! }).on("line", (line) => {
+          const msg = JSON.parse(line) as {
+            event: string;
+            pid?: number;
+            type?: string;
+            status?: string;
+            jobId?: string;
+          };
+          if (msg.event === "worker") workerPid = msg.pid!;
+          if (msg.event === "progress" && msg.type === "remote" && msg.status === "RECEIVED")
+            submitted.push(msg.jobId!);
+          if (submitted.length === BATCHES) resolve();
+        });
+      });
+      child.kill("SIGKILL"); // no chance to clean up anything
+      // its worker notices the dead parent (stdin EOF) and exits: it must not collect the jobs itself
+      for (let i = 0; i < 100 && alive(workerPid); i++) await sleep(100);
+      expect(alive(workerPid)).toBe(false);
+      expect(recordedJobs(cacheDir).sort()).toEqual([...submitted].sort());
+      await collectsRecorded(model, cacheDir, submitted);
+    },
+  );
 });
 
 function alive(pid: number): boolean {

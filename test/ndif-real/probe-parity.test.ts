@@ -82,46 +82,54 @@ async function compare(remote: Probe, local: Probe): Promise<number> {
 const PROBA_BOUND = 5e-3;
 
 describe("real NDIF server", () => {
-  it("real NDIF: a model's first job goes RECEIVED → deployment → COMPLETED, and the remote probe equals the local one", async () => {
-    const { remote, local, events } = await fittedPair({ model: models.llama.path, pooling: "mean" });
-    const statuses = remoteEvents(events).map((e) => e.status);
-    const seen = statuses.filter((s, i) => s !== statuses[i - 1]);
-    console.info(`real NDIF llama first fit, statuses: ${seen.join(" → ")}`);
-    for (const s of statuses) expect(KNOWN).toContain(s);
-    // a PREFLIGHT warning may come first (the server's transformers differs): then the job's statuses
-    expect(statuses.find((s) => s !== "PREFLIGHT")).toBe("RECEIVED");
-    // the llama deployment did not exist before this fit: its jobs waited for it
-    const deploy = statuses.findIndex((s) => s === "PROVISIONING" || s === "DEPLOYING");
-    expect(deploy).toBeGreaterThan(0);
-    expect(statuses.lastIndexOf("COMPLETED")).toBeGreaterThan(deploy);
-    const batches = Math.ceil((CATS.length + DOGS.length) / 4);
-    expect(statuses.filter((s) => s === "COMPLETED")).toHaveLength(batches);
-    expect(
-      new Set(
-        remoteEvents(events)
-          .map((e) => e.jobId)
-          .filter(Boolean),
-      ).size,
-    ).toBe(batches);
-    const worst = await compare(remote, local);
-    console.info(`real NDIF llama mean: max |Δp| remote vs local ${worst.toExponential(2)}`);
-    expect(worst).toBeLessThan(PROBA_BOUND);
-  });
-
-  it("real NDIF: every pooling, full sequences included (trainPooling all, score-stage max), equals the local probe", async () => {
-    const cases: Partial<ProbeOptions>[] = [
-      { pooling: "last_token" },
-      { pooling: "first_token" },
-      { pooling: "all" }, // trains and predicts on every token: full sequences over the wire
-      { pooling: "mean", inferencePooling: "max" }, // per-token scores: full sequences at inference
-    ];
-    for (const c of cases) {
-      const { remote, local } = await fittedPair({ model: models.llama.path, layers: [1, 3], ...c });
+  it(
+    "real NDIF: a model's first job goes RECEIVED → deployment → " +
+      "COMPLETED, and the remote probe equals the local one",
+    async () => {
+      const { remote, local, events } = await fittedPair({ model: models.llama.path, pooling: "mean" });
+      const statuses = remoteEvents(events).map((e) => e.status);
+      const seen = statuses.filter((s, i) => s !== statuses[i - 1]);
+      console.info(`real NDIF llama first fit, statuses: ${seen.join(" → ")}`);
+      for (const s of statuses) expect(KNOWN).toContain(s);
+      // a PREFLIGHT warning may come first (the server's transformers differs): then the job's statuses
+      expect(statuses.find((s) => s !== "PREFLIGHT")).toBe("RECEIVED");
+      // the llama deployment did not exist before this fit: its jobs waited for it
+      const deploy = statuses.findIndex((s) => s === "PROVISIONING" || s === "DEPLOYING");
+      expect(deploy).toBeGreaterThan(0);
+      expect(statuses.lastIndexOf("COMPLETED")).toBeGreaterThan(deploy);
+      const batches = Math.ceil((CATS.length + DOGS.length) / 4);
+      expect(statuses.filter((s) => s === "COMPLETED")).toHaveLength(batches);
+      expect(
+        new Set(
+          remoteEvents(events)
+            .map((e) => e.jobId)
+            .filter(Boolean),
+        ).size,
+      ).toBe(batches);
       const worst = await compare(remote, local);
-      console.info(`real NDIF llama ${JSON.stringify(c)}: max |Δp| ${worst.toExponential(2)}`);
+      console.info(`real NDIF llama mean: max |Δp| remote vs local ${worst.toExponential(2)}`);
       expect(worst).toBeLessThan(PROBA_BOUND);
-    }
-  });
+    },
+  );
+
+  it(
+    "real NDIF: every pooling, full sequences included (trainPooling " +
+      "all, score-stage max), equals the local probe",
+    async () => {
+      const cases: Partial<ProbeOptions>[] = [
+        { pooling: "last_token" },
+        { pooling: "first_token" },
+        { pooling: "all" }, // trains and predicts on every token: full sequences over the wire
+        { pooling: "mean", inferencePooling: "max" }, // per-token scores: full sequences at inference
+      ];
+      for (const c of cases) {
+        const { remote, local } = await fittedPair({ model: models.llama.path, layers: [1, 3], ...c });
+        const worst = await compare(remote, local);
+        console.info(`real NDIF llama ${JSON.stringify(c)}: max |Δp| ${worst.toExponential(2)}`);
+        expect(worst).toBeLessThan(PROBA_BOUND);
+      }
+    },
+  );
 
   it("real NDIF: right-padded families (gpt2, gpt_neox) equal their local probes", async () => {
     for (const family of ["gpt2", "gpt_neox"] as const) {

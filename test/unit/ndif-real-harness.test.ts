@@ -33,21 +33,25 @@ async function threeProcessRun(env: NodeJS.ProcessEnv): Promise<{ run: Run; scra
 }
 
 describe("real-NDIF harness: processes by pid", () => {
-  it("a run whose owner died is cleaned by the next: group members and marked processes killed, record and scratch removed", async () => {
-    const env = { ...process.env, LMPROBE_NDIF_RUNS_DIR: mkdtempSync(join(tmpdir(), "ndif-runs-")) };
-    const { run, scratch } = await threeProcessRun(env);
-    const pids = runProcesses(run.record);
-    expect(pids).toHaveLength(3);
-    // make its owner a process that has exited (as a killed vitest would be)
-    const file = join(env.LMPROBE_NDIF_RUNS_DIR, `${run.record.token}.json`);
-    const dead = Number(execFileSync("sh", ["-c", "sh -c 'echo $$'"]).toString().trim());
-    const record = JSON.parse(readFileSync(file, "utf8")) as RunRecord;
-    writeFileSync(file, JSON.stringify({ ...record, owner: dead, ownerStart: "0" }));
-    expect(await cleanStaleRuns(env)).toBe(1);
-    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
-    expect(existsSync(file)).toBe(false);
-    expect(existsSync(scratch)).toBe(false);
-  });
+  it(
+    "a run whose owner died is cleaned by the next: group members and " +
+      "marked processes killed, record and scratch removed",
+    async () => {
+      const env = { ...process.env, LMPROBE_NDIF_RUNS_DIR: mkdtempSync(join(tmpdir(), "ndif-runs-")) };
+      const { run, scratch } = await threeProcessRun(env);
+      const pids = runProcesses(run.record);
+      expect(pids).toHaveLength(3);
+      // make its owner a process that has exited (as a killed vitest would be)
+      const file = join(env.LMPROBE_NDIF_RUNS_DIR, `${run.record.token}.json`);
+      const dead = Number(execFileSync("sh", ["-c", "sh -c 'echo $$'"]).toString().trim());
+      const record = JSON.parse(readFileSync(file, "utf8")) as RunRecord;
+      writeFileSync(file, JSON.stringify({ ...record, owner: dead, ownerStart: "0" }));
+      expect(await cleanStaleRuns(env)).toBe(1);
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+      expect(existsSync(file)).toBe(false);
+      expect(existsSync(scratch)).toBe(false);
+    },
+  );
 
   it("a run whose owner is alive (another test run's server) is left alone; stop() ends all of it", async () => {
     const env = { ...process.env, LMPROBE_NDIF_RUNS_DIR: mkdtempSync(join(tmpdir(), "ndif-runs-")) };

@@ -13,7 +13,8 @@ import { installDependencies } from "../../src/env/pip-install.js";
 import { chooseTorchIndex } from "../../src/env/torch-index.js";
 
 const OFFLINE_OUTPUT = [
-  "WARNING: Retrying (Retry(total=0)) after connection broken by 'NewConnectionError(\"Failed to establish a new connection:",
+  "WARNING: Retrying (Retry(total=0)) after connection broken by " +
+    "'NewConnectionError(\"Failed to establish a new connection:",
   " [Errno -3] Temporary failure in name resolution\")': /whl/cpu/torch/",
   "ERROR: No matching distribution found for torch>=2.4",
 ].join("");
@@ -23,13 +24,14 @@ function standIn(offline: boolean): { python: string; dir: string; calls: () => 
   const dir = mkdtempSync(join(tmpdir(), "lmprobe-pip-standin-"));
   const log = join(dir, "calls.log");
   const python = join(dir, "python");
+  const pipSuccess = "echo 'Successfully installed torch-2.13.0+cpu'";
   writeFileSync(
     python,
     [
       "#!/bin/sh",
       `echo "$*" >> '${log}'`,
       'case "$*" in',
-      `  *--index-url*) ${offline ? `echo '${OFFLINE_OUTPUT.replace(/'/g, "'\\''")}'; exit 1` : "echo 'Successfully installed torch-2.13.0+cpu'"};;`,
+      `  *--index-url*) ${offline ? `echo '${OFFLINE_OUTPUT.replace(/'/g, "'\\''")}'; exit 1` : pipSuccess};;`,
       `  *importlib*) echo '{"version": "2.13.0+cpu", "cuda": false}';;`,
       "  *) echo 'Successfully installed the-rest';;",
       "esac",

@@ -29,14 +29,17 @@ async function fresh(state = syntheticState()): Promise<string> {
 const rows = [Array.from({ length: FEATURES }, (_, i) => i / 7), Array.from({ length: FEATURES }, (_, i) => -i / 5)];
 
 describe("a genuine probe", () => {
-  it("loads, survives a no-op forgery (the test's re-hashing is right), and predicts finite probabilities", async () => {
-    const path = await fresh();
-    forgeProbe(path);
-    const probe = await Probe.load(path);
-    expect(probe.fittedState).toEqual(syntheticState());
-    const proba = await probe.predictProbaFromActivations(rows);
-    expect(proba.flat().every(Number.isFinite)).toBe(true);
-  });
+  it(
+    "loads, survives a no-op forgery (the test's re-hashing is right), " + "and predicts finite probabilities",
+    async () => {
+      const path = await fresh();
+      forgeProbe(path);
+      const probe = await Probe.load(path);
+      expect(probe.fittedState).toEqual(syntheticState());
+      const proba = await probe.predictProbaFromActivations(rows);
+      expect(proba.flat().every(Number.isFinite)).toBe(true);
+    },
+  );
 
   it("an ensemble with members and a PCA step loads", async () => {
     const base = syntheticState();

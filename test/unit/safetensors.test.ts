@@ -109,14 +109,18 @@ describe("safetensors codec", () => {
     expect(() => encodeSafetensors({}, { n: 1 as unknown as string })).toThrow(SafetensorsFormatError);
   });
 
-  it("reads a file written by Python's safetensors (committed fixture; the live cross-check is an integration test)", () => {
-    const golden = join(import.meta.dirname, "..", "fixtures", "golden");
-    const path = join(golden, "from-python.safetensors");
-    const expected = JSON.parse(readFileSync(join(golden, "from-python.json"), "utf8")) as Described;
-    const got = decodeSafetensors(readFileSync(path), path);
-    expect(got.metadata).toEqual(expected.metadata);
-    expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(
-      expected.tensors,
-    );
-  });
+  it(
+    "reads a file written by Python's safetensors " +
+      "(committed fixture; the live cross-check is an integration test)",
+    () => {
+      const golden = join(import.meta.dirname, "..", "fixtures", "golden");
+      const path = join(golden, "from-python.safetensors");
+      const expected = JSON.parse(readFileSync(join(golden, "from-python.json"), "utf8")) as Described;
+      const got = decodeSafetensors(readFileSync(path), path);
+      expect(got.metadata).toEqual(expected.metadata);
+      expect(Object.fromEntries(Object.entries(got.tensors).map(([n, t]) => [n, describeTensor(t)]))).toEqual(
+        expected.tensors,
+      );
+    },
+  );
 });

@@ -30,14 +30,18 @@ const plan = (machine: MachineFacts, value?: string, extra: { constraint?: strin
 
 // pip output when the index host cannot be resolved (the shape pip 24-26 prints).
 const OFFLINE = [
-  "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) after connection broken by " +
-    "'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: Failed to establish a new connection: " +
+  "WARNING: Retrying (Retry(total=0, connect=None, read=None, redirect=None, status=None)) " +
+    "after connection broken by " +
+    "'NewConnectionError('<pip._vendor.urllib3.connection.HTTPSConnection object at 0x7f>: " +
+    "Failed to establish a new connection: " +
     "[Errno -3] Temporary failure in name resolution')': /whl/cpu/torch/",
   "ERROR: Could not find a version that satisfies the requirement torch>=2.4 (from versions: none)",
   "ERROR: No matching distribution found for torch>=2.4",
 ].join("\n");
 const NO_WHEEL =
-  "ERROR: Could not find a version that satisfies the requirement torch==9.9 (from versions: 2.12.0+cpu, 2.13.0+cpu)\nERROR: No matching distribution found for torch==9.9";
+  "ERROR: Could not find a version that satisfies the requirement torch==9.9 " +
+  "(from versions: 2.12.0+cpu, 2.13.0+cpu)\n" +
+  "ERROR: No matching distribution found for torch==9.9";
 
 describe("GPU detection (no torch, no network)", () => {
   it("finds the driver file, the device node, or nvidia-smi on PATH", () => {
