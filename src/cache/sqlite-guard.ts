@@ -10,6 +10,7 @@ import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CacheError } from "../errors.js";
+import { errorCode, errorMessage } from "../internal/unknown-values.js";
 
 /** The index file in a cache folder. */
 export const INDEX_FILE = "index.sqlite";
@@ -18,7 +19,7 @@ const DAMAGED_MARKER = `${INDEX_FILE}.damaged`;
 /** How long a cache operation waits for another process's lock. */
 export const BUSY_TIMEOUT_MS = 30_000;
 
-const codeOf = (err: unknown) => String((err as { code?: unknown } | null)?.code ?? "");
+const codeOf = (err: unknown): string => errorCode(err) ?? "";
 
 /** A corrupt page, or a file that is not a database. */
 export function isDamaged(err: unknown): boolean {
@@ -89,7 +90,7 @@ export function setIndexAside(dir: string): string {
 
 /** The CacheError for an SQLite or file-system failure while `action` (e.g. "reading entries"). */
 export function cacheFailure(dir: string, action: string, err: unknown): CacheError {
-  const what = (err as Error)?.message ?? String(err);
+  const what = errorMessage(err);
   const code = codeOf(err);
   let message: string;
   if (isDamaged(err)) {

@@ -1,6 +1,7 @@
 /** Argument parsing of the `lmprobe` subcommands: node:util's parseArgs, with usage errors typed. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { InvalidOptionError } from "../errors.js";
+import { isOneOf } from "../internal/unknown-values.js";
 
 /** What {@link parseCommand} returns for a config: node's own precise result type. */
 export type Parsed<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
@@ -51,8 +52,8 @@ export function choiceOption<T extends string>(
   choices: readonly T[],
 ): T | undefined {
   if (value === undefined) return undefined;
-  if (!(choices as readonly string[]).includes(value)) {
+  if (!isOneOf(choices, value)) {
     throw new InvalidOptionError(name, `${name} ${JSON.stringify(value)} is not one of: ${choices.join(", ")}.`);
   }
-  return value as T;
+  return value;
 }

@@ -4,8 +4,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { CLASSIFIERS, type LayerSpec, type ProbeOptions } from "../config/probe-options.js";
+import { CLASSIFIERS, isLayerSpec, type LayerSpec, type ProbeOptions } from "../config/probe-options.js";
 import { InvalidInputError, InvalidOptionError } from "../errors.js";
+import { isPooling, type Pooling } from "../estimator/pooling.js";
+import { errorCode, errorMessage, parseJsonObject } from "../internal/unknown-values.js";
 import { Probe } from "../probe/probe.js";
 import { hasProba } from "../estimator/scoring.js";
 import type { ProgressEvent } from "../types.js";
@@ -18,16 +20,13 @@ function readPrompts(path: string, option: string): { prompts: string[]; labels?
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new InvalidInputError(
-      option,
-      `${option} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`,
-    );
+    throw new InvalidInputError(option, `${option} ${path} cannot be read: ${errorCode(err) ?? errorMessage(err)}.`);
   }
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   if (!path.endsWith(".jsonl")) return { prompts: lines };
   const rows = lines.map((line, i) => {
     try {
-      return JSON.parse(line) as { text?: unknown; label?: unknown };
+      return parseJsonObject(line);
     } catch {
       throw new InvalidInputError(
         option,
@@ -39,15 +38,31 @@ function readPrompts(path: string, option: string): { prompts: string[]; labels?
     if (typeof r.text !== "string") throw new InvalidInputError(option, `${path}:${i + 1} has no "text" string.`);
     return r.text;
   });
-  const labelled = rows.every((r) => typeof r.label === "number");
-  return labelled ? { prompts, labels: rows.map((r) => r.label as number) } : { prompts };
+  const labels = rows.map((r) => r.label).filter((l): l is number => typeof l === "number");
+  return labels.length === rows.length ? { prompts, labels } : { prompts };
+}
+
+function poolingSpec(value: string): Pooling {
+  if (!isPooling(value)) {
+    throw new InvalidOptionError(
+      "--pooling",
+      `--pooling ${JSON.stringify(value)} is not a pooling (see lmprobe train --help).`,
+    );
+  }
+  return value;
 }
 
 function layerSpec(value: string | undefined): LayerSpec | undefined {
   if (value === undefined) return undefined;
   if (/^-?\d+$/.test(value)) return Number(value);
   if (/^-?\d+(,-?\d+)+$/.test(value)) return value.split(",").map(Number);
-  return value as LayerSpec;
+  if (!isLayerSpec(value)) {
+    throw new InvalidOptionError(
+      "--layers",
+      `--layers ${JSON.stringify(value)} is not a layer spec (see lmprobe train --help).`,
+    );
+  }
+  return value;
 }
 
 const progress = (e: ProgressEvent) => {
@@ -116,7 +131,7 @@ export async function trainCommand(args: string[], out: (line: string) => void):
   const options: ProbeOptions = {
     model: values.model,
     ...(values.layers ? { layers: layerSpec(values.layers)! } : {}),
-    ...(values.pooling ? { pooling: values.pooling as ProbeOptions["pooling"] } : {}),
+    ...(values.pooling ? { pooling: poolingSpec(values.pooling) } : {}),
     ...(classifier ? { classifier } : {}),
     ...(task ? { task } : {}),
     ...(randomState !== undefined ? { randomState } : {}),
@@ -154,10 +169,11 @@ export async function predictCommand(args: string[], out: (line: string) => void
   }
   const { prompts, labels } = values.data ? readPrompts(values.data, "--data") : { prompts: texts, labels: undefined };
   await using probe = await Probe.load(path);
-  const predicted = (await probe.predict(prompts, { onProgress: progress })) as number[];
+  // A loaded probe's pooling is known only at run time: inferencePooling "all" gives rows per token.
+  const predicted = await probe.predict(prompts, { onProgress: progress });
   const proba =
     probe.options.task === "classification" && hasProba(probe.fittedState.model)
-      ? ((await probe.predictProba(prompts)) as number[][])
+      ? await probe.predictProba(prompts)
       : undefined;
   const metrics = labels ? await probe.evaluate(prompts, labels) : undefined;
   if (values.json) {
@@ -173,9 +189,7 @@ export async function predictCommand(args: string[], out: (line: string) => void
     );
     return 0;
   }
-  prompts.forEach((text, i) =>
-    out(`${predicted[i]}\t${proba ? proba[i]!.map((p) => p.toFixed(4)).join(" ") + "\t" : ""}${text}`),
-  );
+  prompts.forEach((text, i) => out(`${cell(predicted[i]!)}\t${proba ? probabilities(proba[i]!) + "\t" : ""}${text}`));
   if (metrics)
     out(
       Object.entries(metrics)
@@ -183,4 +197,15 @@ export async function predictCommand(args: string[], out: (line: string) => void
         .join("\n"),
     );
   return 0;
+}
+
+/** A prediction cell: a label, or (inference pooling "all") one label per token. */
+const cell = (value: number | number[]): string => (Array.isArray(value) ? value.join(",") : String(value));
+
+/** A probability row, or (inference pooling "all") one row per token, separated by " | ". */
+function probabilities(row: number[] | number[][]): string {
+  const format = (r: number[]) => r.map((p) => p.toFixed(4)).join(" ");
+  return row.every((v): v is number => typeof v === "number")
+    ? format(row)
+    : row.map((r) => (Array.isArray(r) ? format(r) : String(r))).join(" | ");
 }

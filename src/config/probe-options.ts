@@ -74,6 +74,11 @@ const layerSpec = z
   ])
   .pipe(z.custom<LayerSpec>());
 
+/** True when `value` is a valid `layers` spec (the CLI checks its flags with it before Python starts). */
+export function isLayerSpec(value: unknown): value is LayerSpec {
+  return layerSpec.safeParse(value).success;
+}
+
 const preprocessingSpec = z
   .union([z.string(), z.array(z.string()).min(1)])
   .nullable()

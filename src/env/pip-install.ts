@@ -6,6 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { PythonEnvError } from "../errors.js";
+import { parseJsonObject } from "../internal/unknown-values.js";
 import {
   afterTorchFailure,
   pipInstallSteps,
@@ -38,7 +39,8 @@ export async function installDependencies(input: InstallDependenciesInput): Prom
     await run(python, steps[0]!.args, python, say);
     return choice;
   }
-  const [first, ...rest] = steps as [(typeof steps)[0], ...typeof steps];
+  const [first, ...rest] = steps;
+  if (!first) return choice;
   say(`installing ${first.what}`);
   const failure = await run(python, first.args, python, say, { rejectOnFailure: false });
   if (failure !== undefined) {
@@ -61,12 +63,13 @@ export async function installedTorch(python: string): Promise<{ version: string;
     "import json; from importlib import metadata as m; r = m.requires('torch') or []; " +
     "cuda = any(x.startswith('nvidia-') and 'extra ==' not in x for x in r); " +
     "print(json.dumps({'version': m.version('torch'), 'cuda': cuda}))";
-  const result = await execa(python, ["-c", script], { reject: false, stdin: "ignore" });
+  const result = await execa(python, ["-I", "-c", script], { reject: false, stdin: "ignore" });
   if (result.failed)
     throw new PythonEnvError(python, `torch is not installed in ${python} after setup: ${result.stderr.slice(-500)}`, [
       "torch",
     ]);
-  return JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as { version: string; cuda: boolean };
+  const report = parseJsonObject(result.stdout.trim().split("\n").pop() ?? "{}");
+  return { version: String(report.version), cuda: report.cuda === true };
 }
 
 /**

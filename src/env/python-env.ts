@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { PythonEnvError } from "../errors.js";
 import type { ProgressEvent } from "../types.js";
 import { withLock } from "../internal/lock.js";
+import { isRecord, parseJsonObject } from "../internal/unknown-values.js";
 import { PACKAGE_ROOT, venvDir, venvPython } from "./paths.js";
 import { installDependencies, installedTorch, run } from "./pip-install.js";
 import { chooseTorchIndex, detectMachine, torchNeedsReplacing, type TorchIndexChoice } from "./torch-index.js";
@@ -104,7 +105,15 @@ function pipConstraint(env: NodeJS.ProcessEnv): string | undefined {
 
 async function readFingerprint(dir: string): Promise<Partial<Fingerprint> | undefined> {
   try {
-    return JSON.parse(await readFile(join(dir, ".lmprobe-fingerprint.json"), "utf8")) as Partial<Fingerprint>;
+    const raw = parseJsonObject(await readFile(join(dir, ".lmprobe-fingerprint.json"), "utf8"));
+    // Only fields of the expected type are kept: a damaged file then reads as out of date.
+    const fields: Partial<Fingerprint> = {};
+    if (typeof raw.setupVersion === "number") fields.setupVersion = raw.setupVersion;
+    for (const key of ["embedded", "baseDeps", "constraint", "testDeps", "torchIndex", "torch"] as const) {
+      const value = raw[key];
+      if (typeof value === "string") fields[key] = value;
+    }
+    return fields;
   } catch {
     return undefined;
   }
@@ -163,10 +172,11 @@ async function ensureManagedVenv(options: EnsureEnvOptions, env: NodeJS.ProcessE
       const base = env.LMPROBE_BASE_PYTHON ?? (process.platform === "win32" ? "python" : "python3");
       say(`creating a virtual environment in ${dir} with ${base}`);
       await rm(dir, { recursive: true, force: true });
-      await run(base, ["-m", "venv", dir], base, say);
+      await run(base, ["-I", "-m", "venv", dir], base, say);
     }
     const constraint = pipConstraint(env);
-    const pip = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
+    // -I: the caller's working directory is not on sys.path (a pip/ or json.py there must not run).
+    const pip = ["-I", "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
     say(`torch: ${choice.reason}${choice.url ? ` (${choice.url})` : ""}; set LMPROBE_TORCH_INDEX to choose`);
     const constraints = constraint ? ` (constraints: ${constraint})` : "";
     say(`installing the worker's dependencies${constraints}; the first time takes a few minutes`);
@@ -207,14 +217,16 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
     const why = result.code === "ENOENT" ? "it does not exist" : `it failed: ${result.stderr.slice(-500)}`;
     throw new PythonEnvError(python, `LMPROBE_PYTHON=${python} is not a usable Python interpreter: ${why}.`);
   }
-  const report = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as {
-    python: number[];
-    dists: Record<string, string | null>;
+  const parsed = parseJsonObject(result.stdout.trim().split("\n").pop() ?? "{}");
+  const report = {
+    python: Array.isArray(parsed.python) ? parsed.python.map(Number) : [],
+    dists: isRecord(parsed.dists) ? parsed.dists : {},
   };
   const problems: string[] = [];
   const missing: string[] = [];
   for (const [dist, min] of REQUIRED) {
-    const have = report.dists[dist];
+    const version = report.dists[dist];
+    const have = typeof version === "string" ? version : undefined;
     if (!have) {
       missing.push(dist);
       problems.push(`${dist} is not installed`);

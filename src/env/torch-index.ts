@@ -139,7 +139,8 @@ export interface InstallPlanInput {
   replaceTorch?: boolean;
 }
 
-const PIP = ["-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
+// -I: the caller's working directory is not on sys.path (a pip/ or json.py there must not run).
+const PIP = ["-I", "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"];
 
 /**
  * With a torch index, torch goes first, alone, with `--index-url` (so only torch and its own

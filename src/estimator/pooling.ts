@@ -32,6 +32,11 @@ export type InferenceStage =
 export const POOLING_PATTERN =
   /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
 
+/** True when `value` is a pooling spec (`pooling` / `inferencePooling`). */
+export function isPooling(value: unknown): value is Pooling {
+  return typeof value === "string" && POOLING_PATTERN.test(value);
+}
+
 /** Training pooling: `trainPooling`, else `pooling`; must be a vector pooling or "all", without a stage prefix. */
 export function resolveTrainPooling(pooling: Pooling, trainPooling: TrainPooling | undefined): TrainPooling {
   const value = trainPooling ?? pooling;

@@ -32,7 +32,7 @@ function ownerOf(entry: string, prefix: string): number | undefined {
 
 async function siblings(target: string): Promise<string[]> {
   const prefix = prefixOf(target);
-  const entries = await readdir(dirname(target)).catch(() => [] as string[]);
+  const entries = await readdir(dirname(target)).catch((): string[] => []);
   return entries.filter((e) => e.startsWith(prefix));
 }
 

@@ -159,9 +159,12 @@ export class WorkerProcess {
   holdEventLoop(hold: boolean): void {
     if (this.done) return;
     // The pipes are net.Sockets at run time (typed as plain streams): they carry ref/unref.
-    type Refable = { ref?: () => unknown; unref?: () => unknown } | null | undefined;
-    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as unknown as Refable[];
-    for (const h of handles) (hold ? h?.ref : h?.unref)?.call(h);
+    for (const h of [this.child, this.child.stdin, this.child.stdout, this.child.stderr]) {
+      if (isRefable(h)) {
+        if (hold) h.ref();
+        else h.unref();
+      }
+    }
   }
 
   /** Kills the process at once. */
@@ -184,4 +187,16 @@ export class WorkerProcess {
     }
     return this.exited;
   }
+}
+
+/** A handle that can hold or release Node's event loop (child processes, sockets, timers). */
+function isRefable(h: unknown): h is { ref(): unknown; unref(): unknown } {
+  return (
+    typeof h === "object" &&
+    h !== null &&
+    "ref" in h &&
+    typeof h.ref === "function" &&
+    "unref" in h &&
+    typeof h.unref === "function"
+  );
 }

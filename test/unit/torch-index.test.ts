@@ -26,7 +26,7 @@ const plan = (machine: MachineFacts, value?: string, extra: { constraint?: strin
     torchRequirement: "torch>=2.4",
     pinFile: "/venv/.lmprobe-torch-pin.txt",
     ...extra,
-  }).map((step) => step.args.slice(6)); // after "-m pip install --disable-pip-version-check --progress-bar off"
+  }).map((step) => step.args.slice(7)); // after "-I -m pip install --disable-pip-version-check --progress-bar off"
 
 // pip output when the index host cannot be resolved (the shape pip 24-26 prints).
 const OFFLINE = [
@@ -96,6 +96,18 @@ describe("torch index choice", () => {
 });
 
 describe("pip command lines", () => {
+  it("every pip step runs isolated (-I): a pip/ or json.py in the working directory is never imported", () => {
+    for (const machine of [linuxCpu, linuxGpu]) {
+      const steps = pipInstallSteps({
+        choice: chooseTorchIndex(machine, undefined),
+        requirements: ["/pkg/requirements.txt"],
+        torchRequirement: "torch>=2.4",
+        pinFile: "/venv/.lmprobe-torch-pin.txt",
+      });
+      for (const step of steps) expect(step.args.slice(0, 3)).toEqual(["-I", "-m", "pip"]);
+    }
+  });
+
   it("CPU box: torch alone from the CPU index, then the rest pinned to that torch", () => {
     expect(plan(linuxCpu, undefined, { constraint: "/c.txt" })).toEqual([
       ["--retries", "1", "--index-url", CPU_URL, "torch>=2.4", "-c", "/c.txt"],
