@@ -9,7 +9,7 @@
  * would cost a syscall storm for no benefit. Full sequences are blob files, written to a temp
  * file and renamed before their row is committed, so a crash leaves at most an orphan file,
  * never a visible partial entry. Every value carries a CRC32 checked on read. The size bound is
- * enforced by LRU eviction right after writes.
+ * enforced by LRU eviction right after writes (whole-index queries: cache-queries.ts).
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,37 +21,11 @@ import { errorCode, errorMessage } from "../internal/unknown-values.js";
 import { createSchema } from "./index-schema.js";
 import { cacheFailure, isBusy, isDamaged, markedDamaged, openIndex, retryBusy, setIndexAside } from "./sqlite-guard.js";
 import { blobTempName, removeStaleTemporaries } from "./stale-temporaries.js";
+import { clearEntries, evictLeastRecent, sumBytes, summariseModels } from "./cache-queries.js";
+import type { CachedValues, EntryKind, ModelCacheInfo, NewEntry } from "./entry-types.js";
 
 export { CACHE_FORMAT_VERSION } from "./index-schema.js";
-
-/** Kinds of cached entries. */
-export type EntryKind = "last_token" | "first_token" | "mean" | "full";
-
-/** A cache entry's values: `rows` × `dim` float32 (rows = 1 for pooled vectors). */
-export interface CachedValues {
-  rows: number;
-  dim: number;
-  data: Float32Array;
-}
-
-/** One entry to store. */
-export interface NewEntry extends CachedValues {
-  promptHash: string;
-  layer: number;
-  kind: EntryKind;
-}
-
-/** Per-model summary of the cache. */
-export interface ModelCacheInfo {
-  model: string;
-  modelKey: string;
-  entries: number;
-  prompts: number;
-  layers: number;
-  bytes: number;
-  oldest: Date | null;
-  newest: Date | null;
-}
+export type { CachedValues, EntryKind, ModelCacheInfo, NewEntry } from "./entry-types.js";
 
 interface Row {
   prompt_hash: string;
@@ -267,42 +241,12 @@ export class ActivationCache {
 
   /** Total bytes of all committed entries. */
   totalBytes(): number {
-    return this.guard("measuring its size", () => {
-      return this.db.prepare<[], { b: number }>("SELECT COALESCE(SUM(bytes), 0) AS b FROM entries").get()?.b ?? 0;
-    });
+    return this.guard("measuring its size", () => sumBytes(this.db));
   }
 
   /** Evicts least recently used entries until the cache holds at most `maxBytes`. */
   evictTo(maxBytes: number): { removed: number; bytes: number } {
-    return this.guard("evicting entries", () => {
-      let total = this.totalBytes();
-      if (total <= maxBytes) return { removed: 0, bytes: 0 };
-      const victims: Array<{
-        model_key: string;
-        prompt_hash: string;
-        layer: number;
-        kind: string;
-        file: string | null;
-        bytes: number;
-      }> = [];
-      for (const row of this.db
-        .prepare<[], (typeof victims)[number]>(
-          "SELECT model_key, prompt_hash, layer, kind, file, bytes FROM entries ORDER BY last_access ASC",
-        )
-        .iterate()) {
-        if (total <= maxBytes) break;
-        victims.push(row);
-        total -= row.bytes;
-      }
-      const del = this.db.prepare(
-        "DELETE FROM entries WHERE model_key = ? AND prompt_hash = ? AND layer = ? AND kind = ?",
-      );
-      this.db.transaction(() => {
-        for (const v of victims) del.run(v.model_key, v.prompt_hash, v.layer, v.kind);
-      })();
-      for (const v of victims) if (v.file) rmSync(join(this.dir, "blobs", v.file), { force: true });
-      return { removed: victims.length, bytes: victims.reduce((s, v) => s + v.bytes, 0) };
-    });
+    return this.guard("evicting entries", () => evictLeastRecent(this.db, this.dir, this.totalBytes(), maxBytes));
   }
 
   /** Removes blob temporaries left by failed or killed writers (`cache prune`). Returns the count. */
@@ -312,40 +256,12 @@ export class ActivationCache {
 
   /** Per-model entries, prompts, layers, bytes and age. */
   info(): ModelCacheInfo[] {
-    return this.guard("summarising it", () => {
-      const rows = this.db
-        .prepare<[], Omit<ModelCacheInfo, "oldest" | "newest"> & { oldest: number; newest: number }>(
-          `SELECT e.model_key AS modelKey, COALESCE(m.name, e.model_key) AS model, COUNT(*) AS entries,
-                  COUNT(DISTINCT e.prompt_hash) AS prompts, COUNT(DISTINCT e.layer) AS layers, SUM(e.bytes) AS bytes,
-                  MIN(e.created) AS oldest, MAX(e.created) AS newest
-           FROM entries e LEFT JOIN models m ON m.model_key = e.model_key GROUP BY e.model_key ORDER BY model`,
-        )
-        .all();
-      return rows.map((r) => ({
-        ...r,
-        oldest: r.oldest ? new Date(r.oldest * 1000) : null,
-        newest: r.newest ? new Date(r.newest * 1000) : null,
-      }));
-    });
+    return this.guard("summarising it", () => summariseModels(this.db));
   }
 
   /** Removes every entry, or those of models whose name (or key) is `model`. Returns the count. */
   clear(model?: string): number {
-    return this.guard("clearing entries", () => {
-      const where =
-        model === undefined ? "" : "WHERE model_key IN (SELECT model_key FROM models WHERE name = ?) OR model_key = ?";
-      const args = model === undefined ? [] : [model, model];
-      const files = this.db.transaction(() => {
-        const list = this.db
-          .prepare<string[], { file: string | null }>(`SELECT file FROM entries ${where}`)
-          .all(...args)
-          .map((r) => r.file);
-        this.db.prepare(`DELETE FROM entries ${where}`).run(...args);
-        return list;
-      })();
-      for (const f of files) if (f) rmSync(join(this.dir, "blobs", f), { force: true });
-      return files.length;
-    });
+    return this.guard("clearing entries", () => clearEntries(this.db, this.dir, model));
   }
 
   close(): void {

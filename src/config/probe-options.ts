@@ -4,23 +4,18 @@
  */
 import { z } from "zod";
 import { InvalidOptionError } from "../errors.js";
-import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "../models/embedded-models.js";
 import { BUILTIN_CLASSIFIERS, type ClassifierName } from "../protocol/classifiers.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
-import {
-  POOLING_PATTERN,
-  resolveInferencePooling,
-  resolveTrainPooling,
-  type InferencePooling,
-  type Pooling,
-  type TrainPooling,
-} from "../estimator/pooling.js";
-import { checkEstimatorParams, checkEstimatorPath } from "./estimator-policy.js";
+import type { InferencePooling, Pooling, TrainPooling } from "../estimator/pooling.js";
 import { isRecord } from "../internal/unknown-values.js";
+import type { LayerSpec } from "./layer-spec.js";
+import { probeOptionsSchema, type ResolvedProbeOptions } from "./options-schema.js";
+import { checkCombinations } from "./option-checks.js";
 
 export type { Pooling, InferencePooling, TrainPooling } from "../estimator/pooling.js";
-
-const layerNames = ["middle", "last", "all", "auto", "fast_auto", "sweep"] as const;
+export { isLayerSpec, type LayerSpec } from "./layer-spec.js";
+export { probeOptionsSchema, type ResolvedProbeOptions } from "./options-schema.js";
+export { preprocessingSteps, type PreprocessingStep } from "./option-checks.js";
 
 /** Python: `classifier` names, built with lmprobe's exact scikit-learn constructors. */
 export const CLASSIFIERS = BUILTIN_CLASSIFIERS;
@@ -32,173 +27,6 @@ export interface CustomEstimator {
   /** Constructor keyword arguments (snake_case, like Python). */
   params?: Record<string, unknown>;
 }
-
-/**
- * Which decoder blocks to probe: an index (negative counts from the end), several, a named set,
- * automatic selection ("auto": Group Lasso; "fast_auto": coefficient norms), or a sweep
- * ("sweep", "sweep:N" every N-th layer, "sweep:A-B" inclusive).
- */
-export type LayerSpec =
-  number | number[] | (typeof layerNames)[number] | `sweep:${number}` | `sweep:${number}-${number}`;
-
-const int = z.number().int();
-
-/** True for a {@link PythonRuntime} (checked by shape, so option parsing needs no worker code). */
-function isRuntime(value: unknown): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const methods = ["call", "request", "prewarm", "envValue", "close"];
-  return methods.every((m) => typeof Reflect.get(value, m) === "function");
-}
-const SWEEP_STEP = /^sweep:(\d+)$/;
-const SWEEP_RANGE = /^sweep:(\d+)-(\d+)$/;
-const PREPROCESSING_STEP = /^(standard|standard_scaler|pca(:[1-9]\d*)?)$/;
-
-/** POOLING_PATTERN admits exactly the Pooling strings: pipe() hands their type on to the parsed options. */
-const poolingType = z.custom<Pooling>();
-
-const LAYERS_MESSAGE =
-  'layers must be an index, a list, "middle", "last", "all", "auto", "fast_auto", "sweep", ' +
-  '"sweep:N" (N ≥ 1) or "sweep:START-END" (START ≤ END)';
-const layerSpec = z
-  .union([
-    int,
-    z.array(int).min(1, "layers needs at least one index"),
-    z.enum(layerNames),
-    z.string().refine((s) => {
-      const step = SWEEP_STEP.exec(s);
-      if (step) return Number(step[1]) >= 1;
-      const range = SWEEP_RANGE.exec(s);
-      return range !== null && Number(range[1]) <= Number(range[2]);
-    }, LAYERS_MESSAGE),
-    // The checks above admit exactly the LayerSpec forms: pipe() hands their type on.
-  ])
-  .pipe(z.custom<LayerSpec>());
-
-/** True when `value` is a valid `layers` spec (the CLI checks its flags with it before Python starts). */
-export function isLayerSpec(value: unknown): value is LayerSpec {
-  return layerSpec.safeParse(value).success;
-}
-
-const preprocessingSpec = z
-  .union([z.string(), z.array(z.string()).min(1)])
-  .nullable()
-  .refine(
-    (spec) => spec === null || (Array.isArray(spec) ? spec : spec.split("+")).every((s) => PREPROCESSING_STEP.test(s)),
-    {
-      message:
-        'preprocessing steps are "standard" and "pca" / "pca:N", ' +
-        'in a "+"-joined string (e.g. "standard+pca:16") or an array',
-    },
-  );
-
-export const probeOptionsSchema = z
-  .strictObject({
-    model: z
-      .string()
-      .min(1, 'model must name a local folder, a hub id, or an embedded model (e.g. "embedded:smollm2-135m")')
-      .refine((m) => !m.startsWith(EMBEDDED_PREFIX) || isEmbeddedModel(m.slice(EMBEDDED_PREFIX.length)), {
-        message: `unknown embedded model; known: ${EMBEDDED_MODELS.map((m) => EMBEDDED_PREFIX + m).join(", ")}`,
-      })
-      .optional(),
-    revision: z.string().min(1).optional(),
-    layers: layerSpec.default("middle"),
-    pooling: z
-      .string()
-      .regex(
-        POOLING_PATTERN,
-        "pooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those",
-      )
-      .pipe(poolingType)
-      .default("last_token"),
-    trainPooling: z.enum(["last_token", "first_token", "mean", "all"]).optional(),
-    inferencePooling: z
-      .string()
-      .regex(
-        POOLING_PATTERN,
-        "inferencePooling must be last_token, first_token, mean, all, max, min, " +
-          "or score:/activation: with one of those",
-      )
-      .pipe(poolingType)
-      .optional(),
-    classifier: z
-      .union([
-        z.enum(CLASSIFIERS),
-        z.strictObject({
-          estimator: z
-            .string()
-            .regex(
-              /^sklearn(\.[A-Za-z_]\w*)+\.[A-Za-z_]\w*$/,
-              'estimator must be a scikit-learn class path like "sklearn.svm.LinearSVC" ' +
-                "(other modules are refused: importing them would run arbitrary code)",
-            ),
-          params: z.record(z.string(), z.unknown()).optional(),
-        }),
-      ])
-      .default("logistic_regression"),
-    classifierKwargs: z.record(z.string(), z.unknown()).optional(),
-    task: z.enum(["classification", "regression"]).default("classification"),
-    device: z
-      .string()
-      .regex(/^(auto|cpu|mps|cuda(:\d+)?)$/, 'device must be "auto", "cpu", "mps", "cuda" or "cuda:N"')
-      .default("auto"),
-    backend: z.enum(["local", "nnsight"]).default("local"),
-    remote: z
-      .union([
-        z.boolean(),
-        z.looseObject({
-          host: z
-            .string()
-            .regex(/^https?:\/\//, "remote.host must start with http:// or https://")
-            .optional(),
-          timeoutMs: int.positive().optional(),
-          pollIntervalMs: int.positive().optional(),
-          retryBackoffMs: int.nonnegative().optional(),
-        }),
-      ])
-      .default(false),
-    maxRetries: int.nonnegative().optional(),
-    randomState: int.nullable().optional(),
-    batchSize: int.positive().default(8),
-    dtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
-    normalizeLayers: z.union([z.boolean(), z.enum(["per_neuron", "per_layer"])]).default(true),
-    autoCandidates: z.array(z.number()).min(1).optional(),
-    autoAlpha: z.number().positive().default(0.01),
-    fastAutoTopK: int.positive().optional(),
-    preprocessing: preprocessingSpec.optional(),
-    pcaComponents: int.positive().optional(),
-    massMeanAugment: z.boolean().default(false),
-    // Structural: config/ does not load the worker layer (a runtime is anything with its methods).
-    runtime: z.custom<PythonRuntime>(isRuntime, "runtime must be a PythonRuntime").optional(),
-    cacheDir: z.string().min(1).nullable().optional(),
-    groupByLength: z.boolean().default(true),
-    cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
-  })
-  .superRefine((o, ctx) => {
-    const remoteKeys = ["host", "timeoutMs", "pollIntervalMs", "retryBackoffMs"];
-    const unknown = typeof o.remote === "object" ? Object.keys(o.remote).filter((k) => !remoteKeys.includes(k)) : [];
-    if (unknown.length > 0) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["remote"],
-        message: `unknown remote setting(s) ${unknown.join(", ")}; known: ${remoteKeys.join(", ")}`,
-      });
-    }
-    if (o.remote !== false && o.backend !== "nnsight") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["remote"],
-        message: 'remote execution (NDIF) needs backend: "nnsight"; the "local" backend runs on this machine only',
-      });
-    }
-    if (o.remote !== false && o.model?.startsWith(EMBEDDED_PREFIX)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["remote"],
-        message:
-          'embedded models run locally only: NDIF serves hub models (pass a hub id like "meta-llama/Llama-3.1-8B")',
-      });
-    }
-  });
 
 /**
  * Options of {@link Probe}. Names mirror lmprobe's `Probe(...)` keywords in camelCase; string
@@ -298,16 +126,6 @@ export interface RemoteOptions {
   retryBackoffMs?: number;
 }
 
-/** Options with defaults applied. */
-export type ResolvedProbeOptions = Omit<
-  z.output<typeof probeOptionsSchema>,
-  "pooling" | "inferencePooling" | "layers"
-> & {
-  pooling: Pooling;
-  inferencePooling?: InferencePooling;
-  layers: LayerSpec;
-};
-
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Validates probe options; throws InvalidOptionError naming the first bad option. */
@@ -328,74 +146,4 @@ export function parseProbeOptions(input: unknown): ResolvedProbeOptions {
   throw new InvalidOptionError(option, `Invalid Probe options:\n${z.prettifyError(parsed.error)}${hint}`, {
     cause: parsed.error,
   });
-}
-
-/** Preprocessing steps, normalised: "standard" and "pca" with its component count. */
-export type PreprocessingStep = { kind: "standard" } | { kind: "pca"; components: number };
-
-/** Parses `preprocessing` (+ `pcaComponents`); throws when a "pca" step has no component count. */
-export function preprocessingSteps(
-  spec: string | string[] | null | undefined,
-  pcaComponents: number | undefined,
-): PreprocessingStep[] {
-  if (spec === null || spec === undefined) return [];
-  return (Array.isArray(spec) ? spec : spec.split("+")).map((step) => {
-    if (step === "standard" || step === "standard_scaler") return { kind: "standard" };
-    const n = step.startsWith("pca:") ? Number(step.slice(4)) : pcaComponents;
-    if (n === undefined) {
-      throw new InvalidOptionError(
-        "pcaComponents",
-        'Invalid Probe options: preprocessing "pca" needs a component count: set pcaComponents, or write "pca:N".',
-      );
-    }
-    return { kind: "pca", components: n };
-  });
-}
-
-/** Checks between options that a schema of single fields cannot express. */
-function checkCombinations(o: ResolvedProbeOptions, defaultClassifier: boolean): ResolvedProbeOptions {
-  resolveTrainPooling(o.pooling, o.trainPooling);
-  resolveInferencePooling(o.pooling, o.inferencePooling);
-  preprocessingSteps(o.preprocessing, o.pcaComponents);
-  if (typeof o.classifier === "object") {
-    checkEstimatorPath(o.classifier.estimator);
-    checkEstimatorParams("classifier.params", o.classifier.params);
-  }
-  checkEstimatorParams("classifierKwargs", o.classifierKwargs);
-  if (o.task === "regression") {
-    // lmprobe builds Ridge for regression when the classifier is left at its default.
-    if (defaultClassifier) o.classifier = "ridge_regression";
-    if (typeof o.classifier === "string" && o.classifier !== "ridge_regression") {
-      throw new InvalidOptionError(
-        "classifier",
-        `Invalid Probe options: classifier "${o.classifier}" is a classifier; task "regression" needs ` +
-          '"ridge_regression" or a scikit-learn regressor ({ estimator: "sklearn.linear_model.Ridge" }).',
-      );
-    }
-    if (o.massMeanAugment)
-      throw new InvalidOptionError(
-        "massMeanAugment",
-        'Invalid Probe options: massMeanAugment needs two classes; it cannot be used with task "regression".',
-      );
-  } else if (o.classifier === "ridge_regression") {
-    throw new InvalidOptionError(
-      "classifier",
-      'Invalid Probe options: "ridge_regression" is a regressor: set task: "regression", ' +
-        'or use "ridge" (RidgeClassifier) for classification.',
-    );
-  }
-  const auto = o.layers === "auto" || o.layers === "fast_auto";
-  if (o.autoCandidates !== undefined && !auto) {
-    throw new InvalidOptionError(
-      "autoCandidates",
-      'Invalid Probe options: autoCandidates only applies to layers "auto" or "fast_auto".',
-    );
-  }
-  if (o.layers === "auto" && o.autoCandidates !== undefined && o.autoCandidates.length < 2) {
-    throw new InvalidOptionError(
-      "autoCandidates",
-      'Invalid Probe options: layers "auto" selects among candidate layers and needs at least two autoCandidates.',
-    );
-  }
-  return o;
 }
