@@ -188,6 +188,11 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const step = chunkSize(req.batchSize);
   const chunks: string[][] = [];
   for (let start = 0; start < missing.length; start += step) chunks.push(missing.slice(start, start + step));
+  // Remote: each chunk is one NDIF job; a short last chunk rides with the one before (≥ 64 prompts a job).
+  if (settings.remote && chunks.length > 1 && chunks.at(-1)!.length < step) {
+    const tail = chunks.pop()!;
+    chunks.push([...chunks.pop()!, ...tail]);
+  }
   // With several chunks in flight, a failure of one cancels the others (and so does the caller's signal).
   const stop = settings.remote ? new AbortController() : undefined;
   const signal = stop ? AbortSignal.any([stop.signal, ...(req.signal ? [req.signal] : [])]) : req.signal;

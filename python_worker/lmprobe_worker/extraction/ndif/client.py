@@ -96,6 +96,8 @@ def extract_remote(
         if sum(len(i) for i in groups[-1]) >= JOB_PROMPTS:
             groups.append([])
         groups[-1].append(idx)
+    if len(groups) > 1 and sum(len(i) for i in groups[-1]) < JOB_PROMPTS:
+        groups[-2].extend(groups.pop())  # a short tail rides with the job before it
     todo = []
     for n, group in enumerate(g for g in groups if g):
         job_prompts = [prompts[i] for idx in group for i in idx]
