@@ -136,6 +136,31 @@ describe("real NDIF server", () => {
     }
   });
 
+  it("real NDIF: 160 prompts go as 2 session jobs (64, then 96 with the short tail), progress stays a running total, and the probe equals the local one", async () => {
+    const many = (list: string[]) => Array.from({ length: 80 }, (_, i) => `${i}: ${list[i % list.length]}`);
+    const [cats, dogs] = [many(CATS), many(DOGS)];
+    const common = { model: models.llama.path, layers: [1, 3], pooling: "mean", randomState: 0, batchSize: 8, runtime };
+    const remote = new Probe({
+      ...common,
+      backend: "nnsight",
+      remote: { host: proxy.host, pollIntervalMs: 50, timeoutMs: JOB_DEADLINE_MS },
+      cacheDir: tmp(),
+    } as ProbeOptions);
+    const local = new Probe({ ...common, cacheDir: tmp() } as ProbeOptions);
+    const before = proxy.submitted();
+    const events: ProgressEvent[] = [];
+    await remote.fit(cats, dogs, { onProgress: (e) => events.push(e) });
+    expect(proxy.submitted() - before).toBe(2);
+    // progress stays a running total while chunks complete side by side
+    const done = events.filter((e) => e.type === "extract").map((e) => (e as { completed: number }).completed);
+    expect(done.every((c, i) => i === 0 || c >= done[i - 1]!)).toBe(true);
+    expect(done.at(-1)).toBe(160);
+    await local.fit(cats, dogs);
+    const worst = await compare(remote, local);
+    console.info(`real NDIF llama 160 prompts, 2 jobs: max |Δp| ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(PROBA_BOUND);
+  });
+
   it("real NDIF: a rerun with the same cache submits no job", async () => {
     const cacheDir = tmp();
     const opts: ProbeOptions = {
