@@ -48,7 +48,9 @@ def _quiet_nnsight() -> None:
 
 
 @dataclass
-class _Batch:
+class _Job:
+    """One NDIF job: a session of consecutive batches (progress events still call it ``batch``)."""
+
     n: int
     idx: list[int]  # prompts of the job, in the order of its batches
     parts: list[tuple[list[int], dict[str, torch.Tensor]]]  # (prompt indices, model inputs) per batch
@@ -102,7 +104,7 @@ def extract_remote(
     for n, group in enumerate(g for g in groups if g):
         job_prompts = [prompts[i] for idx in group for i in idx]
         todo.append(
-            _Batch(
+            _Job(
                 n,
                 [i for idx in group for i in idx],
                 [(idx, encode(nm.tokenizer, [prompts[i] for i in idx])) for idx in group],
@@ -113,7 +115,7 @@ def extract_remote(
     done_prompts = tokens = 0
     job_ids: list[str] = []
 
-    def report(b: _Batch, status: str, message: str | None = None) -> None:
+    def report(b: _Job, status: str, message: str | None = None) -> None:
         b.status = status
         progress(
             stage="remote",
@@ -126,7 +128,7 @@ def extract_remote(
             **({"message": message} if message else {}),
         )
 
-    def fail(b: _Batch, code: str, message: str, **details: Any) -> None:
+    def fail(b: _Job, code: str, message: str, **details: Any) -> None:
         fixes = [w for w in warnings if not w.startswith(INFO)]
         hint = f" Preflight: {' '.join(fixes)}" if fixes and code in ("REMOTE_REJECTED", "REMOTE_JOB") else ""
         raise RemoteFailure(
@@ -140,7 +142,7 @@ def extract_remote(
             **details,
         )
 
-    def retry_or_fail(b: _Batch, code: str, retryable: bool, message: str, **details: Any) -> None:
+    def retry_or_fail(b: _Job, code: str, retryable: bool, message: str, **details: Any) -> None:
         if not retryable or b.attempt >= s.max_retries:
             fail(b, code, message, **details)
         delay = s.backoff_s * (2**b.attempt) * random.uniform(0.5, 1.5)
@@ -148,7 +150,7 @@ def extract_remote(
         b.wait_until = time.monotonic() + delay
         report(b, "RETRYING", f"{message} (retry {b.attempt}/{s.max_retries} in {delay:.1f} s)")
 
-    def submit(b: _Batch) -> None:
+    def submit(b: _Job) -> None:
         rec = book.get(b.key)
         if rec and rec.get("host") == s.host and rec.get("job_id"):
             b.backend = RemoteBackend(
@@ -182,7 +184,7 @@ def extract_remote(
         b.submitted_at = time.monotonic()
         report(b, str(getattr(backend.status, "value", backend.status) or "RECEIVED"))
 
-    def poll(b: _Batch) -> None:
+    def poll(b: _Job) -> None:
         before = b.status
         try:
             saved = b.backend.poll()
