@@ -2,7 +2,8 @@
 
 The main thread owns the ROUTER socket and answers control messages (ping, cancel, shutdown) at
 once, even while a model runs. Heavy requests go to one compute thread, in arrival order (one
-model, one device: running them side by side would only fight for the same cores). The compute
+model, one device: running them side by side would only fight for the same cores). Remote (NDIF)
+extractions are the exception: each runs on a thread of its own (``_network_bound``). The compute
 thread hands its replies back over an inproc PUSH/PULL pair, because a zmq socket must stay in
 the thread that uses it.
 """
@@ -31,6 +32,13 @@ _OUTBOX = "inproc://lmprobe-outbox"
 _CONTROL_TYPES = {"ping", "cancel", "shutdown"}
 
 
+def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
+    """A remote (NDIF) extraction: it waits on the network, not the device, so it runs on its own
+    thread beside the compute thread and beside other remote requests (their jobs overlap on the
+    server). TypeScript bounds how many it sends at once."""
+    return header.get("type") == "extract" and body.get("backend") == "nnsight" and bool(body.get("remote"))
+
+
 class WorkerServer:
     def __init__(self, handlers: dict[str, Handler], endpoint: str) -> None:
         self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
@@ -56,29 +64,44 @@ class WorkerServer:
             job = self.jobs.get()
             if job is None:
                 break
-            identity, header, body = job
-            rid = str(header.get("id"))
-
-            def send(kind: str, payload: dict[str, Any], rid: str = rid, identity: bytes = identity) -> None:
-                push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
-
-            with self.lock:
-                flag = self.cancel_flags.setdefault(rid, threading.Event())
-            ctx = RequestContext(rid, send, flag)
-            try:
-                ctx.check_cancelled()
-                handler = self.handlers.get(str(header.get("type")))
-                if handler is None:
-                    raise WorkerFailure("BAD_REQUEST", f"unknown request type {header.get('type')!r}")
-                result = handler(body, ctx)
-                send("result", result)
-            except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
-                log.debug("request %s failed", rid, exc_info=True)
-                send("error", error_body(exc))
-            finally:
-                with self.lock:
-                    self.cancel_flags.pop(rid, None)
+            if _network_bound(*job[1:]):
+                threading.Thread(target=self._run_aside, args=job, name="remote", daemon=True).start()
+                continue
+            self._run(push, *job)
         push.close()
+
+    def _run_aside(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> None:
+        """One request on its own thread, with its own PUSH socket (a zmq socket stays in its thread)."""
+        push = self.ctx.socket(zmq.PUSH)
+        push.linger = 0
+        push.connect(_OUTBOX)
+        try:
+            self._run(push, identity, header, body)
+        finally:
+            push.close()
+
+    def _run(self, push: zmq.Socket[Any], identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> None:
+        rid = str(header.get("id"))
+
+        def send(kind: str, payload: dict[str, Any]) -> None:
+            push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
+
+        with self.lock:
+            flag = self.cancel_flags.setdefault(rid, threading.Event())
+        ctx = RequestContext(rid, send, flag)
+        try:
+            ctx.check_cancelled()
+            handler = self.handlers.get(str(header.get("type")))
+            if handler is None:
+                raise WorkerFailure("BAD_REQUEST", f"unknown request type {header.get('type')!r}")
+            result = handler(body, ctx)
+            send("result", result)
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            log.debug("request %s failed", rid, exc_info=True)
+            send("error", error_body(exc))
+        finally:
+            with self.lock:
+                self.cancel_flags.pop(rid, None)
 
     # -- main thread ------------------------------------------------------------------------
     def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:

@@ -43,6 +43,44 @@ def test_remote_local_simulation_ships_the_worker_code_by_value(tiny_models) -> 
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
 
 
+@pytest.mark.parametrize("pooling", ["mean", "none"])
+def test_a_session_of_batches_saves_what_one_trace_per_batch_saves(tiny_models, pooling: str) -> None:
+    """A remote job is one nnsight session holding every batch's trace: run here in place and
+    through nnsight's local simulation of NDIF (serialize, deserialize without local modules),
+    it saves exactly the per-batch traces' tensors, float16 transfer included."""
+    import torch
+
+    from lmprobe_worker.extraction.nnsight_trace import (
+        encode,
+        register_by_value,
+        trace_batch,
+        trace_session,
+        wrap_loaded,
+    )
+
+    nm = wrap_loaded(load_model(tiny_models["llama"]["path"], "float32", "cpu"))
+    inputs = [encode(nm.tokenizer, PROMPTS[:3]), encode(nm.tokenizer, PROMPTS[3:])]
+    register_by_value()
+    with torch.inference_mode():
+        per_batch = [trace_batch(nm, b, [1, 3], pooling, "float16") for b in inputs]
+        for kwargs in ({}, {"remote": "local"}):
+            outs = trace_session(nm, inputs, [1, 3], pooling, "float16", **kwargs)
+            assert len(outs) == len(per_batch) == 2
+            for got, want in zip(outs, per_batch, strict=True):
+                assert [t.dtype for t in got] == [torch.float16, torch.float16]
+                for g, w in zip(got, want, strict=True):
+                    assert torch.equal(g, w)
+
+
+def test_job_keys_change_with_the_batches_of_a_job() -> None:
+    """A record of a job of other batches (or an old per-batch record) never matches: it saved other lists."""
+    from lmprobe_worker.extraction.ndif.jobs import batch_key
+
+    key = batch_key("m", [1], "mean", "float16", [2, 2], ["a", "b", "c", "d"])
+    assert key == batch_key("m", [1], "mean", "float16", [2, 2], ["a", "b", "c", "d"])
+    assert key != batch_key("m", [1], "mean", "float16", [3, 1], ["a", "b", "c", "d"])
+
+
 def test_layers_must_be_ascending(tiny_models) -> None:
     lm = load_model(tiny_models["llama"]["path"], "float32", "cpu")
     with pytest.raises(WorkerFailure, match="ascending"):

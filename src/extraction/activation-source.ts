@@ -188,15 +188,24 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const step = chunkSize(req.batchSize);
   const chunks: string[][] = [];
   for (let start = 0; start < missing.length; start += step) chunks.push(missing.slice(start, start + step));
+  // Remote: each chunk is one NDIF job; a short last chunk rides with the one before (≥ 64 prompts a job).
+  if (settings.remote && chunks.length > 1 && chunks.at(-1)!.length < step) {
+    const tail = chunks.pop()!;
+    chunks.push([...chunks.pop()!, ...tail]);
+  }
+  // With several chunks in flight, a failure of one cancels the others (and so does the caller's signal).
+  const stop = settings.remote ? new AbortController() : undefined;
+  const signal = stop ? AbortSignal.any([stop.signal, ...(req.signal ? [req.signal] : [])]) : req.signal;
+  // Prompts done per chunk: with several chunks in flight (remote) progress stays a running total.
+  const doneIn = chunks.map(() => 0);
   const send = (k: number) => {
-    const offset = cachedPrompts + k * step;
     const onProgress = req.onProgress
-      ? (e: ProgressEvent) =>
-          req.onProgress!(
-            e.type === "extract"
-              ? { ...e, completed: offset + e.completed, total: unique.length, cached: cachedPrompts }
-              : e,
-          )
+      ? (e: ProgressEvent) => {
+          if (e.type !== "extract") return req.onProgress!(e);
+          doneIn[k] = e.completed;
+          const completed = cachedPrompts + doneIn.reduce((a, b) => a + b, 0);
+          req.onProgress!({ ...e, completed, total: unique.length, cached: cachedPrompts });
+        }
       : undefined;
     const sent = chunks[k]!.map((h) => textOf.get(h)!);
     const spec: ExtractSpec = {
@@ -213,7 +222,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     };
     return settings.runtime
       .call("extract", extractToWire(spec), {
-        ...(req.signal ? { signal: req.signal } : {}),
+        ...(signal ? { signal } : {}),
         ...(onProgress ? { onProgress } : {}),
       })
       .catch((err: unknown) => {
@@ -221,16 +230,24 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
-  // cache, so cache writes hide behind the forward pass.
-  let next = chunks.length > 0 ? send(0) : undefined;
+  // cache, so cache writes hide behind the forward pass. Remote chunks wait on NDIF, not on this
+  // machine: several are in flight (the worker runs them side by side), committed in order.
+  const window = settings.remote ? settings.remote.chunksInFlight : 1;
+  const inFlight: Array<Promise<ExtractReply>> = [];
+  let sentChunks = 0;
+  const fill = () => {
+    while (sentChunks < chunks.length && inFlight.length < window) inFlight.push(send(sentChunks++));
+  };
+  fill();
   try {
     for (let k = 0; k < chunks.length; k++) {
-      const result = await next!;
-      next = k + 1 < chunks.length ? send(k + 1) : undefined;
+      const result = await inFlight.shift()!;
+      fill();
       store(result, chunks[k]!);
     }
   } catch (err) {
-    next?.catch(() => undefined); // abandoned: its outcome no longer matters
+    for (const p of inFlight) p.catch(() => undefined); // abandoned: their outcome no longer matters
+    if (inFlight.length > 0) stop?.abort(err);
     throw err;
   }
 

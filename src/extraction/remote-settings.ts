@@ -68,5 +68,6 @@ export function remoteJob(
     maxRetries: o.maxRetries ?? REMOTE_DEFAULTS.maxRetries,
     jobsFile: join(cacheDir ?? lmprobeHome(env), "ndif-jobs.json"),
     transferDtype: REMOTE_DEFAULTS.transferDtype,
+    chunksInFlight: REMOTE_DEFAULTS.chunksInFlight,
   };
 }

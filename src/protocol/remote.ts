@@ -14,6 +14,11 @@ export const REMOTE_DEFAULTS = {
   maxRetries: 3,
   /** Activations travel from NDIF as float16 (half the bytes); they reach the user as float32. */
   transferDtype: "float16",
+  /**
+   * Remote chunks (one NDIF job each) kept in flight at once, so that queue and transfer waits
+   * overlap; each is still committed to the cache as it completes.
+   */
+  chunksInFlight: 8,
 } as const;
 
 /** One remote extraction's settings, in TypeScript's terms. */
@@ -29,6 +34,8 @@ export interface RemoteJob {
   /** Where submitted job ids are recorded (to collect them after a crash). */
   jobsFile: string;
   transferDtype: "float16";
+  /** Chunks kept in flight at once (TypeScript only: each is its own request). */
+  chunksInFlight: number;
 }
 
 /** The wire form of {@link RemoteJob}. */

@@ -167,6 +167,71 @@ describe("NDIF stand-in", () => {
   );
 
   it(
+    "NDIF stand-in (the real server's QUEUED-forever race cannot be triggered on demand): a reattached job " +
+      "that passes its deadline again has its record dropped, and the next rerun submits it again",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ndif-"));
+      const body = (timeout_s: number) =>
+        remoteBody(models.gpt2.path, [0], "mean", { timeout_s }, dir, prompts.slice(0, 2));
+      await ndif.control({ scenario: "hang" }); // jobs stay QUEUED, like a finished job whose COMPLETED write was lost
+      try {
+        const first = await runtime.request("extract", body(1.5)).catch((e: unknown) => e);
+        expect((first as RemoteError).code).toBe("REMOTE_TIMEOUT");
+        const stuck = Object.values(jobsRecorded(dir))[0]?.job_id;
+        expect(stuck).toBeTruthy(); // a first deadline: the job stays recorded, a rerun may collect it
+        // the rerun's record is younger than its timeout_s: reattached, polled to the deadline, then dropped
+        const events: ProgressEvent[] = [];
+        const second = await runtime
+          .request("extract", body(6), { onProgress: (e) => events.push(e) })
+          .catch((e: unknown) => e);
+        expect(events.some((e) => e.type === "remote" && e.status === "REATTACHED" && e.jobId === stuck)).toBe(true);
+        expect((second as RemoteError).code).toBe("REMOTE_TIMEOUT");
+        expect((second as Error).message).toContain("record is dropped");
+        expect(jobsRecorded(dir)).toEqual({});
+        await ndif.control({ scenario: "ok" });
+        const before = (await ndif.stats()).submitted;
+        const third: ProgressEvent[] = [];
+        const r = await runtime.request("extract", body(60), { onProgress: (e) => third.push(e) });
+        expect((r.activations as Tensor).shape).toEqual([2, 1, 32]);
+        expect((await ndif.stats()).submitted).toBe(before + 1); // submitted again, not reattached
+        expect(third.some((e) => e.type === "remote" && e.status === "REATTACHED")).toBe(false);
+      } finally {
+        await ndif.control({ scenario: "ok" });
+      }
+    },
+  );
+
+  it(
+    "NDIF stand-in (the real server's QUEUED-forever race cannot be triggered on demand): a recorded " +
+      "job older than timeout_s gets a short look, then is submitted again in the same run",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "ndif-"));
+      const body = remoteBody(models.gpt2.path, [0], "mean", { timeout_s: 3 }, dir, prompts.slice(0, 2));
+      await ndif.control({ scenario: "hang" });
+      let stuck: string | undefined;
+      try {
+        const first = await runtime.request("extract", body).catch((e: unknown) => e);
+        expect((first as RemoteError).code).toBe("REMOTE_TIMEOUT");
+        stuck = Object.values(jobsRecorded(dir))[0]?.job_id;
+        expect(stuck).toBeTruthy();
+      } finally {
+        await ndif.control({ scenario: "ok" }); // the stuck job stays QUEUED; new jobs complete
+      }
+      const before = (await ndif.stats()).submitted;
+      const events: ProgressEvent[] = [];
+      const r = await runtime.request("extract", body, { onProgress: (e) => events.push(e) });
+      expect((r.activations as Tensor).shape).toEqual([2, 1, 32]);
+      const remote = events.filter((e) => e.type === "remote") as Array<{ status: string; jobId?: string }>;
+      expect(remote.some((e) => e.status === "REATTACHED" && e.jobId === stuck)).toBe(true);
+      const done = remote.find((e) => e.status === "COMPLETED");
+      expect(done?.jobId).toBeTruthy();
+      expect(done?.jobId).not.toBe(stuck);
+      expect((await ndif.stats()).submitted).toBe(before + 1);
+      expect(jobsRecorded(dir)).toEqual({});
+    },
+  );
+
+  it(
     "NDIF stand-in (refused keys need NDIF's Postgres, absent from the real tier): a refused " +
       "key is RemoteError REMOTE_AUTH; the key never reaches a file or a message",
     async () => {

@@ -140,6 +140,44 @@ def trace_batch(
     return out
 
 
+def trace_session(
+    nm: NnsightModel,
+    batch_inputs: list[dict[str, torch.Tensor]],
+    layers: list[int],
+    pooling: str,
+    transfer: str | None,
+    **session_kwargs: Any,
+) -> Any:
+    """Runs several batches as the traces of one nnsight session: one NDIF job for all of them.
+
+    Each trace is the one ``trace_batch`` builds; the session is the save boundary, so the
+    per-batch lists go into one saved list (``outs[b][layer]``). With a non-blocking remote
+    backend nothing runs here: the session is submitted and the backend is polled for ``outs``.
+    """
+    blocks = [nm.block(i) for i in layers]
+    outs = None
+    with nm.model.session(**session_kwargs):
+        outs = list().save()
+        for inputs in batch_inputs:
+            mask = inputs["attention_mask"]
+            with nm.model.trace(dict(inputs), use_cache=False) as tracer:
+                out = list()
+                for block in blocks:
+                    h = block.output
+                    h = h[0] if isinstance(h, tuple) else h
+                    m = mask.to(h.device)
+                    v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
+                    if transfer is not None:
+                        t = TRANSFER_DTYPES[transfer]
+                        if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
+                            t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
+                        v = v.to(t)
+                    out.append(v.cpu())
+                outs.append(out)
+                tracer.stop()
+    return outs
+
+
 def assemble(per_layer: list[torch.Tensor], mask: torch.Tensor) -> tuple[np.ndarray, list[int]]:
     """(rows, layers, hidden) float32 from the per-layer tensors a trace saved, and token counts."""
     stacked = torch.stack([t.detach().float() for t in per_layer], dim=1).numpy()

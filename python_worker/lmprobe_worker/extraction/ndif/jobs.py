@@ -9,9 +9,14 @@ import threading
 from typing import Any
 
 
-def batch_key(model_key: str, layers: list[int], pooling: str, transfer: str, prompts: list[str]) -> str:
-    """The record key of one batch: everything that decides its result."""
-    h = hashlib.sha256(json.dumps([model_key, layers, pooling, transfer, prompts]).encode("utf8"))
+def batch_key(
+    model_key: str, layers: list[int], pooling: str, transfer: str, batch_sizes: list[int], prompts: list[str]
+) -> str:
+    """The record key of one job (a session of batches): everything that decides its result.
+
+    The batch sizes are part of it: a job of other batches saves other lists."""
+    fields = ["session", model_key, layers, pooling, transfer, batch_sizes, prompts]
+    h = hashlib.sha256(json.dumps(fields).encode("utf8"))
     return h.hexdigest()[:32]
 
 

@@ -9,6 +9,9 @@ from .settings import RemoteSettings
 
 _PREFLIGHT: dict[str, list[str]] = {}
 
+INFO = "Note: "
+"""Prefix of a preflight message that is information only (no fix; not repeated in errors)."""
+
 
 def _minor(version: str) -> str:
     return ".".join(version.split()[0].split(".")[:2])
@@ -16,8 +19,9 @@ def _minor(version: str) -> str:
 
 def preflight(s: RemoteSettings) -> list[str]:
     """Compares this worker's Python and nnsight/torch/transformers with the server's (``GET /env``,
-    the endpoint ``nnsight.compare()`` reads). Returns warnings, each with its fix; an unreachable
-    or older server without ``/env`` yields none (the job itself will then tell)."""
+    the endpoint ``nnsight.compare()`` reads). Returns warnings, each with its fix, and notes
+    (prefixed ``INFO``: a torch/transformers difference); an unreachable or older server without
+    ``/env`` yields none (the job itself will then tell)."""
     if s.host in _PREFLIGHT:
         return _PREFLIGHT[s.host]
     from importlib.metadata import version
@@ -55,14 +59,21 @@ def preflight(s: RemoteSettings) -> list[str]:
             ours = version(pkg)
         except Exception:  # noqa: BLE001
             ours = "-"
-        if theirs and theirs.split("+")[0] != ours.split("+")[0]:
-            fix = (
-                f"pin nnsight=={theirs} in python_worker/requirements.txt "
-                "(NDIF refuses clients older than its own nnsight) and run `npx lmprobe setup --force`"
-                if pkg == "nnsight"
-                else f"install {pkg}=={theirs.split('+')[0]} into the worker's environment "
-                "(LMPROBE_PIP_CONSTRAINT or LMPROBE_PYTHON)"
+        if not theirs or theirs.split("+")[0] == ours.split("+")[0]:
+            continue
+        if pkg == "nnsight":
+            warnings.append(
+                f"NDIF has nnsight {theirs}, the worker {ours}. Fix: pin nnsight=={theirs} in "
+                "python_worker/requirements.txt (NDIF refuses clients older than its own nnsight) "
+                "and run `npx lmprobe setup --force`."
             )
-            warnings.append(f"NDIF has {pkg} {theirs}, the worker {ours}. Fix: {fix}.")
+        else:
+            # The model runs on the server, with the server's torch/transformers; the worker's only
+            # build the weightless stub and the request. The real-server tier matched activations
+            # across such differences, so this is information, not something to fix.
+            warnings.append(
+                f"{INFO}NDIF has {pkg} {theirs}, the worker {ours} (informational: the model runs with the "
+                f"server's {pkg}; activations matched across such versions in lmprobe's real-server tests)."
+            )
     _PREFLIGHT[s.host] = warnings
     return warnings
