@@ -188,7 +188,7 @@ describe("real NDIF server: job life cycle", () => {
     "real NDIF: after kill -9 of the Node process mid-fit, a new " +
       "process resumes its recorded jobs without resubmitting",
     async () => {
-      const { CATS: childCats, DOGS: childDogs } = await import("./fixtures/prompts.mjs");
+      const { CATS: childCats, DOGS: childDogs } = await import("../helpers/prompt-sets.mjs");
       expect([childCats, childDogs]).toEqual([CATS, DOGS]); // the child fits the same prompts
       const dist = join(import.meta.dirname, "..", "..", "dist", "index.js");
       expect(existsSync(dist), "the resume test runs the built package: npm run build").toBe(true);

@@ -120,24 +120,28 @@ def trace_batch(
     reduces the data (pooling, dropping pads, the down-cast) happens inside the trace, i.e. on
     the server for a remote run.
     """
-    mask = inputs["attention_mask"]
     blocks = [nm.block(i) for i in layers]
     out = None  # a non-blocking remote trace does not run the body here: nothing comes back yet
     with nm.model.trace(dict(inputs), use_cache=False, **trace_kwargs) as tracer:
         out = list().save()
-        for block in blocks:
-            h = block.output
-            h = h[0] if isinstance(h, tuple) else h
-            m = mask.to(h.device)
-            v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
-            if transfer is not None:
-                t = TRANSFER_DTYPES[transfer]
-                if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
-                    t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
-                v = v.to(t)
-            out.append(v.cpu())
+        _reduce_blocks(blocks, inputs["attention_mask"], pooling, transfer, out)
         tracer.stop()
     return out
+
+
+def _reduce_blocks(blocks: list[Any], mask: torch.Tensor, pooling: str, transfer: str | None, out: list) -> None:
+    """Inside a trace: append each block's output, pooled (or real tokens only) and down-cast."""
+    for block in blocks:
+        h = block.output
+        h = h[0] if isinstance(h, tuple) else h
+        m = mask.to(h.device)
+        v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
+        if transfer is not None:
+            t = TRANSFER_DTYPES[transfer]
+            if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
+                t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
+            v = v.to(t)
+        out.append(v.cpu())
 
 
 def trace_session(
@@ -159,20 +163,9 @@ def trace_session(
     with nm.model.session(**session_kwargs):
         outs = list().save()
         for inputs in batch_inputs:
-            mask = inputs["attention_mask"]
             with nm.model.trace(dict(inputs), use_cache=False) as tracer:
                 out = list()
-                for block in blocks:
-                    h = block.output
-                    h = h[0] if isinstance(h, tuple) else h
-                    m = mask.to(h.device)
-                    v = (h[m.bool()] if pooling == "none" else pool(h, m, pooling)).detach()
-                    if transfer is not None:
-                        t = TRANSFER_DTYPES[transfer]
-                        if t is torch.float16 and v.numel() > 0 and float(v.abs().max()) >= 65504:
-                            t = torch.bfloat16  # beyond float16's range: keep the range, lose precision
-                        v = v.to(t)
-                    out.append(v.cpu())
+                _reduce_blocks(blocks, inputs["attention_mask"], pooling, transfer, out)
                 outs.append(out)
                 tracer.stop()
     return outs
