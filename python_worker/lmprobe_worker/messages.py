@@ -70,7 +70,11 @@ class ShutdownReply(TypedDict):
 
 # -- hello -------------------------------------------------------------------------------------
 
-HelloRequest = EmptyRequest
+
+class HelloRequest(TypedDict, total=False):
+    # Import torch to resolve ``device: "auto"`` and torch's thread count (``lmprobe env``); the
+    # handshake leaves it out so that a worker that only fits never imports torch.
+    resolve_device: bool
 
 
 class HelloReply(TypedDict):
@@ -79,8 +83,8 @@ class HelloReply(TypedDict):
     python: str
     executable: str
     versions: dict[str, str]  # torch, transformers, sklearn, numpy, pyzmq, nnsight
-    device: str
-    threads: int
+    device: str  # what "auto" resolves to, or "auto" while torch is not imported (see HelloRequest)
+    threads: int  # torch's intra-op threads, or 0 while torch is not imported
     capabilities: list[str]
 
 
@@ -262,3 +266,4 @@ class UnloadReply(TypedDict):
 
 class LoadedModelsReply(TypedDict):
     models: list[list[str]]  # [path, dtype, device] per loaded model
+    imported: list[str]  # which heavy libraries (torch, transformers, nnsight, sklearn) are imported

@@ -85,7 +85,7 @@ def test_the_worker_sends_invalid_input_with_its_details_over_the_wire(tiny_mode
         assert header["type"] == "error" and body["code"] == "INVALID_INPUT"
         assert body["details"] == {"argument": "prompts", "index": 1}
         # The empty prompt was refused before the model was loaded.
-        assert call(sock, "loaded_models", rid="2")[-1][1] == {"models": []}
+        assert call(sock, "loaded_models", rid="2")[-1][1]["models"] == []
         header, body = call(sock, "extract", {**request, "prompts": [LONG]}, rid="3")[-1]
         assert body["code"] == "INVALID_INPUT" and body["details"] == {"argument": "prompts", "index": 0}
         assert "tokens; the model takes at most 256" in body["evalue"]

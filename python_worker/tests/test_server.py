@@ -1,6 +1,7 @@
 """The real worker process over real ZeroMQ: handshake, control messages, errors, exit paths."""
 
 import msgpack
+import numpy as np
 import pytest
 from wire import call, running_worker
 
@@ -18,8 +19,43 @@ def test_hello_reports_versions_and_device(worker) -> None:
     header, body = call(sock, "hello")[-1]
     assert header["type"] == "result" and header["parent"] == "1"
     assert body["protocol"] == PROTOCOL_VERSION
-    assert {"torch", "transformers", "sklearn"} <= set(body["versions"])
-    assert body["device"] == "cpu"
+    assert all(body["versions"][name] for name in ("torch", "transformers", "sklearn", "numpy", "pyzmq"))
+    # The handshake leaves torch unimported, so "auto" stays unresolved until asked or a model loads.
+    assert (body["device"], body["threads"]) == ("auto", 0)
+    _, resolved = call(sock, "hello", {"resolve_device": True}, rid="2")[-1]
+    assert resolved["device"] == "cpu" and resolved["threads"] >= 1
+    assert resolved["versions"] == body["versions"]
+
+
+def test_a_worker_that_only_fits_never_imports_torch_or_transformers(worker) -> None:
+    _, sock = worker
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    X = rng.normal(size=(40, 2, 8)).astype(np.float32)
+    X[:, :, 0] += y[:, None] * 2.0
+    body = {
+        "X": X,
+        "y": y.tolist(),
+        "task": "classification",
+        "random_state": 0,
+        "normalize_layers": True,
+        "path": "prompt",
+        "preprocessing": None,
+        "pca_components": None,
+        "mass_mean_augment": False,
+        "sample_weight": None,
+        "layer_selection": None,
+    }
+    assert call(sock, "hello")[-1][0]["type"] == "result"
+    tree = {"estimator": "sklearn.tree.DecisionTreeClassifier", "params": {"max_depth": 2}}
+    for rid, classifier in enumerate(["logistic_regression", tree]):  # the tree is scored by handle
+        header, state = call(sock, "fit", {**body, "classifier": classifier}, rid=f"fit{rid}")[-1]
+        assert header["type"] == "result", state
+    header, scored = call(sock, "score", {"handle": state["model"]["handle"], "X": X.reshape(40, -1)}, rid="s")[-1]
+    assert header["type"] == "result" and len(scored["predict"]) == 40
+    _, diag = call(sock, "loaded_models", rid="d")[-1]
+    assert diag["models"] == [] and "sklearn" in diag["imported"]
+    assert not {"torch", "transformers", "nnsight"} & set(diag["imported"])
 
 
 def test_unknown_requests_and_garbage_get_errors_without_killing_the_worker(worker) -> None:

@@ -42,7 +42,9 @@ async function envCommand(args: string[]): Promise<number> {
   // before the choice existed, or on another machine (a copied LMPROBE_HOME).
   const torchIndex = managed ? { ...torchIndexChoice(), venv: (await managedVenvTorch()) ?? null } : null;
   await using runtime = new PythonRuntime();
-  const info = await runtime.ready(log);
+  await runtime.ready(log);
+  // The handshake leaves torch unimported (a fit-only worker never needs it); `env` resolves the device.
+  const info = await runtime.call("hello", { resolve_device: true });
   const report = {
     home: lmprobeHome(),
     venv: managed ? venvDir() : null,

@@ -14,11 +14,30 @@ export interface HelloReply {
   pid: number;
   python: string;
   executable: string;
+  /** Installed versions (torch, transformers, sklearn, numpy, pyzmq, nnsight), read without importing them. */
   versions: Record<string, string>;
-  /** Device that `device: "auto"` resolves to. */
+  /**
+   * Device that `device: "auto"` resolves to, or `"auto"` while the worker has not imported torch
+   * (a worker that only fits never does; models resolve "auto" themselves when they load).
+   */
   device: string;
+  /** torch's intra-op thread count, or 0 while torch is not imported. */
   threads: number;
   capabilities: string[];
+}
+
+/** `hello` request: the handshake sends `{}`, which leaves torch unimported. */
+export interface HelloRequest {
+  /** Import torch to resolve `device` and `threads` (`lmprobe env`); costs torch's import. */
+  resolve_device?: boolean;
+}
+
+/** `loaded_models` reply: a diagnostic of what the worker holds. */
+export interface LoadedModelsReply {
+  /** `[path, dtype, device]` per loaded model. */
+  models: string[][];
+  /** Which heavy libraries (torch, transformers, nnsight, sklearn) the worker has imported. */
+  imported: string[];
 }
 
 /** `embedded_prepare`: converts an embedded model into a Hugging Face folder (once). */
@@ -43,13 +62,13 @@ export type EmptyRequest = Record<string, never>;
 
 /** Request and reply body of every RPC. */
 export interface RpcMap {
-  hello: { request: EmptyRequest; reply: HelloReply };
+  hello: { request: HelloRequest; reply: HelloReply };
   extract: { request: ExtractRequest; reply: ExtractReply };
   fit: { request: FitRequest; reply: FitReply };
   score: { request: ScoreRequest; reply: ScoreReply };
   embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
   unload: { request: EmptyRequest; reply: { unloaded: number } };
-  loaded_models: { request: EmptyRequest; reply: { models: string[][] } };
+  loaded_models: { request: EmptyRequest; reply: LoadedModelsReply };
 }
 
 /** An RPC name. */

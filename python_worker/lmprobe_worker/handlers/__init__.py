@@ -26,7 +26,10 @@ HANDLERS: dict[str, Handler] = {
 
 
 def preload() -> None:
-    """Import the heavy libraries while the client is still busy validating and reading."""
+    """Import scikit-learn while the client is still busy validating and reading.
+
+    Every session fits or scores, so scikit-learn is always needed; torch and transformers are not
+    (a fit served from the activation cache needs no model), and importing them here would make
+    such a fit wait on the compute thread for seconds. They load with the first model instead.
+    """
     import sklearn.linear_model  # noqa: F401
-    import torch  # noqa: F401
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: F401 - resolves the lazy modules too

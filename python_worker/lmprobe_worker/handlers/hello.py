@@ -1,4 +1,8 @@
-"""``hello``: the handshake (protocol version, versions of the worker's libraries, device)."""
+"""``hello``: the handshake (protocol version, versions of the worker's libraries, device).
+
+It reads versions from the installed distributions' metadata rather than importing torch and
+transformers: a worker that only fits (every activation cached) must never pay for those imports.
+"""
 
 from __future__ import annotations
 
@@ -22,29 +26,32 @@ def _dist_version(name: str) -> str:
         return ""
 
 
-def hello(_body: HelloRequest, _ctx: RequestContext) -> HelloReply:
+def hello(body: HelloRequest, _ctx: RequestContext) -> HelloReply:
     import numpy
-    import sklearn
-    import torch
-    import transformers
     import zmq
 
-    from ..models import resolve_device
+    device, threads = "auto", 0
+    # Resolve the device only when asked or when torch is imported anyway (a model was loaded).
+    if body.get("resolve_device") or "torch" in sys.modules:
+        import torch
 
+        from ..models import resolve_device
+
+        device, threads = str(resolve_device("auto")), torch.get_num_threads()
     return {
         "protocol": PROTOCOL_VERSION,
         "pid": os.getpid(),
         "python": platform.python_version(),
         "executable": sys.executable,
         "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "sklearn": sklearn.__version__,
+            "torch": _dist_version("torch"),
+            "transformers": _dist_version("transformers"),
+            "sklearn": _dist_version("scikit-learn"),
             "numpy": numpy.__version__,
             "pyzmq": zmq.__version__,
             "nnsight": _dist_version("nnsight"),
         },
-        "device": str(resolve_device("auto")),
-        "threads": torch.get_num_threads(),
+        "device": device,
+        "threads": threads,
         "capabilities": list(CAPABILITIES),
     }
