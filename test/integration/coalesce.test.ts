@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { AbortError, InvalidOptionError, Probe, PythonRuntime } from "../../src/index.js";
+import { AbortError, InvalidInputError, InvalidOptionError, Probe, PythonRuntime } from "../../src/index.js";
 import { extractRequestsSent } from "../../src/extraction/coalescer.js";
 import { BIRDS, CATS, DOGS } from "../helpers/prompts.js";
 
@@ -21,7 +21,7 @@ afterAll(() => Promise.all([runtime.close(), plain.close()]));
 
 const PROMPTS = [...BIRDS.slice(0, 4), ...CATS.slice(0, 2), ...DOGS.slice(0, 2)];
 
-async function fitted(on: PythonRuntime, cacheDir: string | null = null): Promise<Probe> {
+async function fitted(on: PythonRuntime, cacheDir: string | null = null) {
   const probe = new Probe({ model, layers: [0, 1], randomState: 0, runtime: on, cacheDir, batchSize: 8 });
   await probe.fit(CATS, DOGS);
   await probe.warmup(["load the model before counting"]);
@@ -104,6 +104,25 @@ describe("concurrent extractions on one runtime", () => {
     rest.forEach((row, i) =>
       (row as number[]).forEach((v, k) => expect(Math.abs(v - expected[i]![k]!)).toBeLessThan(1e-4)),
     );
+  });
+
+  it("fails only the caller of a prompt the worker refuses, naming it in that caller's list", async () => {
+    // gpt2's tiny model takes 256 positions (test/fixtures/make_tiny_models.py): this prompt is longer.
+    const long = "The cat sat on the mat. ".repeat(60);
+    const probe = new Probe({ model: models.gpt2.path, layers: 0, randomState: 0, runtime, cacheDir: null });
+    await probe.fit(CATS, DOGS);
+    const before = extractRequestsSent(runtime);
+    const [bad, good] = await Promise.allSettled([
+      probe.predictProba([CATS[0]!, long]),
+      probe.predictProba([DOGS[0]!, DOGS[1]!]),
+    ]);
+    expect(bad).toMatchObject({ status: "rejected", reason: expect.any(InvalidInputError) });
+    const err = (bad as PromiseRejectedResult).reason as InvalidInputError;
+    expect(err.index).toBe(1);
+    expect(err.message).toMatch(/^prompt 1 has \d+ tokens; the model takes at most 256$/);
+    expect(good.status).toBe("fulfilled");
+    // The merged request, then the innocent caller's prompts again on their own.
+    expect(extractRequestsSent(runtime) - before).toBe(2);
   });
 
   it("refuses a coalescing window that is not a number of milliseconds", () => {
