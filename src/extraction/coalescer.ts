@@ -149,7 +149,11 @@ class Coalescer {
       .then(
         (reply) => split(shares, prompts, group.spec.pooling === "none", extractedFromWire(reply)),
         (err: unknown) => this.failed(group, prompts, err),
-      );
+      )
+      // Never leave a caller waiting, whatever went wrong while routing the rows.
+      .catch((err: unknown) => {
+        for (const share of shares) settle(share, () => share.reject(err));
+      });
   }
 
   /**
