@@ -22,22 +22,31 @@ const time = async (fn) => {
   return (performance.now() - t0) / 1000;
 };
 
-async function measure(coalesceMs) {
+// Both runtimes stay up and the modes alternate rep by rep, so that a shared machine's load
+// (which swings a lot) falls on both alike; medians are reported, and every rep too.
+async function setup(coalesceMs) {
   const runtime = new PythonRuntime({ coalesceMs });
   const probe = new Probe({ model: MODEL, layers: 16, randomState: 0, cacheDir: null, runtime });
   await probe.fit(train, labels); // loads the model: the timings below are extraction and scoring only
-  const one = [];
-  const many = [];
-  for (let r = 0; r < REPS; r++) {
-    one.push(await time(() => probe.predictProba(prompts)));
-    many.push(await time(() => Promise.all(prompts.map((p) => probe.predictProba([p])))));
-  }
-  await runtime.close();
-  return { coalesceMs, oneCallS: median(one), concurrentS: median(many), ratio: median(many) / median(one) };
+  return { coalesceMs: runtime.coalesceMs, runtime, probe, one: [], many: [] };
 }
 
-const off = await measure(0);
-const on = await measure(new PythonRuntime().coalesceMs);
+const modes = [await setup(0), await setup(new PythonRuntime().coalesceMs)];
+for (let r = 0; r < REPS; r++) {
+  for (const m of modes) {
+    m.one.push(await time(() => m.probe.predictProba(prompts)));
+    m.many.push(await time(() => Promise.all(prompts.map((p) => m.probe.predictProba([p])))));
+  }
+}
+await Promise.all(modes.map((m) => m.runtime.close()));
+const report = ({ coalesceMs, one, many }) => ({
+  coalesceMs,
+  oneCallS: median(one),
+  concurrentS: median(many),
+  ratio: median(many) / median(one),
+  perRep: { oneCallS: one, concurrentS: many },
+});
+const [off, on] = modes.map(report);
 console.log(
   JSON.stringify({ model: MODEL, prompts: prompts.length, reps: REPS, cpus: cpus().length, off, on }, null, 2),
 );
