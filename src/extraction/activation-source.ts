@@ -10,10 +10,11 @@ import { InvalidInputError } from "../errors.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { promptHash } from "../cache/model-identity.js";
-import { extractedFromWire, extractToWire, type ExtractReply, type ExtractSpec } from "../protocol/extract.js";
+import type { ExtractSpec } from "../protocol/extract.js";
 import type { RemoteJob } from "../protocol/remote.js";
 import type { CallOptions, ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
+import { coalescedExtract, type ExtractedShare } from "./coalescer.js";
 
 /** Where and how a probe's activations are extracted and cached. */
 export interface SourceSettings {
@@ -220,20 +221,19 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       backend: settings.backend,
       remote: settings.remote,
     };
-    return settings.runtime
-      .call("extract", extractToWire(spec), {
-        ...(signal ? { signal } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      })
-      .catch((err: unknown) => {
-        throw inCallerOrder(err, sent, req.prompts);
-      });
+    // Concurrent calls' short chunks of the same settings share one request (see coalescer.ts).
+    return coalescedExtract(settings.runtime, spec, step, {
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    }).catch((err: unknown) => {
+      throw inCallerOrder(err, sent, req.prompts);
+    });
   };
   // Pipelined: the next chunk is already queued in the worker while this one is written to the
   // cache, so cache writes hide behind the forward pass. Remote chunks wait on NDIF, not on this
   // machine: several are in flight (the worker runs them side by side), committed in order.
   const window = settings.remote ? settings.remote.chunksInFlight : 1;
-  const inFlight: Array<Promise<ExtractReply>> = [];
+  const inFlight: Array<Promise<ExtractedShare>> = [];
   let sentChunks = 0;
   const fill = () => {
     while (sentChunks < chunks.length && inFlight.length < window) inFlight.push(send(sentChunks++));
@@ -252,8 +252,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   }
 
   /** Records one chunk's result: profile, output rows, cache entries. */
-  function store(reply: ExtractReply, chunk: string[]): void {
-    const { data, width, lengths, tokens, seconds } = extractedFromWire(reply);
+  function store(extracted: ExtractedShare, chunk: string[]): void {
+    const { data, width, lengths, tokens, seconds, owned } = extracted;
     profile.tokens += tokens;
     profile.modelLoadSeconds += seconds.load;
     profile.forwardSeconds += seconds.forward;
@@ -285,7 +285,10 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
         });
       });
     }
-    cache?.store.putMany(cache.modelKey, entries, cache.dtype);
+    // A prompt another caller of the same coalesced request also asked for is cached by that caller alone.
+    const ownedHashes = owned ? new Set(chunk.filter((_, i) => owned[i])) : undefined;
+    const mine = ownedHashes ? entries.filter((e) => ownedHashes.has(e.promptHash)) : entries;
+    cache?.store.putMany(cache.modelKey, mine, cache.dtype);
   }
   if (missing.length === 0)
     req.onProgress?.({

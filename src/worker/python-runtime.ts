@@ -8,6 +8,7 @@
  */
 import {
   AbortError,
+  InvalidOptionError,
   LmprobeError,
   ProtocolError,
   TimeoutError,
@@ -41,6 +42,12 @@ export interface PythonRuntimeOptions {
   /** After an abort, how long a request may keep running before its worker is killed. @default 5000 */
   cancelGraceMs?: number;
   /**
+   * How long an extraction waits for concurrent ones of the same model, layers and settings to
+   * share its request (64 concurrent one-prompt predictions then run as one batch). 0 turns it off.
+   * @default 3
+   */
+  coalesceMs?: number;
+  /**
    * Interpreter arguments instead of the worker's (`workerArgs()` in worker-process.ts): the
    * fake-worker tests (test/worker/) run scripts that speak or mis-speak the protocol through the
    * real runtime.
@@ -69,8 +76,20 @@ export class PythonRuntime implements AsyncDisposable {
   private closing: Promise<void> | undefined;
   private readonly options: PythonRuntimeOptions;
 
+  /** @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0. */
   constructor(options: PythonRuntimeOptions = {}) {
+    const ms = options.coalesceMs;
+    if (ms !== undefined && (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0))
+      throw new InvalidOptionError(
+        "coalesceMs",
+        `coalesceMs must be a number of milliseconds ≥ 0 (0 turns coalescing off), got ${String(ms)}.`,
+      );
     this.options = options;
+  }
+
+  /** The coalescing window of extractions, in milliseconds (0: off). */
+  get coalesceMs(): number {
+    return this.options.coalesceMs ?? 3;
   }
 
   /** Starts a runtime and waits until its worker is ready. */
