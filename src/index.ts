@@ -12,7 +12,15 @@ export {
   type CallProfile,
   type ProbaOf,
   type LabelsOf,
+  type EvaluateOptions,
+  type CalibrateOptions,
 } from "./probe/probe.js";
+export { rocCurve, type RocCurve } from "./estimator/roc-curve.js";
+export { recallAtFpr, type RecallAtFpr } from "./estimator/recall-at-fpr.js";
+export type { Interval } from "./estimator/bootstrap.js";
+export type { BootstrapIntervals, MonitoringMetrics } from "./estimator/monitoring.js";
+export type { MonitoringOptions } from "./estimator/monitoring-options.js";
+export type { Calibration } from "./estimator/decision-threshold.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { ExtractionProfile } from "./extraction/activation-source.js";
 export type { ActivationsInput, ActivationMatrix } from "./estimator/activation-matrix.js";

@@ -1,4 +1,5 @@
 /** Public result and event types shared across the API. */
+import type { MonitoringMetrics } from "./estimator/monitoring.js";
 
 /** Progress of a long call, delivered to the `onProgress` callback of that call. */
 export type ProgressEvent =
@@ -48,8 +49,11 @@ export interface CallOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Metrics of `Probe.evaluate` for a classification probe. */
-export interface ClassificationEvaluation {
+/**
+ * Metrics of `Probe.evaluate` for a classification probe; `recallAtFpr`, `roc` and `bootstrap`
+ * appear when the `fpr`, `roc` and `bootstrap` options ask for them.
+ */
+export interface ClassificationEvaluation extends MonitoringMetrics {
   task: "classification";
   accuracy: number;
   /**

@@ -1,6 +1,11 @@
-/** `evaluate` for every task: lmprobe's binary metrics, macro averages for multiclass, R²/MSE/MAE for regression. */
+/**
+ * `evaluate` for every task: lmprobe's binary metrics, macro averages for multiclass, R²/MSE/MAE for regression,
+ * and on request the monitoring metrics (recall@FPR, ROC, bootstrap intervals).
+ */
 import type { EvaluationResult } from "../types.js";
 import type { Predictions } from "./inference.js";
+import { monitoringMetrics } from "./monitoring.js";
+import type { ResolvedMonitoring } from "./monitoring-options.js";
 import {
   accuracy,
   evalHash,
@@ -19,6 +24,7 @@ export function evaluatePredictions(
   prompts: string[],
   truth: number[],
   predictions: Predictions,
+  monitoring: ResolvedMonitoring = { fpr: [], roc: false },
 ): EvaluationResult {
   const scores = predictions.perPrompt!;
   if (task === "regression") {
@@ -48,5 +54,6 @@ export function evaluatePredictions(
     ...(binary ? precisionRecallF1(truth, predicted) : macroPrecisionRecallF1(truth, predicted, classes)),
     nEval: prompts.length,
     evalHash: evalHash(prompts, truth),
+    ...monitoringMetrics(monitoring, classes, truth, predicted, scores.proba),
   };
 }

@@ -89,6 +89,11 @@ export interface FittedState {
   /** Layers "auto"/"fast_auto" chose from, and their importances. */
   candidateLayers?: number[];
   layerImportances?: number[];
+  /**
+   * Binary probes: the decision threshold on P(classes[1]) set by `calibrate` or `probe.threshold`;
+   * labels are then classes[1] where P(classes[1]) ≥ threshold instead of the argmax. A new fit clears it.
+   */
+  threshold?: number;
 }
 
 /** The class labels of a state's model (empty for regression). */

@@ -102,6 +102,7 @@ function flatten(state: FittedState): { structure: Record<string, unknown>; tens
     model: modelStructure,
     candidateLayers: state.candidateLayers,
     layerImportances: state.layerImportances,
+    threshold: state.threshold,
   };
   return { structure, tensors };
 }
@@ -265,5 +266,6 @@ function unflatten(raw: unknown, tensors: Record<string, NamedTensor>, fail: (m:
           layerImportances: r.numbers(s.layerImportances, "layerImportances"),
         }
       : {}),
+    ...(s.threshold !== undefined ? { threshold: r.number(s.threshold, "state.threshold") } : {}),
   };
 }

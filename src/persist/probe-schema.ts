@@ -10,6 +10,7 @@ import { z } from "zod";
 import { parseProbeOptions } from "../config/probe-options.js";
 import { InvalidOptionError } from "../errors.js";
 import { LINKS, SCALER_KINDS, type FittedState, type LinearModelState } from "../estimator/fitted-state.js";
+import { hasProba } from "../estimator/scoring.js";
 
 /** Reports a problem with the file; throws (ProbeFileError in `loadProbe`). */
 export type Fail = (message: string) => never;
@@ -46,6 +47,8 @@ export const stateStructureSchema = z.strictObject({
   ]),
   candidateLayers: z.array(int.nonnegative()).optional(),
   layerImportances: z.array(z.number()).optional(),
+  /** The calibrated decision threshold (binary probes); absent in files saved before it existed. */
+  threshold: z.number().optional(),
 });
 
 /** The manifest after its format, version and checksum were checked. */
@@ -147,6 +150,11 @@ export function checkStateShapes(state: FittedState, fail: Fail): void {
     vector("model.intercept", model.intercept, model.intercept.length);
     if (model.intercept.length === 0) bad(`array "model.intercept" is empty`);
     vector("model.coef", model.coef, model.intercept.length * width);
+  }
+  if (state.threshold !== undefined) {
+    if (!Number.isFinite(state.threshold)) bad(`threshold ${state.threshold} is not finite`);
+    if (state.task !== "classification" || model.classes.length !== 2 || !hasProba(model))
+      bad("a threshold is stored, but only binary classifiers with probabilities have one");
   }
   const { candidateLayers: candidates, layerImportances: importances } = state;
   if ((candidates === undefined) !== (importances === undefined))

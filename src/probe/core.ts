@@ -1,10 +1,13 @@
 /**
  * The state behind a Probe: options, runtime, extraction session and fitted state, with the
- * operations the public methods and the sweeps share. Not exported from the package: a Probe
- * keeps its core in a private field, and sweeps receive cores through the probe factory.
+ * operations the public methods and the sweeps share. A calibrated threshold relabels every
+ * prediction made here (predict, score, evaluate, the *FromActivations twins). Not exported from
+ * the package: a Probe keeps its core in a private field, and sweeps receive cores through the
+ * probe factory.
  */
 import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import { toRows, type ActivationsInput } from "../estimator/activation-matrix.js";
+import { applyThreshold } from "../estimator/decision-threshold.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
 import { resolveInferencePooling, type InferenceStage } from "../estimator/pooling.js";
@@ -16,6 +19,16 @@ import { ExtractionSession } from "../extraction/session.js";
 import { scoresFromWire, scoreToWire } from "../protocol/score.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { CallProfile, PredictOptions } from "./probe-types.js";
+
+/** Labels from a calibrated threshold, where the state has one (per prompt and per token alike). */
+function withThreshold(state: FittedState, out: Predictions): Predictions {
+  const { threshold, model } = state;
+  if (threshold === undefined) return out;
+  return {
+    ...(out.perPrompt ? { perPrompt: applyThreshold(out.perPrompt, threshold, model.classes) } : {}),
+    ...(out.perToken ? { perToken: out.perToken.map((t) => applyThreshold(t, threshold, model.classes)) } : {}),
+  };
+}
 
 /** A probe's options, runtime, session and fitted state. */
 export class ProbeCore {
@@ -73,13 +86,14 @@ export class ProbeCore {
       this.opaqueScorer,
     );
     if (profile) this.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: profile };
-    return out;
+    return withThreshold(state, out);
   }
 
   /** Scores user-given activation rows with a state. */
-  scoreActivations(state: FittedState, x: ActivationsInput): Promise<RowScores> {
+  async scoreActivations(state: FittedState, x: ActivationsInput): Promise<RowScores> {
     const rows = toRows(x);
-    return scoreRows(state, rows.data, rows.n, this.opaqueScorer);
+    const scores = await scoreRows(state, rows.data, rows.n, this.opaqueScorer);
+    return applyThreshold(scores, state.threshold, state.model.classes);
   }
 
   /** Throws NotSupportedError when the state gives no probabilities. */

@@ -6,13 +6,14 @@ import type { ActivationsInput } from "../estimator/activation-matrix.js";
 import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
-import { layerImportance, type ImportanceMetric, type RowScores } from "../estimator/scoring.js";
+import { checkMonitoringFor, parseMonitoringOptions } from "../estimator/monitoring-options.js";
+import { hasProba, layerImportance, type ImportanceMetric, type RowScores } from "../estimator/scoring.js";
 import { checkLabels, checkPrompts } from "../estimator/training-data.js";
 import { InvalidInputError } from "../errors.js";
 import { isOneOf } from "../internal/unknown-values.js";
 import type { EvaluationResult } from "../types.js";
 import type { ProbeCore } from "./core.js";
-import type { PredictOptions } from "./probe-types.js";
+import type { EvaluateOptions, PredictOptions } from "./probe-types.js";
 
 /** What `evaluate` needs of a sweep: its layers, their scores and their states. */
 export interface SweptLayers {
@@ -35,7 +36,8 @@ export async function scorePrompts(core: ProbeCore, prompts: string[], labels: n
 }
 
 /**
- * `evaluate`: metrics on labelled prompts. A swept probe first moves to the layer that scores
+ * `evaluate`: metrics on labelled prompts, plus the monitoring metrics its options ask for
+ * (checked before anything is extracted). A swept probe first moves to the layer that scores
  * best on these labels, as lmprobe does (ties: the lowest layer).
  */
 export async function evaluatePrompts(
@@ -43,23 +45,31 @@ export async function evaluatePrompts(
   sweep: SweptLayers | undefined,
   prompts: string[],
   labels: number[],
-  options: PredictOptions,
+  options: EvaluateOptions,
 ): Promise<EvaluationResult> {
-  const { task } = core.fitted("evaluate");
+  const state = core.fitted("evaluate");
+  const { task } = state;
+  const monitoring = parseMonitoringOptions(options);
+  checkMonitoringFor(monitoring, task, state.model.classes.length, hasProba(state.model));
   const list = checkPrompts(prompts);
   const truth = checkLabels(labels, list.length, "labels", task);
-  if (!sweep) {
-    const predictions = await core.predictions(list, options, true);
-    return evaluatePredictions(task, core.fitted("evaluate").model.classes, list, truth, predictions);
-  }
+  const evaluate = async () =>
+    evaluatePredictions(
+      task,
+      core.fitted("evaluate").model.classes,
+      list,
+      truth,
+      await core.predictions(list, options, true),
+      monitoring,
+    );
+  if (!sweep) return evaluate();
   const layerResults = await sweep.score(list, truth, options);
   const bestLayer = sweep.layers.reduce((b, l) =>
     (layerResults[l] ?? -Infinity) > (layerResults[b] ?? -Infinity) ? l : b,
   );
   core.adopt(sweep.stateOf(bestLayer));
-  const predictions = await core.predictions(list, options, true);
   return {
-    ...evaluatePredictions(task, core.fitted("evaluate").model.classes, list, truth, predictions),
+    ...(await evaluate()),
     layerResults,
     bestLayer,
   };

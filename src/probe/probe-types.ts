@@ -1,5 +1,6 @@
 /** Option and result types of Probe's methods. */
 import type { ProbeOptions } from "../config/probe-options.js";
+import type { MonitoringOptions } from "../estimator/monitoring-options.js";
 import type { CallOptions } from "../types.js";
 import type { ExtractionProfile } from "../extraction/activation-source.js";
 import type { RemoteOverride } from "../extraction/session.js";
@@ -22,6 +23,18 @@ export interface PredictOptions extends CallOptions, RemoteOverride {
   batchSize?: number;
   /** Python: `invalidate_cache`. Re-extract and overwrite cached activations. */
   invalidateCache?: boolean;
+}
+
+/**
+ * Per-call options of `evaluate`: those of the inference methods, and the monitoring metrics to add
+ * (`fpr` → `recallAtFpr` and `roc`; `roc`; `bootstrap` → confidence intervals).
+ */
+export interface EvaluateOptions extends PredictOptions, MonitoringOptions {}
+
+/** Per-call options of `calibrate`. */
+export interface CalibrateOptions extends PredictOptions {
+  /** The highest false-positive rate allowed on the control prompts, in (0, 1). */
+  fpr: number;
 }
 
 /** Where the time of the last `fit`, `warmup` or inference call went. Python: `last_profile_`. */

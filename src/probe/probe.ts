@@ -10,10 +10,14 @@ import type { ImportanceMetric, RowScores } from "../estimator/scoring.js";
 import { checkSampleWeight, trainingData } from "../estimator/training-data.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
+import type { Calibration } from "../estimator/decision-threshold.js";
+import { calibrateActivations, calibratePrompts, setThreshold } from "./calibrate.js";
 import { ProbeCore } from "./core.js";
 import { computeImportance, evaluatePrompts, scoreActivationRows, scorePrompts } from "./evaluate.js";
 import type {
+  CalibrateOptions,
   CallProfile,
+  EvaluateOptions,
   ExactOptions,
   FitOptions,
   LabelsOf,
@@ -27,7 +31,9 @@ import { sweepFit, sweepLayers, type LayerSweepResult, type ProbeFactory, type S
 import { fitActivations, fitPlan, warmup } from "./training.js";
 
 export type {
+  CalibrateOptions,
   CallProfile,
+  EvaluateOptions,
   FitOptions,
   PredictOptions,
   RemoteOverride,
@@ -113,6 +119,21 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     return this.#core.fitted("fittedState");
   }
 
+  /**
+   * Binary probes: the decision threshold on P(classes[1]) that `predict` uses instead of the argmax
+   * (`P >= threshold` → classes[1]); null when unset. Set by `calibrate` or by hand; saved with the
+   * probe; null or undefined clears it; a new `fit` clears it.
+   * @throws {InvalidOptionError} (set) for a value that is not a finite number.
+   * @throws {NotSupportedError} (set) for multiclass, regression or probability-less probes.
+   */
+  get threshold(): number | null {
+    return this.#core.state?.threshold ?? null;
+  }
+
+  set threshold(value: number | null | undefined) {
+    setThreshold(this.#core, value);
+  }
+
   /** True once `fit` has succeeded. */
   get isFitted(): boolean {
     return this.#core.state !== undefined;
@@ -191,10 +212,26 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   /**
    * Metrics on labelled prompts: accuracy, AUROC, F1, precision, recall (macro averages for
    * more than two classes), or R², MSE and MAE for regression. A swept probe moves to the best
-   * layer on these labels, like lmprobe. Python: `evaluate`.
+   * layer on these labels, like lmprobe. Python: `evaluate`. Binary probes also give, on request,
+   * `recallAtFpr` and `roc` (`fpr: [0.01]`, `roc: true`) and bootstrap intervals (`bootstrap: { n, seed }`).
+   * @throws {InvalidOptionError} naming a bad monitoring option, or one this probe cannot answer.
    */
-  evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<EvaluationResult> {
+  evaluate(prompts: string[], labels: number[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
     return evaluatePrompts(this.#core, this.#sweep, prompts, labels, options);
+  }
+
+  /**
+   * Sets the decision threshold from negative-only control prompts: the smallest control score
+   * whose false-positive rate on the controls is ≤ `fpr` (details: `Calibration`). Binary probes only.
+   * @throws {NotSupportedError} for multiclass, regression or probability-less probes.
+   */
+  calibrate(controlPrompts: string[], options: CalibrateOptions): Promise<Calibration> {
+    return calibratePrompts(this.#core, controlPrompts, options);
+  }
+
+  /** `calibrate` on control activation rows (layers concatenated, as `predictFromActivations` takes them). */
+  calibrateFromActivations(x: ActivationsInput, options: CallOptions & { fpr: number }): Promise<Calibration> {
+    return calibrateActivations(this.#core, x, options);
   }
 
   /**

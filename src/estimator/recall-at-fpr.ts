@@ -1,0 +1,32 @@
+/**
+ * Recall at a fixed false-positive rate, read off the full ROC curve (every distinct threshold,
+ * scikit-learn's `roc_curve(..., drop_intermediate=False)`): the highest TPR among the points
+ * whose FPR is ≤ the target, and the highest threshold reaching it (so the smallest FPR).
+ */
+import { rocCurve } from "./roc-curve.js";
+
+/** Recall at one target false-positive rate. */
+export interface RecallAtFpr {
+  /** The target false-positive rate. */
+  fpr: number;
+  /** The highest recall (TPR) of any threshold whose FPR on these labels is ≤ `fpr`. */
+  recall: number;
+  /** That threshold on P(positive class) (`score >= threshold` flags); `Infinity` when only "flag nothing" fits. */
+  threshold: number;
+  /** The FPR this threshold actually has on these labels (≤ `fpr`). */
+  actualFpr: number;
+}
+
+/** Recall at each target FPR for labels in {0, 1}; null when a class is missing. */
+export function recallAtFpr(truth: number[], scores: number[], targets: readonly number[]): RecallAtFpr[] | null {
+  const curve = rocCurve(truth, scores, false);
+  if (!curve) return null;
+  return targets.map((target) => {
+    // The curve's FPR and TPR never decrease as the threshold falls: scan while FPR stays within target.
+    let best = 0;
+    for (let i = 1; i < curve.fpr.length && curve.fpr[i]! <= target; i++) {
+      if (curve.tpr[i]! > curve.tpr[best]!) best = i;
+    }
+    return { fpr: target, recall: curve.tpr[best]!, threshold: curve.thresholds[best]!, actualFpr: curve.fpr[best]! };
+  });
+}
