@@ -15,10 +15,8 @@ export {
   type EvaluateOptions,
   type CalibrateOptions,
 } from "./probe/probe.js";
-export { rocCurve, type RocCurve } from "./estimator/roc-curve.js";
-export { recallAtFpr, type RecallAtFpr } from "./estimator/recall-at-fpr.js";
-export type { Interval } from "./estimator/bootstrap.js";
-export type { BootstrapIntervals, MonitoringMetrics } from "./estimator/monitoring.js";
+export { rocCurve } from "./estimator/roc-curve.js";
+export { recallAtFpr } from "./estimator/recall-at-fpr.js";
 export type { MonitoringOptions } from "./estimator/monitoring-options.js";
 export type { Calibration } from "./estimator/decision-threshold.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
@@ -62,6 +60,11 @@ export type {
   EvaluationResult,
   ClassificationEvaluation,
   RegressionEvaluation,
+  RocCurve,
+  RecallAtFpr,
+  Interval,
+  BootstrapIntervals,
+  MonitoringMetrics,
 } from "./types.js";
 export {
   LmprobeError,

@@ -1,5 +1,4 @@
 /** Public result and event types shared across the API. */
-import type { MonitoringMetrics } from "./estimator/monitoring.js";
 
 /** Progress of a long call, delivered to the `onProgress` callback of that call. */
 export type ProgressEvent =
@@ -47,6 +46,58 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Receives progress events; a throwing callback is ignored. */
   onProgress?: (event: ProgressEvent) => void;
+}
+
+/** ROC curve points, highest threshold first (scikit-learn's `fpr, tpr, thresholds`). */
+export interface RocCurve {
+  /** False-positive rate at each threshold: negatives with score ≥ threshold / negatives. */
+  fpr: number[];
+  /** True-positive rate (recall) at each threshold: positives with score ≥ threshold / positives. */
+  tpr: number[];
+  /** Decreasing thresholds; the first is `Infinity` (nothing flagged). */
+  thresholds: number[];
+}
+
+/** Recall at one target false-positive rate. */
+export interface RecallAtFpr {
+  /** The target false-positive rate. */
+  fpr: number;
+  /** The highest recall (TPR) of any threshold whose FPR on these labels is ≤ `fpr`. */
+  recall: number;
+  /** That threshold on P(positive class) (`score >= threshold` flags); `Infinity` when only "flag nothing" fits. */
+  threshold: number;
+  /** The FPR this threshold actually has on these labels (≤ `fpr`). */
+  actualFpr: number;
+}
+
+/** A confidence interval. */
+export interface Interval {
+  lower: number;
+  upper: number;
+}
+
+/** Bootstrap confidence intervals (`evaluate`'s `bootstrap` option). */
+export interface BootstrapIntervals {
+  /** Resamples drawn, their seed and the intervals' coverage. */
+  n: number;
+  seed: number;
+  confidence: number;
+  /** Resamples kept: those holding every class (the others are skipped). */
+  used: number;
+  accuracy: Interval | null;
+  /** null also when the probe gives no probabilities. */
+  auroc: Interval | null;
+  /** One interval per `recallAtFpr` entry, same order (absent without `fpr`). */
+  recallAtFpr?: (Interval | null)[];
+}
+
+/** What `fpr`, `roc` and `bootstrap` add to a classification evaluation. */
+export interface MonitoringMetrics {
+  /** Recall at each requested FPR, with its threshold (binary probes). */
+  recallAtFpr?: RecallAtFpr[];
+  /** scikit-learn's `roc_curve` of P(classes[1]) (binary probes). */
+  roc?: RocCurve;
+  bootstrap?: BootstrapIntervals;
 }
 
 /**

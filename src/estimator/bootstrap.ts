@@ -4,12 +4,7 @@
  * take numpy's default ("linear") percentiles of a statistic over the resamples. The same seed,
  * size and count give the same resamples on every platform (integer arithmetic only).
  */
-
-/** A confidence interval. */
-export interface Interval {
-  lower: number;
-  upper: number;
-}
+import type { Interval } from "../types.js";
 
 /** mulberry32: a small 32-bit generator, enough for resampling (not for cryptography). */
 function mulberry32(seed: number): () => number {

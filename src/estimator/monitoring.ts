@@ -7,36 +7,13 @@
  * for every metric, as scikit-learn-based evaluations do (`roc_auc_score` raises on one class):
  * `used` counts the resamples kept; the intervals are null when none was.
  */
+import type { MonitoringMetrics } from "../types.js";
 import { InvalidInputError } from "../errors.js";
-import { bootstrapIndices, percentileInterval, type Interval } from "./bootstrap.js";
+import { bootstrapIndices, percentileInterval } from "./bootstrap.js";
 import { accuracy, ovrRocAuc, rocAuc } from "./metrics.js";
 import type { ResolvedMonitoring } from "./monitoring-options.js";
-import { recallAtFpr, type RecallAtFpr } from "./recall-at-fpr.js";
-import { rocCurve, type RocCurve } from "./roc-curve.js";
-
-/** Bootstrap confidence intervals (`evaluate`'s `bootstrap` option). */
-export interface BootstrapIntervals {
-  /** Resamples drawn, their seed and the intervals' coverage. */
-  n: number;
-  seed: number;
-  confidence: number;
-  /** Resamples kept: those holding every class (the others are skipped). */
-  used: number;
-  accuracy: Interval | null;
-  /** null also when the probe gives no probabilities. */
-  auroc: Interval | null;
-  /** One interval per `recallAtFpr` entry, same order (absent without `fpr`). */
-  recallAtFpr?: (Interval | null)[];
-}
-
-/** What `fpr`, `roc` and `bootstrap` add to a classification evaluation. */
-export interface MonitoringMetrics {
-  /** Recall at each requested FPR, with its threshold (binary probes). */
-  recallAtFpr?: RecallAtFpr[];
-  /** scikit-learn's `roc_curve` of P(classes[1]) (binary probes). */
-  roc?: RocCurve;
-  bootstrap?: BootstrapIntervals;
-}
+import { recallAtFpr } from "./recall-at-fpr.js";
+import { rocCurve } from "./roc-curve.js";
 
 /** The rows of a resample. */
 const pick = <T>(values: readonly T[], rows: Uint32Array): T[] => Array.from(rows, (r) => values[r]!);

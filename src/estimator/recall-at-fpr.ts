@@ -3,19 +3,8 @@
  * scikit-learn's `roc_curve(..., drop_intermediate=False)`): the highest TPR among the points
  * whose FPR is ≤ the target, and the highest threshold reaching it (so the smallest FPR).
  */
+import type { RecallAtFpr } from "../types.js";
 import { rocCurve } from "./roc-curve.js";
-
-/** Recall at one target false-positive rate. */
-export interface RecallAtFpr {
-  /** The target false-positive rate. */
-  fpr: number;
-  /** The highest recall (TPR) of any threshold whose FPR on these labels is ≤ `fpr`. */
-  recall: number;
-  /** That threshold on P(positive class) (`score >= threshold` flags); `Infinity` when only "flag nothing" fits. */
-  threshold: number;
-  /** The FPR this threshold actually has on these labels (≤ `fpr`). */
-  actualFpr: number;
-}
 
 /** Recall at each target FPR for labels in {0, 1}; null when a class is missing. */
 export function recallAtFpr(truth: number[], scores: number[], targets: readonly number[]): RecallAtFpr[] | null {

@@ -4,16 +4,7 @@
  * first point (0, 0) at threshold +Infinity; tied scores form one point; collinear intermediate
  * points are dropped. Predicting positive means `score >= threshold`.
  */
-
-/** ROC curve points, highest threshold first (scikit-learn's `fpr, tpr, thresholds`). */
-export interface RocCurve {
-  /** False-positive rate at each threshold: negatives with score ≥ threshold / negatives. */
-  fpr: number[];
-  /** True-positive rate (recall) at each threshold: positives with score ≥ threshold / positives. */
-  tpr: number[];
-  /** Decreasing thresholds; the first is `Infinity` (nothing flagged). */
-  thresholds: number[];
-}
+import type { RocCurve } from "../types.js";
 
 /** Cumulative false and true positive counts at each distinct score (sklearn's `_binary_clf_curve`). */
 export function binaryClfCurve(

@@ -18,7 +18,8 @@ const cacheDir = mkdtempSync(join(tmpdir(), "calibrate-cache-"));
 const dir = mkdtempSync(join(tmpdir(), "calibrated-probes-"));
 const CONTROLS = [...DOGS, ...BIRDS]; // ordinary (negative) traffic
 const ALL = [...CATS, ...CONTROLS, ...TEST_PROMPTS];
-const positive = async (probe: Probe, prompts: string[]) => (await probe.predictProba(prompts)).map((r) => r[1]!);
+const positive = async (probe: Probe, prompts: string[]) =>
+  ((await probe.predictProba(prompts)) as number[][]).map((r) => r[1]!);
 const errorOf = async (p: Promise<unknown> | (() => unknown)) => {
   try {
     await (typeof p === "function" ? p() : p);

@@ -9,12 +9,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { bootstrapIndices, type Interval } from "../../src/estimator/bootstrap.js";
+import { bootstrapIndices } from "../../src/estimator/bootstrap.js";
 import { rocAuc } from "../../src/estimator/metrics.js";
 import { monitoringMetrics } from "../../src/estimator/monitoring.js";
 import { recallAtFpr } from "../../src/estimator/recall-at-fpr.js";
 import { rocCurve } from "../../src/estimator/roc-curve.js";
-import { InvalidInputError, InvalidOptionError, Probe, PythonRuntime } from "../../src/index.js";
+import { InvalidInputError, InvalidOptionError, Probe, PythonRuntime, type Interval } from "../../src/index.js";
 import { BIRDS, CATS, DOGS } from "../helpers/prompts.js";
 
 interface SkCase {
