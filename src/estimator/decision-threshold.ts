@@ -6,7 +6,11 @@ import { InvalidInputError, InvalidOptionError, NotSupportedError } from "../err
 import type { FittedState } from "./fitted-state.js";
 import { hasProba, type RowScores } from "./scoring.js";
 
-/** What `calibrate` chose. */
+/**
+ * What `calibrate` chose. The rule: the smallest control score `v` such that the controls scoring
+ * ≥ `v` are at most `fpr` of them (ties count together); with too few controls for that, the next
+ * double above the top control score (no control flagged).
+ */
 export interface Calibration {
   /** The decision threshold on P(classes[1]), now stored with the probe. */
   threshold: number;
