@@ -41,6 +41,15 @@ describe("a genuine probe", () => {
     },
   );
 
+  it("a calibrated threshold loads and relabels the activation rows", async () => {
+    const path = await fresh({ ...syntheticState(), threshold: 0.999 });
+    const probe = await Probe.load(path);
+    expect(probe.threshold).toBe(0.999);
+    const proba = await probe.predictProbaFromActivations(rows);
+    expect(proba.some((p) => p[1]! > 0.5 && p[1]! < 0.999)).toBe(true); // a row whose label the threshold flips
+    expect(await probe.predictFromActivations(rows)).toEqual(proba.map((p) => (p[1]! >= 0.999 ? 1 : 0)));
+  });
+
   it("an ensemble with members and a PCA step loads", async () => {
     const base = syntheticState();
     const member = {
@@ -130,6 +139,23 @@ const forgeries: Forgery[] = [
     "importances for other layers than the candidates",
     (m) => void ((m.state.candidateLayers = [0, 1, 2]), (m.state.layerImportances = [1])),
     /layerImportances/,
+  ],
+  ["a threshold that is not a number", (m) => void (m.state.threshold = "high"), /threshold/],
+  [
+    "a threshold on a probe without probabilities",
+    (m) => void ((m.state.model.link = "decision"), (m.state.threshold = 0.5)),
+    /threshold/,
+  ],
+  [
+    "a threshold on a regression probe",
+    (m) =>
+      void (
+        (m.state.task = "regression"),
+        (m.state.model.link = "identity"),
+        (m.state.model.classes = []),
+        (m.state.threshold = 0.5)
+      ),
+    /threshold/,
   ],
   [
     "an array stored as float32",
