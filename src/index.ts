@@ -99,7 +99,12 @@ export {
   type BaselineProbeOptions,
   type BaselineExtractionOptions,
 } from "./baselines/baseline-options.js";
-export { bestBaselines, type BaselineTable, type BaselineRow, type SkippedBaseline } from "./baselines/baseline-table.js";
+export {
+  bestBaselines,
+  type BaselineTable,
+  type BaselineRow,
+  type SkippedBaseline,
+} from "./baselines/baseline-table.js";
 export { ProbeEnsemble, type EnsembleFitOptions } from "./ensemble/probe-ensemble.js";
 export type { EnsembleOptions, BootstrapOptions, Voting } from "./ensemble/ensemble-options.js";
 export type { Groups } from "./ensemble/bootstrap-sample.js";

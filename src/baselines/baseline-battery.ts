@@ -25,8 +25,10 @@ import { bestBaselines, type BaselineRow, type BaselineTable, type SkippedBaseli
 const DEFAULT_BASELINES: readonly BaselineMethod[] = BASELINE_METHODS.filter((m) => m !== "shuffled_labels");
 
 /** Options of {@link BaselineBattery}. Python: `BaselineBattery(...)`. */
-export interface BaselineBatteryOptions
-  extends Omit<BaselineProbeOptions, "method" | "maxFeatures" | "ngramRange" | "baseMethod" | "nComponents"> {
+export interface BaselineBatteryOptions extends Omit<
+  BaselineProbeOptions,
+  "method" | "maxFeatures" | "ngramRange" | "baseMethod" | "nComponents"
+> {
   /** Python: `include`. Baselines to run (default: every applicable one but "shuffled_labels"). */
   include?: BaselineMethod[];
   /** Python: `exclude`. Baselines to leave out. */
@@ -135,7 +137,13 @@ export class BaselineBattery implements AsyncDisposable {
           kind: baseline.usesActivations ? "activation" : "text",
           score: scorer(truth, labels),
           accuracy: accuracy(truth, labels),
-          auroc: proba && column >= 0 ? rocAuc(truth, proba.map((p) => p[column]!)) : null,
+          auroc:
+            proba && column >= 0
+              ? rocAuc(
+                  truth,
+                  proba.map((p) => p[column]!),
+                )
+              : null,
           fitSeconds,
           predictSeconds,
         });
@@ -166,7 +174,10 @@ export class BaselineBattery implements AsyncDisposable {
   getBaseline(name: BaselineMethod): BaselineProbe {
     const baseline = this.#fitted.get(name);
     if (!baseline)
-      throw new NotFittedError("getBaseline", `Baseline "${name}" did not run; ran: ${[...this.#fitted.keys()].join(", ")}.`);
+      throw new NotFittedError(
+        "getBaseline",
+        `Baseline "${name}" did not run; ran: ${[...this.#fitted.keys()].join(", ")}.`,
+      );
     return baseline;
   }
 

@@ -40,9 +40,15 @@ export type BaselineExtractionOptions = Pick<
 export interface BaselineProbeOptions extends BaselineExtractionOptions {
   /** Python: `method`. @default "tfidf" */
   method?: BaselineMethod;
-  /** Python: `classifier` (ignored by "random" and "majority", which use a DummyClassifier). @default "logistic_regression" */
+  /**
+   * Python: `classifier` (ignored by "random" and "majority", which use a DummyClassifier).
+   * @default "logistic_regression"
+   */
   classifier?: ClassifierName | CustomEstimator;
-  /** Python: `random_state`: seed of the classifier, the label shuffle, the random direction and PCA. @default undefined */
+  /**
+   * Python: `random_state`: seed of the classifier, the label shuffle, the random direction and PCA.
+   * @default undefined
+   */
   randomState?: number | null;
   /** Python: `max_features`. Vocabulary size of "bow"/"tfidf"; `null` keeps every term. @default 10000 */
   maxFeatures?: number | null;
@@ -72,9 +78,7 @@ export const baselineSchema = z.strictObject({
     .refine(([low, high]) => low <= high, { message: "ngramRange must be [low, high] with low <= high" })
     .default([1, 1]),
   baseMethod: z.enum(["bow", "tfidf", "random", "majority", "sentence_length"]).default("tfidf"),
-  layers: z
-    .union([z.number().int(), z.array(z.number().int()).min(1), z.enum(["middle", "last", "all"])])
-    .default(-1),
+  layers: z.union([z.number().int(), z.array(z.number().int()).min(1), z.enum(["middle", "last", "all"])]).default(-1),
   pooling: z.enum(["last_token", "first_token", "mean"]).default("last_token"),
   nComponents: positiveInt.default(10),
   model: z.unknown().optional(),

@@ -30,11 +30,7 @@ export function checkGroups(groups: unknown, count: number): Groups | undefined 
 }
 
 /** Rows drawn for one member under group balancing: `ceil(n / groups)` per group. */
-function groupBalanced(
-  rng: NumpyGenerator,
-  groups: Groups,
-  weights: readonly number[] | undefined,
-): number[] {
+function groupBalanced(rng: NumpyGenerator, groups: Groups, weights: readonly number[] | undefined): number[] {
   const values = groups as readonly (number | string)[];
   const distinct = unique(values);
   const perGroup = Math.ceil(values.length / distinct.length);
@@ -46,7 +42,10 @@ function groupBalanced(
       const w = rows.map((i) => weights[i]!);
       const total = w.reduce((a, b) => a + b, 0);
       if (!(total > 0))
-        throw new InvalidInputError("sampleWeight", `group ${String(g)} has only zero sample weights: it cannot be drawn.`);
+        throw new InvalidInputError(
+          "sampleWeight",
+          `group ${String(g)} has only zero sample weights: it cannot be drawn.`,
+        );
       p = w.map((v) => v / total);
     }
     out.push(...rng.choice(rows, perGroup, p));

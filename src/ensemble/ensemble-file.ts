@@ -72,7 +72,10 @@ export async function loadEnsemble(path: string, overrides: LoadOverrides): Prom
     throw new ProbeFileError(file, `Invalid ensemble manifest ${file}:\n${z.prettifyError(parsed.error)}`);
   const m = parsed.data;
   if (m.weights.length !== m.members.length)
-    throw new ProbeFileError(file, `Ensemble manifest ${file} has ${m.weights.length} weights for ${m.members.length} members.`);
+    throw new ProbeFileError(
+      file,
+      `Ensemble manifest ${file} has ${m.weights.length} weights for ${m.members.length} members.`,
+    );
   const ownedRuntime = overrides.runtime === undefined ? new PythonRuntime() : undefined;
   const runtime = overrides.runtime ?? ownedRuntime!;
   const probes: Probe[] = [];

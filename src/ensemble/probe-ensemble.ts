@@ -286,7 +286,10 @@ export class ProbeEnsemble implements AsyncDisposable {
         throw err;
       });
       if (Array.isArray(proba[0]?.[0]))
-        throw new NotSupportedError(method, `Probe ${i} predicts per token (pooling "all"): ensembles need one row per prompt.`);
+        throw new NotSupportedError(
+          method,
+          `Probe ${i} predicts per token (pooling "all"): ensembles need one row per prompt.`,
+        );
       out.push(proba as number[][]);
     }
     return out;

@@ -20,7 +20,10 @@ export const TESTS = [
   "Birds fly south.",
 ];
 export const TEST_LABELS = [1, 0, 1, 0, 1, 0, 0, 1, 0, 1];
-export const LABELLED = { prompts: [...POSITIVE, ...NEGATIVE], labels: [...POSITIVE.map(() => 1), ...NEGATIVE.map(() => 0)] };
+export const LABELLED = {
+  prompts: [...POSITIVE, ...NEGATIVE],
+  labels: [...POSITIVE.map(() => 1), ...NEGATIVE.map(() => 0)],
+};
 
 /** A result of the oracle for one job. */
 export type OracleResult = Record<string, unknown> & { error?: string };

@@ -28,7 +28,10 @@ interface Case {
 const textCases: Case[] = [
   { name: "bow", options: { method: "bow", randomState: 0 } },
   { name: "tfidf", options: { method: "tfidf", randomState: 0 } },
-  { name: "tfidf bigrams, 20 features, svm", options: { method: "tfidf", ngramRange: [1, 2], maxFeatures: 20, classifier: "svm", randomState: 0 } },
+  {
+    name: "tfidf bigrams, 20 features, svm",
+    options: { method: "tfidf", ngramRange: [1, 2], maxFeatures: 20, classifier: "svm", randomState: 0 },
+  },
   { name: "bow lda (dense rows)", options: { method: "bow", classifier: "lda" } },
   { name: "tfidf ridge (no probabilities)", options: { method: "tfidf", classifier: "ridge", randomState: 0 } },
   { name: "random (uniform dummy)", options: { method: "random", randomState: 3 } },
@@ -37,9 +40,21 @@ const textCases: Case[] = [
   { name: "shuffled_labels on bow", options: { method: "shuffled_labels", baseMethod: "bow", randomState: 1 } },
 ];
 const activationCases: Case[] = [
-  { name: "random_direction llama -1 (left padding)", family: "llama", options: { method: "random_direction", randomState: 0 } },
-  { name: "random_direction gpt2 middle mean", family: "gpt2", options: { method: "random_direction", layers: "middle", pooling: "mean", randomState: 5 } },
-  { name: "pca gpt2 layer 1, 3 components", family: "gpt2", options: { method: "pca", layers: 1, nComponents: 3, randomState: 0 } },
+  {
+    name: "random_direction llama -1 (left padding)",
+    family: "llama",
+    options: { method: "random_direction", randomState: 0 },
+  },
+  {
+    name: "random_direction gpt2 middle mean",
+    family: "gpt2",
+    options: { method: "random_direction", layers: "middle", pooling: "mean", randomState: 5 },
+  },
+  {
+    name: "pca gpt2 layer 1, 3 components",
+    family: "gpt2",
+    options: { method: "pca", layers: 1, nComponents: 3, randomState: 0 },
+  },
   { name: "pca gpt_neox default components (capped)", family: "gpt_neox", options: { method: "pca", randomState: 0 } },
   { name: "layer_0 gpt_neox", family: "gpt_neox", options: { method: "layer_0", randomState: 0 } },
 ];
@@ -84,7 +99,9 @@ describe("baselines: parity with lmprobe 0.10.3", () => {
       const baseline = new BaselineProbe({
         ...c.options,
         runtime,
-        ...(c.family ? { model: models[c.family].path, groupByLength: false, cacheDir: mkdtempSync(join(tmpdir(), "bl-")) } : {}),
+        ...(c.family
+          ? { model: models[c.family].path, groupByLength: false, cacheDir: mkdtempSync(join(tmpdir(), "bl-")) }
+          : {}),
       });
       await baseline.fit(POSITIVE, NEGATIVE);
       const expected = (await oracle)[index]!;
@@ -100,43 +117,60 @@ describe("baselines: parity with lmprobe 0.10.3", () => {
     ORACLE_WAIT_MS,
   );
 
-  it("the battery's table equals lmprobe's BaselineBattery results, row for row", async () => {
-    const battery = new BaselineBattery({
-      model: models.llama.path,
-      randomState: BATTERY_SEED,
-      runtime,
-      groupByLength: false,
-      cacheDir: mkdtempSync(join(tmpdir(), "battery-")),
-    });
-    const table = await battery.run({ positive: POSITIVE, negative: NEGATIVE }, { prompts: TESTS, labels: TEST_LABELS });
-    const expected = (await oracle)[all.length]! as OracleResult & {
-      rows: Array<{ name: string; score: number; auroc: number | null }>;
-      best: string[];
-    };
-    expect(expected.error).toBeUndefined();
-    expect(table.skipped).toEqual([]);
-    expect(table.metric).toBe("accuracy");
-    expect(table.nTest).toBe(TESTS.length);
-    expect(table.rows.map((r) => r.name)).toEqual(expected.rows.map((r) => r.name));
-    expect(table.rows.map((r) => r.score)).toEqual(expected.rows.map((r) => r.score));
-    expect(table.rows.every((r) => r.accuracy === r.score)).toBe(true);
-    expect(table.rows.map((r) => r.kind)).toEqual(expected.rows.map((r) => (["random_direction", "pca", "layer_0"].includes(r.name) ? "activation" : "text")));
-    // AUROC is ours (lmprobe's table has none): checked against sklearn's roc_auc_score of the same probabilities.
-    table.rows.forEach((r, i) => {
-      const theirs = expected.rows[i]!.auroc;
-      if (theirs === null) expect(r.auroc).toBeNull();
-      else expect(Math.abs(r.auroc! - theirs)).toBeLessThan(1e-12);
-    });
-    expect(battery.getBest(3).map((r) => r.name)).toEqual(expected.best);
-    expect(await battery.getBaseline("pca").predict(TESTS)).toHaveLength(TESTS.length);
-    console.info(`battery: ${table.rows.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(", ")}`);
-    await battery.close();
-  }, ORACLE_WAIT_MS);
+  it(
+    "the battery's table equals lmprobe's BaselineBattery results, row for row",
+    async () => {
+      const battery = new BaselineBattery({
+        model: models.llama.path,
+        randomState: BATTERY_SEED,
+        runtime,
+        groupByLength: false,
+        cacheDir: mkdtempSync(join(tmpdir(), "battery-")),
+      });
+      const table = await battery.run(
+        { positive: POSITIVE, negative: NEGATIVE },
+        { prompts: TESTS, labels: TEST_LABELS },
+      );
+      const expected = (await oracle)[all.length]! as OracleResult & {
+        rows: Array<{ name: string; score: number; auroc: number | null }>;
+        best: string[];
+      };
+      expect(expected.error).toBeUndefined();
+      expect(table.skipped).toEqual([]);
+      expect(table.metric).toBe("accuracy");
+      expect(table.nTest).toBe(TESTS.length);
+      expect(table.rows.map((r) => r.name)).toEqual(expected.rows.map((r) => r.name));
+      expect(table.rows.map((r) => r.score)).toEqual(expected.rows.map((r) => r.score));
+      expect(table.rows.every((r) => r.accuracy === r.score)).toBe(true);
+      expect(table.rows.map((r) => r.kind)).toEqual(
+        expected.rows.map((r) => (["random_direction", "pca", "layer_0"].includes(r.name) ? "activation" : "text")),
+      );
+      // AUROC is ours (lmprobe's table has none): checked against sklearn's roc_auc_score of the same probabilities.
+      table.rows.forEach((r, i) => {
+        const theirs = expected.rows[i]!.auroc;
+        if (theirs === null) expect(r.auroc).toBeNull();
+        else expect(Math.abs(r.auroc! - theirs)).toBeLessThan(1e-12);
+      });
+      expect(battery.getBest(3).map((r) => r.name)).toEqual(expected.best);
+      expect(await battery.getBaseline("pca").predict(TESTS)).toHaveLength(TESTS.length);
+      console.info(`battery: ${table.rows.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(", ")}`);
+      await battery.close();
+    },
+    ORACLE_WAIT_MS,
+  );
 
   it("a battery without a model runs the text baselines only; exclude and shuffled_labels opt-in", async () => {
-    const battery = new BaselineBattery({ runtime, randomState: 0, include: ["bow", "shuffled_labels", "pca"], exclude: ["bow"] });
+    const battery = new BaselineBattery({
+      runtime,
+      randomState: 0,
+      include: ["bow", "shuffled_labels", "pca"],
+      exclude: ["bow"],
+    });
     expect(battery.applicableBaselines).toEqual(["shuffled_labels"]);
-    const table = await battery.run({ prompts: [...POSITIVE, ...NEGATIVE], labels: [...POSITIVE.map(() => 1), ...NEGATIVE.map(() => 0)] });
+    const table = await battery.run({
+      prompts: [...POSITIVE, ...NEGATIVE],
+      labels: [...POSITIVE.map(() => 1), ...NEGATIVE.map(() => 0)],
+    });
     expect(table.nTest).toBe(POSITIVE.length + NEGATIVE.length); // lmprobe: no test set scores the training data
     expect(table.rows.map((r) => r.name)).toEqual(["shuffled_labels"]);
     await battery.close();

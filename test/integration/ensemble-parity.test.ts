@@ -113,7 +113,9 @@ function job(c: Case): Record<string, unknown> {
     voting: c.voting,
     shared: py(c.shared),
     ...(c.configs ? { configs: c.configs.map(py) } : {}),
-    ...(c.bootstrap ? { bootstrap: { n_resamples: c.bootstrap.nResamples, random_state: c.bootstrap.randomState } } : {}),
+    ...(c.bootstrap
+      ? { bootstrap: { n_resamples: c.bootstrap.nResamples, random_state: c.bootstrap.randomState } }
+      : {}),
     ...(c.weights ? { weights: c.weights } : {}),
     ...(c.labelled ? LABELLED : { positive: POSITIVE, negative: NEGATIVE }),
     ...(c.sampleWeight ? { sample_weight: c.sampleWeight } : {}),
@@ -126,7 +128,8 @@ function job(c: Case): Record<string, unknown> {
 function build(c: Case): ProbeEnsemble {
   const shared = { ...c.shared, runtime, groupByLength: false, cacheDir: mkdtempSync(join(tmpdir(), "ens-")) };
   const ens = { voting: c.voting, ...(c.weights ? { weights: c.weights } : {}) };
-  if (c.bootstrap) return ProbeEnsemble.bootstrap(new Probe({ ...shared, model: models[c.family].path }), { ...ens, ...c.bootstrap });
+  if (c.bootstrap)
+    return ProbeEnsemble.bootstrap(new Probe({ ...shared, model: models[c.family].path }), { ...ens, ...c.bootstrap });
   return ProbeEnsemble.fromConfigs(models[c.family].path, c.configs!, { ...shared, ...ens });
 }
 
@@ -136,7 +139,14 @@ interface Member {
   proba?: number[][];
   eval_scale?: { S: number; D: number } | null;
 }
-type Expected = OracleResult & { predict: number[]; classes: number[]; members: Member[]; proba?: number[][]; std?: number[]; score: number };
+type Expected = OracleResult & {
+  predict: number[];
+  classes: number[];
+  members: Member[];
+  proba?: number[][];
+  std?: number[];
+  score: number;
+};
 
 let oracle: Promise<OracleResult[]>;
 beforeAll(() => {
@@ -155,7 +165,10 @@ describe("ProbeEnsemble: parity with lmprobe 0.10.3", () => {
     "%s",
     async (_name, c, index) => {
       const ens = build(c);
-      const fitOptions = { ...(c.sampleWeight ? { sampleWeight: c.sampleWeight } : {}), ...(c.groups ? { groups: c.groups } : {}) };
+      const fitOptions = {
+        ...(c.sampleWeight ? { sampleWeight: c.sampleWeight } : {}),
+        ...(c.groups ? { groups: c.groups } : {}),
+      };
       if (c.labelled) await ens.fit(LABELLED.prompts, LABELLED.labels, fitOptions);
       else await ens.fit(POSITIVE, NEGATIVE, fitOptions);
       const expected = (await oracle)[index] as Expected;
@@ -182,7 +195,10 @@ describe("ProbeEnsemble: parity with lmprobe 0.10.3", () => {
         expect(bar).toBeLessThan(1e-2); // never vacuous
         const proba = maxDiff(await ens.predictProba(TESTS), expected.proba);
         const std = maxDiff(await ens.predictionStd(TESTS), expected.std);
-        console.info(`ensemble ${c.name}: max |Δproba| ${proba.toExponential(2)}, |Δstd| ${std.toExponential(2)}, bound ${bar.toExponential(2)}`);
+        console.info(
+          `ensemble ${c.name}: max |Δproba| ${proba.toExponential(2)}, |Δstd| ${std.toExponential(2)}, ` +
+            `bound ${bar.toExponential(2)}`,
+        );
         expect(proba).toBeLessThan(bar);
         expect(std).toBeLessThan(bar);
       } else {
@@ -193,29 +209,37 @@ describe("ProbeEnsemble: parity with lmprobe 0.10.3", () => {
     ORACLE_WAIT_MS,
   );
 
-  it("hard voting breaks ties like scipy.stats.mode (the smallest label)", async () => {
-    const expected = (await oracle)[cases.length]!;
-    expect(expected.error).toBeUndefined();
-    expect(hardVote(VOTES, [0.25, 0.25, 0.25, 0.25])).toEqual(expected.mode);
-  }, ORACLE_WAIT_MS);
+  it(
+    "hard voting breaks ties like scipy.stats.mode (the smallest label)",
+    async () => {
+      const expected = (await oracle)[cases.length]!;
+      expect(expected.error).toBeUndefined();
+      expect(hardVote(VOTES, [0.25, 0.25, 0.25, 0.25])).toEqual(expected.mode);
+    },
+    ORACLE_WAIT_MS,
+  );
 
-  it("deliberate difference: unequal weights weigh hard votes (lmprobe ignores them)", async () => {
-    const results = (await oracle).slice(cases.length + 1) as Expected[];
-    const members = results[0]!.members.map((m) => m.predict);
-    const majority = hardVote(members, [1, 1, 1]);
-    // A member that the majority outvotes somewhere: only there can the two rules differ.
-    const heavy = members.findIndex((p) => p.some((label, i) => label !== majority[i]));
-    expect(heavy).toBeGreaterThanOrEqual(0);
-    for (const r of results) {
-      expect(r.error).toBeUndefined();
-      expect(r.predict).toEqual(majority); // lmprobe: the plain majority whatever the weights
-    }
-    const ens = build({ ...cases[2]!, weights: HEAVY[heavy]! });
-    await ens.fit(POSITIVE, NEGATIVE);
-    expect(await ens.predict(TESTS)).toEqual(members[heavy]); // ours: 5/7 of the vote decides
-    expect(members[heavy]).not.toEqual(majority);
-    await ens.close();
-  }, ORACLE_WAIT_MS);
+  it(
+    "deliberate difference: unequal weights weigh hard votes (lmprobe ignores them)",
+    async () => {
+      const results = (await oracle).slice(cases.length + 1) as Expected[];
+      const members = results[0]!.members.map((m) => m.predict);
+      const majority = hardVote(members, [1, 1, 1]);
+      // A member that the majority outvotes somewhere: only there can the two rules differ.
+      const heavy = members.findIndex((p) => p.some((label, i) => label !== majority[i]));
+      expect(heavy).toBeGreaterThanOrEqual(0);
+      for (const r of results) {
+        expect(r.error).toBeUndefined();
+        expect(r.predict).toEqual(majority); // lmprobe: the plain majority whatever the weights
+      }
+      const ens = build({ ...cases[2]!, weights: HEAVY[heavy]! });
+      await ens.fit(POSITIVE, NEGATIVE);
+      expect(await ens.predict(TESTS)).toEqual(members[heavy]); // ours: 5/7 of the vote decides
+      expect(members[heavy]).not.toEqual(majority);
+      await ens.close();
+    },
+    ORACLE_WAIT_MS,
+  );
 
   it("save/load round-trips a bootstrap ensemble exactly (no pickle)", async () => {
     const c = cases[3]!;

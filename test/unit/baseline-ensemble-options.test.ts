@@ -75,7 +75,11 @@ describe("ensemble options", () => {
     ["a regression member", () => new ProbeEnsemble([new Probe({ task: "regression" })]), "probes"],
     ["zero resamples", () => ProbeEnsemble.bootstrap(probe(), { nResamples: 0 }), "nResamples"],
     ["a fractional seed", () => ProbeEnsemble.bootstrap(probe(), { randomState: 0.5 }), "randomState"],
-    ["bootstrap weights per resample", () => ProbeEnsemble.bootstrap(probe(), { nResamples: 2, weights: [1] }), "weights"],
+    [
+      "bootstrap weights per resample",
+      () => ProbeEnsemble.bootstrap(probe(), { nResamples: 2, weights: [1] }),
+      "weights",
+    ],
     ["no configs", () => ProbeEnsemble.fromConfigs("/nowhere", []), "configs"],
     ["a bad member config", () => ProbeEnsemble.fromConfigs("/nowhere", [{ layers: "bogus" as never }]), "layers"],
   ])("%s", (_name, build, option) => {

@@ -60,7 +60,8 @@ class TextFeatures:
             try:
                 return self._densify(self.vectorizer.fit_transform(texts))
             except ValueError as err:  # e.g. "empty vocabulary; perhaps the documents only contain stop words"
-                raise WorkerFailure("INVALID_INPUT", f"{self.method} baseline: {err}", {"argument": "prompts"}) from None
+                detail = {"argument": "prompts"}
+                raise WorkerFailure("INVALID_INPUT", f"{self.method} baseline: {err}", detail) from None
         return self.transform(texts)
 
     def transform(self, texts: list[str]) -> Any:
