@@ -84,6 +84,8 @@ beforeAll(() => {
       },
       ...data,
     },
+    // a classifier that cannot fit sparse text features: lmprobe warns and drops those baselines
+    { kind: "battery", kwargs: { random_state: 0, classifier: "mass_mean" }, ...data },
   ];
   oracle = runOracle(python, jobs);
   oracle.catch(() => undefined); // surfaced by the tests that await it
@@ -154,6 +156,28 @@ describe("baselines: parity with lmprobe 0.10.3", () => {
       expect(battery.getBest(3).map((r) => r.name)).toEqual(expected.best);
       expect(await battery.getBaseline("pca").predict(TESTS)).toHaveLength(TESTS.length);
       console.info(`battery: ${table.rows.map((r) => `${r.name} ${r.score.toFixed(2)}`).join(", ")}`);
+      await battery.close();
+    },
+    ORACLE_WAIT_MS,
+  );
+
+  it(
+    "baselines that fail are dropped from the table as lmprobe drops them, and listed in skipped",
+    async () => {
+      const battery = new BaselineBattery({ randomState: 0, classifier: "mass_mean", runtime });
+      const table = await battery.run(
+        { positive: POSITIVE, negative: NEGATIVE },
+        { prompts: TESTS, labels: TEST_LABELS },
+      );
+      const expected = (await oracle)[all.length + 1]! as OracleResult & {
+        rows: Array<{ name: string; score: number }>;
+      };
+      expect(expected.error).toBeUndefined();
+      expect(table.rows.map((r) => [r.name, r.score])).toEqual(expected.rows.map((r) => [r.name, r.score]));
+      const ran = new Set(expected.rows.map((r) => r.name));
+      expect(table.skipped.map((s) => s.name)).toEqual(battery.applicableBaselines.filter((n) => !ran.has(n)));
+      expect(table.skipped.length).toBeGreaterThan(0);
+      expect(table.skipped.every((s) => s.code === "BAD_REQUEST" && s.message.includes("mass_mean"))).toBe(true);
       await battery.close();
     },
     ORACLE_WAIT_MS,
