@@ -1,8 +1,7 @@
 /**
  * ProbeEnsemble: several probes voting as one, with lmprobe 0.10.3's semantics (see voting.ts
  * and bootstrap-sample.ts). Members share one worker where the ensemble builds them, and one
- * activation cache: each distinct member setting extracts the prompts once, in input order, and
- * every other member (all of a bootstrap) reads them from the cache.
+ * extraction per prompt batch through the activation cache (shared-extraction.ts).
  */
 import type { ProbeOptions } from "../config/probe-options.js";
 import { accuracy } from "../estimator/metrics.js";
@@ -20,26 +19,8 @@ import {
   type EnsembleOptions,
   type Voting,
 } from "./ensemble-options.js";
+import { SharedExtraction } from "./shared-extraction.js";
 import { argmaxLabels, hardVote, normaliseWeights, positiveStd, softProba } from "./voting.js";
-
-/** The options that decide which activations a member reads (members equal on these share an extraction). */
-const EXTRACTION_KEYS = [
-  "model",
-  "revision",
-  "layers",
-  "autoCandidates",
-  "pooling",
-  "trainPooling",
-  "inferencePooling",
-  "batchSize",
-  "dtype",
-  "device",
-  "backend",
-  "remote",
-  "groupByLength",
-  "cacheDir",
-  "cacheDtype",
-] as const;
 
 /** Options of `ProbeEnsemble.fit`. */
 export interface EnsembleFitOptions extends FitOptions {
@@ -76,6 +57,7 @@ export class ProbeEnsemble implements AsyncDisposable {
   readonly #voting: Voting;
   readonly #provenance: EnsembleProvenance;
   #fitted = false;
+  #shared: SharedExtraction | undefined;
 
   /** @throws {InvalidOptionError} for an empty probe list, bad weights or an unknown voting. */
   constructor(probes: Probe[], options: EnsembleOptions = {}, provenance?: EnsembleProvenance) {
@@ -258,6 +240,7 @@ export class ProbeEnsemble implements AsyncDisposable {
 
   /** Closes every member and the worker the ensemble started (a shared `runtime` stays open). Idempotent. */
   async close(): Promise<void> {
+    await this.#shared?.close();
     for (const p of this.#probes) await p.close();
     await this.#provenance.ownedRuntime?.close();
   }
@@ -295,18 +278,8 @@ export class ProbeEnsemble implements AsyncDisposable {
     return out;
   }
 
-  /**
-   * Extracts `prompts` once per distinct member setting into the shared cache, in input order
-   * (lmprobe's `_warmup_cache`), so that members — and a bootstrap's resamples — read the same
-   * activations lmprobe's members read. A cache-less member extracts on its own.
-   */
-  async #warm(prompts: string[], options: PredictOptions): Promise<void> {
-    const seen = new Set<string>();
-    for (const p of this.#probes) {
-      const key = JSON.stringify(EXTRACTION_KEYS.map((k) => p.options[k] ?? null));
-      if (p.options.cacheDir === null || seen.has(key)) continue;
-      seen.add(key);
-      await p.warmup(prompts, options);
-    }
+  #warm(prompts: string[], options: PredictOptions): Promise<void> {
+    this.#shared ??= new SharedExtraction(this.#probes);
+    return this.#shared.warm(prompts, options);
   }
 }
