@@ -32,11 +32,13 @@ const weightsSchema = z
   .min(1)
   .refine((w) => w.reduce((a, b) => a + b, 0) > 0, { message: "weights must sum to a positive value" });
 
+/** Schema of {@link EnsembleOptions} (lmprobe's defaults: equal weights, soft voting). */
 export const ensembleSchema = z.strictObject({
   weights: weightsSchema.optional(),
   voting: z.enum(["soft", "hard"]).default("soft"),
 });
 
+/** Schema of {@link BootstrapOptions} (lmprobe's defaults: 10 resamples, no seed). */
 export const bootstrapSchema = ensembleSchema.extend({
   nResamples: z.number().int().min(1).default(10),
   randomState: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().optional(),
