@@ -194,7 +194,15 @@ export class ProbeEnsemble implements AsyncDisposable {
     const list = checkPrompts(prompts);
     await this.#warm(list, options);
     const labels: number[][] = [];
-    for (const p of this.#probes) labels.push((await p.predict(list, options)) as number[]);
+    for (const [i, p] of this.#probes.entries()) {
+      const predicted = await p.predict(list, options);
+      if (Array.isArray(predicted[0]))
+        throw new NotSupportedError(
+          "predict",
+          `Probe ${i} predicts per token (pooling "all"): ensembles need one label per prompt.`,
+        );
+      labels.push(predicted as number[]);
+    }
     return hardVote(labels, this.#weights);
   }
 
