@@ -94,3 +94,28 @@ export {
   type PythonErrorInfo,
   type LmprobeErrorCode,
 } from "./errors.js";
+export { BaselineProbe } from "./baselines/baseline-probe.js";
+export {
+  BaselineBattery,
+  type BaselineBatteryOptions,
+  type BaselineTrainSet,
+  type BaselineTestSet,
+} from "./baselines/baseline-battery.js";
+export {
+  BASELINE_METHODS,
+  TEXT_BASELINES,
+  ACTIVATION_BASELINES,
+  type BaselineMethod,
+  type BaseFeatureMethod,
+  type BaselineProbeOptions,
+  type BaselineExtractionOptions,
+} from "./baselines/baseline-options.js";
+export {
+  bestBaselines,
+  type BaselineTable,
+  type BaselineRow,
+  type SkippedBaseline,
+} from "./baselines/baseline-table.js";
+export { ProbeEnsemble, type EnsembleFitOptions } from "./ensemble/probe-ensemble.js";
+export type { EnsembleOptions, BootstrapOptions, Voting } from "./ensemble/ensemble-options.js";
+export type { Groups } from "./ensemble/bootstrap-sample.js";

@@ -267,3 +267,38 @@ class UnloadReply(TypedDict):
 class LoadedModelsReply(TypedDict):
     models: list[list[str]]  # [path, dtype, device] per loaded model
     imported: list[str]  # which heavy libraries (torch, transformers, nnsight, sklearn) are imported
+
+
+# -- baseline_fit / baseline_predict -------------------------------------------------------------
+
+
+class BaselineFitRequest(TypedDict, total=False):
+    method: str  # bow, tfidf, random, majority, sentence_length, shuffled_labels, random_direction, pca, layer_0
+    base_method: str  # shuffled_labels: the feature method (default "tfidf")
+    classifier: str | dict[str, Any]  # ignored for random / majority
+    random_state: int | None
+    max_features: int | None  # bow / tfidf (default 10000)
+    ngram_range: list[int]  # bow / tfidf, [low, high] (default [1, 1])
+    n_components: int  # pca (default 10)
+    texts: list[str]  # text baselines
+    X: np.ndarray  # activation baselines: (n, features) float32
+    y: list[int]
+
+
+class BaselineFitReply(TypedDict):
+    handle: str
+    classes: list[int]
+    has_proba: bool
+    n_features: int
+    seconds: float
+
+
+class BaselinePredictRequest(TypedDict, total=False):
+    handle: str
+    texts: list[str]
+    X: np.ndarray
+
+
+class BaselinePredictReply(TypedDict):
+    predict: np.ndarray  # int64 labels from the classifier's own predict()
+    proba: np.ndarray | None  # (n, classes) float64, None without predict_proba

@@ -3,6 +3,12 @@
  * request and reply bodies. `call<K>` in the worker layer takes `Request<K>` and resolves with
  * `Reply<K>`; the reply is trusted to follow this map (the contract test pins the names).
  */
+import type {
+  BaselineFitReply,
+  BaselineFitRequest,
+  BaselinePredictReply,
+  BaselinePredictRequest,
+} from "./baselines.js";
 import type { ExtractReply, ExtractRequest } from "./extract.js";
 import type { FitReply, FitRequest } from "./fit.js";
 import type { ScoreReply, ScoreRequest } from "./score.js";
@@ -69,6 +75,8 @@ export interface RpcMap {
   embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
   unload: { request: EmptyRequest; reply: { unloaded: number } };
   loaded_models: { request: EmptyRequest; reply: LoadedModelsReply };
+  baseline_fit: { request: BaselineFitRequest; reply: BaselineFitReply };
+  baseline_predict: { request: BaselinePredictRequest; reply: BaselinePredictReply };
 }
 
 /** An RPC name. */
@@ -87,6 +95,8 @@ export const RPC_NAMES = [
   "embedded_prepare",
   "unload",
   "loaded_models",
+  "baseline_fit",
+  "baseline_predict",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

@@ -7,6 +7,7 @@ handler functions, so that importing this registry stays cheap (``contract.py`` 
 from __future__ import annotations
 
 from ..context import Handler
+from .baselines import baseline_fit, baseline_predict
 from .embedded import embedded_prepare
 from .extract import extract
 from .fit import fit
@@ -22,6 +23,8 @@ HANDLERS: dict[str, Handler] = {
     "score": score,
     "embedded_prepare": embedded_prepare,
     "unload": unload,
+    "baseline_fit": baseline_fit,
+    "baseline_predict": baseline_predict,
 }
 
 
