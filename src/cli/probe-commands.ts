@@ -42,7 +42,8 @@ function readPrompts(path: string, option: string): { prompts: string[]; labels?
   return labels.length === rows.length ? { prompts, labels } : { prompts };
 }
 
-function poolingSpec(value: string): Pooling {
+/** A `--pooling` value, checked before Python starts. */
+export function poolingSpec(value: string): Pooling {
   if (!isPooling(value)) {
     throw new InvalidOptionError(
       "--pooling",
@@ -52,7 +53,8 @@ function poolingSpec(value: string): Pooling {
   return value;
 }
 
-function layerSpec(value: string | undefined): LayerSpec | undefined {
+/** A `--layers` value: an index, a comma list, or a named spec, checked before Python starts. */
+export function layerSpec(value: string | undefined): LayerSpec | undefined {
   if (value === undefined) return undefined;
   if (/^-?\d+$/.test(value)) return Number(value);
   if (/^-?\d+(,-?\d+)+$/.test(value)) return value.split(",").map(Number);
