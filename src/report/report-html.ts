@@ -79,7 +79,8 @@ function settingsTable(r: SweepResults): string {
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em}table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:3px 9px;text-align:right}table.kv td{text-align:left;word-break:break-all}th{background:#f4f4f4}
+td,th{border:1px solid #ddd;padding:3px 9px;text-align:right}th{background:#f4f4f4}
+table.kv td{text-align:left;word-break:break-all}
 td:first-child,th:first-child{text-align:left}tr.best td{background:#fff6d6;font-weight:600}
 .summary{font-size:1.1em;background:#f6f8fa;padding:.6em 1em;border-radius:6px}.chart{margin:1em 0}`;
 
@@ -97,6 +98,10 @@ const RENDER = `(async () => {
     console.error("lmprobe report: a chart failed to render:", err);
   }
 })();`;
+
+const importanceSection = (r: SweepResults): string =>
+  `<h2>Layer importance</h2>\n<p>${esc(r.layerImportances?.note)}.</p>\n` +
+  '<div class="chart" id="importance-chart"></div>';
 
 /** The report page for sweep results (a string of HTML, self-contained). */
 export function renderReportHtml(results: SweepResults): string {
@@ -118,7 +123,7 @@ export function renderReportHtml(results: SweepResults): string {
 test AUROC ${num(best.test.auroc)} (${esc(best.criterion)}; ${results.settings.nTest} test prompts).</p>
 <h2>Accuracy and AUROC per layer</h2>
 <div class="chart" id="metrics-chart"></div>
-${importance ? `<h2>Layer importance</h2>\n<p>${esc(results.layerImportances!.note)}.</p>\n<div class="chart" id="importance-chart"></div>` : ""}
+${importance ? importanceSection(results) : ""}
 <h2>Per layer</h2>
 ${layerTable(results)}
 ${baselineTable(results)}
