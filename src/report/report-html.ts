@@ -80,7 +80,7 @@ function settingsTable(r: SweepResults): string {
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:960px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em}table{border-collapse:collapse;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:3px 9px;text-align:right}th{background:#f4f4f4}
-table.kv td{text-align:left;word-break:break-all}
+table.kv td,table.kv th{text-align:left}table.kv td+td{word-break:break-all}
 td:first-child,th:first-child{text-align:left}tr.best td{background:#fff6d6;font-weight:600}
 .summary{font-size:1.1em;background:#f6f8fa;padding:.6em 1em;border-radius:6px}.chart{margin:1em 0}`;
 

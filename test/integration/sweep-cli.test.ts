@@ -29,7 +29,7 @@ const runtime = new PythonRuntime();
 afterAll(() => runtime.close());
 
 describe("lmprobe sweep", () => {
-  it("--json: every layer's train/test metrics equal the library's on the same seeded split; --out holds the same", async () => {
+  it("--json: per-layer train/test metrics equal the library's on one seeded split; --out holds them", async () => {
     const out = join(dir, "report");
     const args = ["sweep", "--model", models.gpt2.path, "--data", data, "--split", "0.3", "--layers", "0,2"];
     const result = await execa("node", [cliPath, ...args, "--seed", "3", "--json", "--out", out], {
@@ -73,7 +73,7 @@ describe("lmprobe sweep", () => {
     expect(cli.model.identity).toMatchObject({ kind: "local", backend: "local", dtype: "float32" });
   });
 
-  it("--positive/--negative with --test: a chart and a table on stdout, one progress line per phase on stderr", async () => {
+  it("--positive/--negative, --test: chart and table on stdout, a progress line per phase on stderr", async () => {
     const positive = join(dir, "cats.txt");
     const negative = join(dir, "dogs.txt");
     const testFile = join(dir, "test.jsonl");
