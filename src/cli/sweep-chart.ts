@@ -32,7 +32,8 @@ export function terminalChart(results: SweepResults, options: { color?: boolean;
   rows.forEach((r, i) => {
     const label = `${r.layer}${r.layer === results.bestLayer.layer ? "*" : ""}`;
     const at = i * step;
-    if (axis.length <= at) axis = axis.padEnd(at) + label;
+    // A label that would touch the previous one is left out (dense sweeps): the table names every layer.
+    if (axis.length < at || at === 0) axis = axis.padEnd(at) + label;
   });
   const legend = options.color
     ? `${asciichart.blue}── test${asciichart.reset}   ${asciichart.lightgray}── train${asciichart.reset}`

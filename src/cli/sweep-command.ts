@@ -144,7 +144,7 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
     if (values.json) out(JSON.stringify(results, null, 2));
     else {
       const color = process.stdout.isTTY === true;
-      out(`\n${terminalChart(results, { color, width: Math.min(process.stdout.columns ?? 80, 120) - 12 })}\n`);
+      out(`\n${terminalChart(results, { color, width: Math.min(process.stdout.columns || 80, 120) - 12 })}\n`);
       out(layerTable(results));
       const best = results.bestLayer;
       out(
