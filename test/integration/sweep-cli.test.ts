@@ -58,6 +58,12 @@ describe("lmprobe sweep", () => {
       await sweep.evaluate(train.prompts, train.labels),
       await sweep.evaluate(test.prompts, test.labels),
     ];
+    // evaluate on the sweep (one extraction of all layers) = each layer's own probe evaluated alone.
+    const scores = await sweep.score(test.prompts, test.labels);
+    for (const layer of [0, 2]) {
+      expect(testMetrics.get(layer)).toEqual(await sweep.get(layer).evaluate(test.prompts, test.labels));
+      expect(testMetrics.get(layer)).toMatchObject({ accuracy: scores[layer], nEval: test.prompts.length });
+    }
     expect(cli.layers.map((l) => l.layer)).toEqual([0, 2]);
     for (const row of cli.layers) {
       expect(row.train).toEqual(trainMetrics.get(row.layer));
