@@ -132,7 +132,9 @@ export class CliProgress {
       {
         stream: this.#stream as NodeJS.WritableStream,
         format: `${phase.padEnd(10)} {bar} {value}/{total} ${unit} {detail} | {duration_formatted}`,
-        hideCursor: true,
+        // A hidden cursor would stay hidden after Ctrl-C (cli-progress restores it only on stop, and
+        // its gracefulExit would swallow SIGINT): left visible.
+        hideCursor: false,
         clearOnComplete: false,
         barsize: 30,
         etaBuffer: 20,

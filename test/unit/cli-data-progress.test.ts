@@ -164,7 +164,7 @@ describe("CLI progress", () => {
     expect(text).toMatch(/extract\s+\S+ 40\/40 prompts/);
     expect(text).toMatch(/fit layers\s+\S+ 2\/2 layers layer 4/);
     expect(text).toContain("40 cached");
-    expect(text).toContain("\u001b[?25l"); // cli-progress hides the cursor while drawing
+    expect(text).toContain("\u001b[1G"); // redrawn in place (cursor back to column 1), not appended
   });
 
   it("quiet: nothing; a throwing stream never reaches the caller", () => {
