@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadSweepData } from "../../src/cli/sweep-data.js";
-import { Probe, PythonRuntime } from "../../src/index.js";
+import { Probe, PythonRuntime, type ProgressEvent } from "../../src/index.js";
 import type { SweepResults } from "../../src/report/sweep-results.js";
 import { freshDir } from "../helpers/cache.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
@@ -45,6 +45,7 @@ describe("lmprobe sweep", () => {
 
     const { train, test } = loadSweepData({ data, split: 0.3 }, 3);
     expect([cli.settings.nTrain, cli.settings.nTest]).toEqual([train.prompts.length, test.prompts.length]);
+    const events: ProgressEvent[] = [];
     await using sweep = await Probe.sweepLayers({
       model: models.gpt2.path,
       layers: [0, 2],
@@ -53,7 +54,14 @@ describe("lmprobe sweep", () => {
       randomState: 3,
       runtime,
       cacheDir: null,
+      onProgress: (e) => events.push(e),
     });
+    // One "sweep" event per fitted layer, after its fit: what the CLI's per-layer bar counts.
+    expect(events.filter((e) => e.type === "sweep")).toEqual([
+      { type: "sweep", layer: 0, completed: 1, total: 2 },
+      { type: "sweep", layer: 2, completed: 2, total: 2 },
+    ]);
+    expect(events.findLastIndex((e) => e.type === "fit")).toBeLessThan(events.findLastIndex((e) => e.type === "sweep"));
     const [trainMetrics, testMetrics] = [
       await sweep.evaluate(train.prompts, train.labels),
       await sweep.evaluate(test.prompts, test.labels),
