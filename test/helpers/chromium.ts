@@ -48,6 +48,23 @@ export async function ensureChromium(): Promise<{ path: string } | { missing: st
   return { missing: `apt-get install chromium failed (exit ${install.exitCode}): ${install.stderr.slice(-400)}` };
 }
 
+/** Pids of browsers started and not yet killed: {@link killBrowsers} ends them (a timed-out test's too). */
+const running = new Set<number>();
+
+/** Kills every browser {@link withBrowser} started that is still running (for afterAll). */
+export function killBrowsers(): void {
+  for (const pid of running) kill(pid);
+}
+
+function kill(pid: number): void {
+  running.delete(pid);
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone: close() ended it
+  }
+}
+
 /** Runs `fn` with a headless browser, then closes it and kills its process by pid (even on failure). */
 export async function withBrowser<T>(executablePath: string, fn: (browser: Browser) => Promise<T>): Promise<T> {
   const browser = await puppeteer.launch({
@@ -57,16 +74,11 @@ export async function withBrowser<T>(executablePath: string, fn: (browser: Brows
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"],
   });
   const pid = browser.process()?.pid;
+  if (pid !== undefined) running.add(pid);
   try {
     return await fn(browser);
   } finally {
     await browser.close().catch(() => undefined);
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone: close() ended it
-      }
-    }
+    if (pid !== undefined) kill(pid);
   }
 }

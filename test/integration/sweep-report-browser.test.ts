@@ -11,10 +11,10 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { execa } from "execa";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { truthStatements } from "../../src/demo/truth-dataset.js";
 import type { SweepResults } from "../../src/report/sweep-results.js";
-import { ensureChromium, withBrowser } from "../helpers/chromium.js";
+import { ensureChromium, killBrowsers, withBrowser } from "../helpers/chromium.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const ARTIFACTS = join(ROOT, "test-artifacts");
@@ -24,6 +24,7 @@ const LAYERS = [0, 6, 12, 18, 24, 29];
 const cliPath = join(ROOT, "dist", "cli", "main.js");
 
 const chromium = await ensureChromium();
+afterAll(killBrowsers); // a test cut short by its timeout never reaches withBrowser's finally
 if ("missing" in chromium) {
   if (process.env.LMPROBE_REQUIRE_BROWSER === "1") throw new Error(`browser test: ${chromium.missing}`);
   console.warn(`SKIPPED the sweep report browser test: ${chromium.missing}`);
