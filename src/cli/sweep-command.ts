@@ -101,6 +101,7 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
 
   const progress = new CliProgress(progressMode(process.stderr, values.json ?? false));
   const onProgress = progress.onProgress;
+  const call = { onProgress, ...(batchSize !== undefined ? { batchSize } : {}) };
   const runtime = new PythonRuntime();
   const base = { model: values.model, pooling, classifier, randomState: seed, runtime } as const;
   let sweep: LayerSweepResult<Probe> | undefined;
@@ -111,14 +112,13 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
       layers,
       positivePrompts: train.prompts,
       negativePrompts: train.labels,
-      ...(batchSize !== undefined ? { batchSize } : {}),
-      onProgress,
+      ...call,
     });
     progress.note(
       `evaluate: ${sweep.size} layers on ${train.prompts.length} train and ${test.prompts.length} test prompts`,
     );
-    const trainMetrics = await sweep.evaluate(train.prompts, train.labels, { onProgress });
-    const testMetrics = await sweep.evaluate(test.prompts, test.labels, { onProgress });
+    const trainMetrics = await sweep.evaluate(train.prompts, train.labels, call);
+    const testMetrics = await sweep.evaluate(test.prompts, test.labels, call);
     const importances = values["no-importance"] ? undefined : await layerImportances(sweep, base, train, progress);
     const { modelInfo } = await import("../report/model-info.js");
     const { buildSweepResults } = await import("../report/sweep-results.js");

@@ -12,7 +12,7 @@ export const SWEEP_RESULTS_FORMAT = "lmprobe-ts/sweep-results";
 /** The run's settings, as given (file paths as typed) and as resolved. */
 export interface SweepSettings {
   model: string;
-  /** The `--layers` spec as given, and the layers it resolved to. */
+  /** The `--layers` spec as given (the layers it resolved to are `SweepResults.layers`). */
   layerSpec: string;
   classifier: string;
   pooling: string;
