@@ -23,7 +23,9 @@ export type ProgressEvent =
       /** Retries made so far for this batch. */
       attempt?: number;
       message?: string;
-    };
+    }
+  /** A layer sweep fitted one layer's probe: `completed` of `total` layers are done. */
+  | { type: "sweep"; layer: number; completed: number; total: number };
 
 /** Job statuses of NDIF (nnsight 0.8.1's `Status`), plus the SDK's own `PREFLIGHT`, `RETRYING`, `REATTACHED`. */
 export type RemoteJobStatus =

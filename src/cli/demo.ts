@@ -1,7 +1,7 @@
 /** `lmprobe demo`: a truth probe on the embedded SmolLM2-135M, with per-step timings. */
 import { Probe } from "../probe/probe.js";
 import { truthStatements } from "../demo/truth-dataset.js";
-import type { ProgressEvent } from "../types.js";
+import { CliProgress, progressMode } from "./progress.js";
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -25,19 +25,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       `e.g. "${data[0]?.text}"`,
   );
 
-  let lastStage = "";
-  const onProgress = (e: ProgressEvent) => {
-    const stage =
-      e.type === "setup"
-        ? `setup: ${e.message}`
-        : e.type === "model"
-          ? `model ${e.phase}${e.message ? `: ${e.message}` : ""}`
-          : e.type === "worker"
-            ? `worker ${e.phase}`
-            : "";
-    if (stage && stage !== lastStage) process.stderr.write(`  … ${stage}\n`);
-    lastStage = stage;
-  };
+  // Worker start, model load, extraction and fit progress on stderr (bars on a terminal): the
+  // results on stdout stay as they were.
+  const progress = new CliProgress(progressMode(process.stderr));
+  const { onProgress } = progress;
   const timings: Array<[string, number]> = [];
   const timed = async <T>(label: string, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -66,8 +57,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       probe.evaluate(
         test.map((s) => s.text),
         test.map((s) => s.label),
+        { onProgress },
       ),
     );
+    progress.stop();
     if (metrics.task !== "classification") throw new Error("the demo probe is a classifier");
     out("\nstep timings:");
     for (const [label, secs] of timings) out(`  ${label.padEnd(40)} ${secs.toFixed(2)} s`);
@@ -76,6 +69,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     out(`held-out F1:       ${metrics.f1.toFixed(3)}  (n = ${metrics.nEval})`);
     return 0;
   } finally {
+    progress.stop();
     await probe.close();
   }
 }

@@ -2,47 +2,20 @@
  * `lmprobe train` and `lmprobe predict`: a probe from prompt files to a saved folder, and
  * predictions (plus metrics when labels are given) from a saved folder.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CLASSIFIERS, isLayerSpec, type LayerSpec, type ProbeOptions } from "../config/probe-options.js";
-import { InvalidInputError, InvalidOptionError } from "../errors.js";
+import { InvalidOptionError } from "../errors.js";
 import { isPooling, type Pooling } from "../estimator/pooling.js";
-import { errorCode, errorMessage, parseJsonObject } from "../internal/unknown-values.js";
 import { Probe } from "../probe/probe.js";
 import { hasProba } from "../estimator/scoring.js";
-import type { ProgressEvent } from "../types.js";
 import { choiceOption, integerOption, parseCommand } from "./args.js";
+import { readPromptFile } from "./data-file.js";
+import { CliProgress, progressMode } from "./progress.js";
 import { HELP } from "./usage.js";
 
-/** Prompts (and labels when present) from a JSONL file of {"text", "label"} or a text file, one prompt per line. */
-function readPrompts(path: string, option: string): { prompts: string[]; labels?: number[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new InvalidInputError(option, `${option} ${path} cannot be read: ${errorCode(err) ?? errorMessage(err)}.`);
-  }
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  if (!path.endsWith(".jsonl")) return { prompts: lines };
-  const rows = lines.map((line, i) => {
-    try {
-      return parseJsonObject(line);
-    } catch {
-      throw new InvalidInputError(
-        option,
-        `${path}:${i + 1} is not valid JSON: each line must be {"text": "...", "label": 0}.`,
-      );
-    }
-  });
-  const prompts = rows.map((r, i) => {
-    if (typeof r.text !== "string") throw new InvalidInputError(option, `${path}:${i + 1} has no "text" string.`);
-    return r.text;
-  });
-  const labels = rows.map((r) => r.label).filter((l): l is number => typeof l === "number");
-  return labels.length === rows.length ? { prompts, labels } : { prompts };
-}
-
-function poolingSpec(value: string): Pooling {
+/** A `--pooling` value, checked before Python starts. */
+export function poolingSpec(value: string): Pooling {
   if (!isPooling(value)) {
     throw new InvalidOptionError(
       "--pooling",
@@ -52,7 +25,8 @@ function poolingSpec(value: string): Pooling {
   return value;
 }
 
-function layerSpec(value: string | undefined): LayerSpec | undefined {
+/** A `--layers` value: an index, a comma list, or a named spec, checked before Python starts. */
+export function layerSpec(value: string | undefined): LayerSpec | undefined {
   if (value === undefined) return undefined;
   if (/^-?\d+$/.test(value)) return Number(value);
   if (/^-?\d+(,-?\d+)+$/.test(value)) return value.split(",").map(Number);
@@ -64,12 +38,6 @@ function layerSpec(value: string | undefined): LayerSpec | undefined {
   }
   return value;
 }
-
-const progress = (e: ProgressEvent) => {
-  if (e.type === "extract")
-    process.stderr.write(`\r[extract] ${e.completed}/${e.total}${e.completed === e.total ? "\n" : ""}`);
-  else if (e.type === "model" && e.phase === "loaded") process.stderr.write(`[model] loaded ${e.model}\n`);
-};
 
 /**
  * Saving replaces the whole target folder: refuse a folder that is not a saved probe (it would be
@@ -139,16 +107,16 @@ export async function trainCommand(args: string[], out: (line: string) => void):
   };
   // The constructor validates the options (layers, pooling...) without starting Python.
   await using probe = new Probe(options);
-  const data = values.data ? readPrompts(values.data, "--data") : undefined;
-  if (data && !data.labels)
-    throw new InvalidInputError(
-      "--data",
-      `${values.data} needs a numeric "label" on every line (see lmprobe train --help).`,
-    );
-  const positive = values.positive ? readPrompts(values.positive, "--positive").prompts : [];
-  const negative = values.negative ? readPrompts(values.negative, "--negative").prompts : [];
-  if (data) await probe.fit(data.prompts, data.labels!, { onProgress: progress });
-  else await probe.fit(positive, negative, { onProgress: progress });
+  const data = values.data ? readPromptFile(values.data, "--data", { requireLabels: true }) : undefined;
+  const positive = values.positive ? readPromptFile(values.positive, "--positive").prompts : [];
+  const negative = values.negative ? readPromptFile(values.negative, "--negative").prompts : [];
+  const progress = new CliProgress(progressMode(process.stderr));
+  try {
+    if (data) await probe.fit(data.prompts, data.labels!, { onProgress: progress.onProgress });
+    else await probe.fit(positive, negative, { onProgress: progress.onProgress });
+  } finally {
+    progress.stop();
+  }
   await probe.save(target);
   const kind = probe.options.task === "regression" ? "regression" : `classes ${probe.classes.join(",")}`;
   out(`saved ${target}: layers ${probe.layers.join(",")}, ${kind}`);
@@ -167,10 +135,14 @@ export async function predictCommand(args: string[], out: (line: string) => void
     process.stderr.write(`${HELP.predict}\n`);
     return 2;
   }
-  const { prompts, labels } = values.data ? readPrompts(values.data, "--data") : { prompts: texts, labels: undefined };
+  const { prompts, labels } = values.data
+    ? readPromptFile(values.data, "--data")
+    : { prompts: texts, labels: undefined };
   await using probe = await Probe.load(path);
   // A loaded probe's pooling is known only at run time: inferencePooling "all" gives rows per token.
-  const predicted = await probe.predict(prompts, { onProgress: progress });
+  // --json keeps stderr quiet too: the output is for programs.
+  const progress = new CliProgress(progressMode(process.stderr, values.json ?? false));
+  const predicted = await probe.predict(prompts, { onProgress: progress.onProgress }).finally(() => progress.stop());
   const proba =
     probe.options.task === "classification" && hasProba(probe.fittedState.model)
       ? await probe.predictProba(prompts)

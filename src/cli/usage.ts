@@ -2,7 +2,7 @@
 import { CLASSIFIERS } from "../config/probe-options.js";
 
 /** The subcommands that have their own help. */
-export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache";
+export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache" | "sweep";
 
 const DATA_FORMAT = `Data files (--data, --positive, --negative):
   *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
@@ -22,6 +22,8 @@ Commands:
                              train a probe and save it to the folder OUT
   predict PROBE (--data F | PROMPT...) [--json]
                              predictions of a saved probe (and metrics when F has labels)
+  sweep --model M (--data F.jsonl | --positive F --negative F) [--out DIR] [options]
+                             train one probe per layer, chart train/test accuracy and AUROC
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info|prune|clear     inspect and bound the activation cache
 
@@ -85,6 +87,42 @@ Options:
   -h, --help    show this help
 
 ${DATA_FORMAT}`,
+  sweep: `Usage: lmprobe sweep --model M (--data FILE.jsonl | --positive FILE --negative FILE)
+                    [--test FILE.jsonl | --split F] [--layers L] [--out DIR] [options]
+
+Train one probe per layer from a single extraction (Probe.sweepLayers), score every layer on the
+training and the test set (accuracy, AUROC), and draw accuracy per layer in the terminal. With
+--out DIR, also write DIR/results.json (settings, model revision and fingerprint, per-layer
+metrics, layer importances, best layer) and DIR/report.html (self-contained: opens offline).
+Progress bars go to stderr on a terminal; one line per phase otherwise; none with --json.
+
+Options:
+  --model M           Hugging Face id, local model folder, or embedded:smollm2-135m (required)
+  --data FILE         labelled prompts (JSONL with "text" and "label" on every line)
+  --positive FILE     prompts of class 1, --negative FILE: prompts of class 0 (JSONL or plain text)
+  --test FILE         labelled test prompts (JSONL); without it --split holds out part of the data
+  --split F           fraction of each class held out as the test set, seeded (default 0.2)
+  --layers L          layers to sweep: an index, a list (0,4,8), all | middle | last, sweep:N (every
+                      N-th layer) or sweep:A-B (default all)
+  --pooling P         last_token | first_token | mean | all | max | min | score:... | activation:...
+  --classifier C      ${CLASSIFIERS.join(" | ")}
+                      (default logistic_regression)
+  --seed N            seed of the split and of the classifiers, an integer >= 0 (default 0)
+  --batch-size N      prompts per forward pass, a positive integer
+  --out DIR           write results.json and report.html to DIR (created if missing)
+  --json              print the results as one JSON object (what results.json holds); no progress
+  --no-importance     skip the layer importances (one extra probe on all swept layers)
+  -h, --help          show this help
+
+Data files (--data, --test, and --positive/--negative):
+  *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
+               "text" is the prompt (a non-empty string); "label" its class number (0/1, or 0..K-1),
+               required on every line of --data and --test. Blank lines are skipped; a bad line is
+               an error naming the file and line number (e.g. data.jsonl:7).
+  other files  (--positive/--negative only) plain text, one prompt per line.
+
+Example: lmprobe sweep --model embedded:smollm2-135m --data truth.jsonl --split 0.25 \\
+           --layers 0,6,12,18,24,29 --out sweep-report`,
   exec: `Usage: lmprobe exec -- ARGS...
 
 Run the worker's Python interpreter (the managed venv, or LMPROBE_PYTHON) with ARGS, with the

@@ -19,11 +19,12 @@ import {
   type TrainingData,
 } from "../estimator/training-data.js";
 import { InvalidOptionError, NotSupportedError } from "../errors.js";
-import type { CallOptions } from "../types.js";
+import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { ProbeCore } from "./core.js";
 import { runFit, type FitJob } from "./fit.js";
 import type { PredictOptions } from "./probe-types.js";
+import { evaluateLayers } from "./sweep-evaluate.js";
 
 /** Arguments of `Probe.sweepLayers`: probe options plus the training data. */
 export interface SweepArgs extends Omit<ProbeOptions, "layers">, CallOptions {
@@ -142,6 +143,11 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
     return scores;
   }
 
+  /** `evaluate`'s metrics (accuracy, AUROC...; R², MSE... for regression) of every layer, keyed by layer. */
+  evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<Map<number, EvaluationResult>> {
+    return evaluateLayers(this, prompts, labels, options);
+  }
+
   /** The layer with the best score (ties: the lowest layer). Python: `best_layer`. */
   async bestLayer(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
     return bestOf(this.layers, await this.score(prompts, labels, options));
@@ -225,6 +231,11 @@ async function fitPerLayer<P>(
     made.core.adopt(state);
     members.set(layer, made);
     trainScores.set(layer, await trainingScore(state, job.x, job.n, job.y));
+    try {
+      call.onProgress?.({ type: "sweep", layer, completed: li + 1, total: layers.length });
+    } catch {
+      // a throwing callback is ignored, as everywhere (CallOptions.onProgress)
+    }
   }
   return { members, trainScores };
 }

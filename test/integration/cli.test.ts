@@ -3,6 +3,7 @@ import { execa } from "execa";
 import { describe, expect, inject, it } from "vitest";
 import { Probe, PythonRuntime } from "../../src/index.js";
 import { CLASSIFIERS } from "../../src/config/probe-options.js";
+import { HELP, MAIN_USAGE } from "../../src/cli/usage.js";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CATS, DOGS } from "../helpers/prompts.js";
@@ -13,7 +14,8 @@ const cliPath = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const cli = (...args: string[]) => execa("node", [cliPath, ...args], { reject: false });
 /** An interpreter that does not exist: a command that starts Python fails with PythonEnvError (exit 1). */
 const noPython = { ...process.env, LMPROBE_PYTHON: "/nonexistent/python3" };
-const SUBCOMMANDS = ["setup", "env", "demo", "train", "predict", "exec", "cache"];
+/** Every subcommand the CLI has help for: a new one is walked without editing this list. */
+const SUBCOMMANDS = Object.keys(HELP);
 
 describe("lmprobe CLI usage (no Python started)", () => {
   it.each(SUBCOMMANDS)("%s --help prints its usage to stdout and exits 0", async (command) => {
@@ -24,6 +26,12 @@ describe("lmprobe CLI usage (no Python started)", () => {
     expect((await execa("node", [cliPath, "help", command], { reject: false, env: noPython })).stdout).toBe(
       result.stdout,
     );
+  });
+
+  it("every command lmprobe --help lists has its own help, and the reverse", () => {
+    const listed = [...MAIN_USAGE.matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]);
+    expect(new Set(listed)).toEqual(new Set(SUBCOMMANDS));
+    expect(SUBCOMMANDS).toContain("sweep");
   });
 
   it("lmprobe --help lists every command on stdout; no or an unknown command is a usage error on stderr", async () => {
@@ -38,8 +46,8 @@ describe("lmprobe CLI usage (no Python started)", () => {
     }
   });
 
-  it("train and predict --help document the JSONL format", async () => {
-    for (const command of ["train", "predict"]) {
+  it("train, predict and sweep --help document the JSONL format", async () => {
+    for (const command of ["train", "predict", "sweep"]) {
       const { stdout } = await cli(command, "--help");
       expect(stdout).toContain('{"text": "The cat sat.", "label": 1}');
       expect(stdout).toMatch(/plain text, one prompt per line/);
@@ -63,6 +71,14 @@ describe("lmprobe CLI usage (no Python started)", () => {
         /--task "ranking" is not one of: classification, regression/,
       ],
       [["train", "out", "--model", "m", "--data", "missing.jsonl", "--layers", "sideways"], /layers/],
+      [["sweep"], /Usage: lmprobe sweep --model M/],
+      [["sweep", "--model", "m"], /Usage: lmprobe sweep --model M/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--positive", "p.txt"], /Usage: lmprobe sweep/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--test", "t.jsonl", "--split", "0.2"], /Usage: lmprobe sweep/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--split", "2"], /--split must be a fraction/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--layers", "auto"], /--layers auto selects layers/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--seed", "1.5"], /--seed must be an integer/],
+      [["sweep", "--model", "m", "--data", "d.jsonl", "--classifier", "svc"], /--classifier "svc" is not one of/],
     ];
     for (const [args, stderr] of cases) {
       const result = await execa("node", [cliPath, ...args], { reject: false, env: noPython });

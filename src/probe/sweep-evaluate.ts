@@ -1,0 +1,35 @@
+/**
+ * `LayerSweepResult.evaluate`: `evaluate`'s metrics for every swept layer at once, from one
+ * extraction of all layers (the same predictions `score` uses), so a sweep can be charted.
+ */
+import { evaluatePredictions } from "../estimator/evaluation.js";
+import type { FittedState } from "../estimator/fitted-state.js";
+import type { Predictions } from "../estimator/inference.js";
+import { checkLabels, checkPrompts } from "../estimator/training-data.js";
+import type { EvaluationResult } from "../types.js";
+import type { PredictOptions } from "./probe-types.js";
+
+/** What per-layer evaluation needs of a sweep: its layers, their states, and their predictions. */
+export interface EvaluableSweep {
+  readonly layers: number[];
+  stateOf(layer: number): FittedState;
+  predictionsByLayer(prompts: string[], options: PredictOptions, pooled: boolean): Promise<Map<number, Predictions>>;
+}
+
+/** The metrics of each layer's probe on labelled prompts, keyed by layer (ascending). */
+export async function evaluateLayers(
+  sweep: EvaluableSweep,
+  prompts: string[],
+  labels: number[],
+  options: PredictOptions = {},
+): Promise<Map<number, EvaluationResult>> {
+  const first = sweep.stateOf(sweep.layers[0]!);
+  const list = checkPrompts(prompts);
+  const truth = checkLabels(labels, list.length, "labels", first.task);
+  const out = new Map<number, EvaluationResult>();
+  for (const [layer, predictions] of await sweep.predictionsByLayer(list, options, true)) {
+    const state = sweep.stateOf(layer);
+    out.set(layer, evaluatePredictions(state.task, state.model.classes, list, truth, predictions));
+  }
+  return out;
+}
