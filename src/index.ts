@@ -79,6 +79,7 @@ export {
   RemoteError,
   RemoteJobError,
   RemoteTimeoutError,
+  MissingDependencyError,
   type RemoteErrorInfo,
   type PythonErrorInfo,
   type LmprobeErrorCode,
