@@ -117,7 +117,8 @@ describe("probe.exportNative", () => {
         pooling: "none",
         batch_size: PROMPTS.length,
       });
-      expect(native.lengths).toEqual(Array.from(ref.lengths.data)); // the exported tokenizer gives the worker's ids' counts
+      // the exported tokenizer gives as many tokens per prompt as the worker's tokenizer
+      expect(native.lengths).toEqual(Array.from(ref.lengths.data));
       const want = ref.activations.data as Float32Array;
       expect(native.rows.length).toBe(want.length);
       let worst = 0;
