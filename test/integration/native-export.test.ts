@@ -4,14 +4,14 @@
  * exported tokenizer.json, gives the hidden states the worker's extraction gives (1e-4); the
  * manifest's hashes verify; probes that cannot run natively are refused before any export.
  */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { execa } from "execa";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { InvalidInputError, NotSupportedError, Probe, PythonRuntime } from "../../src/index.js";
+import { AbortError, InvalidInputError, NotSupportedError, Probe, PythonRuntime } from "../../src/index.js";
 import { verifyNativeFolder, type NativeManifest } from "../../src/native/manifest.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
 
@@ -153,6 +153,25 @@ describe("probe.exportNative", () => {
     const fitted = new Probe(base);
     await fitted.fit(CATS, DOGS);
     await expect(fitted.exportNative(root)).rejects.toThrow(InvalidInputError);
+  });
+
+  it("an export aborted while the worker traces leaves no folder and no temporary behind", async () => {
+    const probe = new Probe({ model: models.gpt2.path, layers: 2, randomState: 0, runtime, cacheDir });
+    await probe.fit(CATS, DOGS);
+    const parent = join(root, "aborted");
+    const dir = join(parent, "native");
+    const controller = new AbortController();
+    const events: string[] = [];
+    const onProgress = (e: { type: string; phase?: string }) => {
+      events.push(`${e.type}:${e.phase ?? ""}`);
+      if (e.type === "export" && e.phase === "onnx") controller.abort(new Error("stop"));
+    };
+    await expect(probe.exportNative(dir, { signal: controller.signal, onProgress })).rejects.toThrow(AbortError);
+    expect(events).toContain("export:onnx");
+    expect(existsSync(dir)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+    // The worker is still usable afterwards.
+    expect((await probe.predict(["The cat sat."])).length).toBe(1);
   });
 
   it("lmprobe export PROBE OUT writes a verified native folder; a second run needs --force", async () => {
