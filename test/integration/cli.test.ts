@@ -13,7 +13,7 @@ const cliPath = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const cli = (...args: string[]) => execa("node", [cliPath, ...args], { reject: false });
 /** An interpreter that does not exist: a command that starts Python fails with PythonEnvError (exit 1). */
 const noPython = { ...process.env, LMPROBE_PYTHON: "/nonexistent/python3" };
-const SUBCOMMANDS = ["setup", "env", "demo", "train", "predict", "exec", "cache"];
+const SUBCOMMANDS = ["setup", "env", "demo", "train", "predict", "exec", "cache", "export"];
 
 describe("lmprobe CLI usage (no Python started)", () => {
   it.each(SUBCOMMANDS)("%s --help prints its usage to stdout and exits 0", async (command) => {
@@ -51,6 +51,8 @@ describe("lmprobe CLI usage (no Python started)", () => {
       [["train"], /Usage: lmprobe train OUT_DIR/],
       [["train", "out", "--model", "m"], /Usage: lmprobe train OUT_DIR/],
       [["predict"], /Usage: lmprobe predict PROBE_DIR/],
+      [["export", "probe"], /Usage: lmprobe export PROBE_DIR OUT_DIR/],
+      [["export", "probe", "out", "--bogus"], /Unknown option '--bogus'/],
       [["setup", "--bogus"], /Unknown option '--bogus'.*lmprobe setup --help/s],
       [["cache"], /no action given.*Usage: lmprobe cache/s],
       [["cache", "prune"], /--max-gb/],
