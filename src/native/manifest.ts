@@ -20,6 +20,7 @@ import { isAbsolute, join, normalize, resolve, sep } from "node:path";
 import { z } from "zod";
 import { ProbeFileError } from "../errors.js";
 import { errorMessage } from "../internal/unknown-values.js";
+import { recoverFolder } from "../persist/atomic-folder.js";
 
 /** The `format` of a native folder's manifest. */
 export const NATIVE_FORMAT = "lmprobe-ts-native";
@@ -138,11 +139,13 @@ export function requiredFiles(manifest: NativeManifest): string[] {
 }
 
 /**
- * Reads and checks `DIR/native.json` (structure and format version; no file hashes).
+ * Reads and checks `DIR/native.json` (structure and format version; no file hashes). An export
+ * that crashed between its two renames left the previous folder aside: it is moved back first.
  * @throws ProbeFileError when it is missing, not JSON, from a newer format, or malformed.
  */
 export async function readNativeManifest(dir: string): Promise<NativeManifest> {
   const folder = resolve(dir);
+  await recoverFolder(folder);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(join(folder, NATIVE_MANIFEST), "utf8"));

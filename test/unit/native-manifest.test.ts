@@ -4,9 +4,10 @@
  * a path leaving the folder or an unhashed required file fail with ProbeFileError naming it.
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ProbeFileError } from "../../src/errors.js";
 import {
@@ -130,5 +131,13 @@ describe("native.json", () => {
     writeFileSync(join(dir, NATIVE_MANIFEST), "{not json");
     await rejection(dir, /native\.json is missing or not JSON/);
     await rejection(join(root, "no-such-folder"), /native\.json is missing/);
+  });
+
+  it("a folder an export crash left aside (between its two renames) is moved back and verifies", async () => {
+    const dir = makeFolder();
+    const dead = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout);
+    renameSync(dir, join(dirname(dir), `.${basename(dir)}.tmp-${dead}-0a0a0a0a.old`));
+    expect((await verifyNativeFolder(dir)).onnx.file).toBe("model.onnx");
+    expect(existsSync(join(dir, NATIVE_MANIFEST))).toBe(true);
   });
 });
