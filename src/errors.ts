@@ -27,7 +27,8 @@ export type LmprobeErrorCode =
   | "REMOTE_AUTH"
   | "REMOTE_REJECTED"
   | "REMOTE_JOB"
-  | "REMOTE_TIMEOUT";
+  | "REMOTE_TIMEOUT"
+  | "MISSING_DEPENDENCY";
 
 /** Base class of every error thrown by lmprobe-ts. */
 export class LmprobeError extends Error {
@@ -308,5 +309,26 @@ export class RemoteTimeoutError extends RemoteError {
   constructor(message: string, timeoutMs: number, info: RemoteErrorInfo = {}) {
     super("REMOTE_TIMEOUT", message, info);
     this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * An optional peer dependency is not installed, e.g. `onnxruntime-node` for `lmprobe-ts/native`.
+ * `packages` lists what is missing; the message gives the `npm install` line.
+ */
+export class MissingDependencyError extends LmprobeError {
+  /** The npm packages to install. */
+  readonly packages: readonly string[];
+  /** What needs them, e.g. `"lmprobe-ts/native"`. */
+  readonly feature: string;
+  constructor(feature: string, packages: readonly string[], options?: { cause?: unknown }) {
+    super(
+      "MISSING_DEPENDENCY",
+      `${feature} needs ${packages.join(" and ")}, which ${packages.length > 1 ? "are" : "is"} not installed ` +
+        `(optional peer dependencies of lmprobe-ts). Install with: npm install ${packages.join(" ")}`,
+      options,
+    );
+    this.packages = packages;
+    this.feature = feature;
   }
 }

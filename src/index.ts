@@ -20,6 +20,8 @@ export { recallAtFpr } from "./estimator/recall-at-fpr.js";
 export type { MonitoringOptions } from "./estimator/monitoring-options.js";
 export type { Calibration } from "./estimator/decision-threshold.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
+export type { NativeExportResult } from "./probe/export-native.js";
+export { readNativeManifest, verifyNativeFolder, type NativeManifest } from "./native/manifest.js";
 export type { ExtractionProfile } from "./extraction/activation-source.js";
 export type { ActivationsInput, ActivationMatrix } from "./estimator/activation-matrix.js";
 export type { ImportanceMetric } from "./estimator/scoring.js";
@@ -90,6 +92,7 @@ export {
   RemoteError,
   RemoteJobError,
   RemoteTimeoutError,
+  MissingDependencyError,
   type RemoteErrorInfo,
   type PythonErrorInfo,
   type LmprobeErrorCode,

@@ -25,7 +25,13 @@ export type ProgressEvent =
       message?: string;
     }
   /** A layer sweep fitted one layer's probe: `completed` of `total` layers are done. */
-  | { type: "sweep"; layer: number; completed: number; total: number };
+  | { type: "sweep"; layer: number; completed: number; total: number }
+  | {
+      /** `probe.exportNative`: the worker traces the ONNX graph, then the folder's files are hashed and written. */
+      type: "export";
+      phase: "onnx" | "hashing" | "written";
+      path?: string;
+    };
 
 /** Job statuses of NDIF (nnsight 0.8.1's `Status`), plus the SDK's own `PREFLIGHT`, `RETRYING`, `REATTACHED`. */
 export type RemoteJobStatus =

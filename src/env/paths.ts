@@ -1,10 +1,9 @@
 /** Where lmprobe-ts keeps its files: the managed venv, embedded models, the activation cache. */
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PACKAGE_ROOT } from "../internal/package-root.js";
 
-/** Root of the installed package (holds python_worker/ and pyproject.toml), from src/ or dist/. */
-export const PACKAGE_ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+export { PACKAGE_ROOT };
 
 /** Folder that holds the worker's Python package (put on PYTHONPATH). */
 export const WORKER_PYTHONPATH = join(PACKAGE_ROOT, "python_worker");

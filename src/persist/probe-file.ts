@@ -10,7 +10,6 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ResolvedProbeOptions } from "../config/probe-options.js";
 import { NotSupportedError, ProbeFileError } from "../errors.js";
-import { PACKAGE_ROOT } from "../env/paths.js";
 import {
   LINKS,
   SCALER_KINDS,
@@ -23,6 +22,7 @@ import { checkOptionValues, checkStateShapes, parseManifestBody } from "./probe-
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError, type NamedTensor } from "./safetensors.js";
 import { checkFileOptions, portableOptions } from "./untrusted-options.js";
 import { errorCode, isOneOf, isRecord, parseJsonObject } from "../internal/unknown-values.js";
+import { PACKAGE_ROOT } from "../internal/package-root.js";
 
 /** Version of the saved-probe format this build writes; newer files are refused. */
 export const PROBE_FORMAT_VERSION = 1;

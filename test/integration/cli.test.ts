@@ -59,6 +59,8 @@ describe("lmprobe CLI usage (no Python started)", () => {
       [["train"], /Usage: lmprobe train OUT_DIR/],
       [["train", "out", "--model", "m"], /Usage: lmprobe train OUT_DIR/],
       [["predict"], /Usage: lmprobe predict PROBE_DIR/],
+      [["export", "probe"], /Usage: lmprobe export PROBE_DIR OUT_DIR/],
+      [["export", "probe", "out", "--bogus"], /Unknown option '--bogus'/],
       [["setup", "--bogus"], /Unknown option '--bogus'.*lmprobe setup --help/s],
       [["cache"], /no action given.*Usage: lmprobe cache/s],
       [["cache", "prune"], /--max-gb/],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..context import Handler
 from .baselines import baseline_fit, baseline_predict
 from .embedded import embedded_prepare
+from .export_native import export_native
 from .extract import extract
 from .fit import fit
 from .hello import hello
@@ -25,6 +26,7 @@ HANDLERS: dict[str, Handler] = {
     "unload": unload,
     "baseline_fit": baseline_fit,
     "baseline_predict": baseline_predict,
+    "export_native": export_native,
 }
 
 
