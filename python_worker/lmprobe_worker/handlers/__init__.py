@@ -13,6 +13,7 @@ from .fit import fit
 from .hello import hello
 from .models import loaded_models, unload
 from .score import score
+from .tokenize import tokenize
 
 HANDLERS: dict[str, Handler] = {
     "loaded_models": loaded_models,
@@ -22,6 +23,7 @@ HANDLERS: dict[str, Handler] = {
     "score": score,
     "embedded_prepare": embedded_prepare,
     "unload": unload,
+    "tokenize": tokenize,
 }
 
 
