@@ -12,7 +12,10 @@ export {
   type CallProfile,
   type ProbaOf,
   type LabelsOf,
+  type TokenScore,
+  type TokenScores,
 } from "./probe/probe.js";
+export type { ChatMessage, Conversation, Prompt, TokensOption } from "./chat/chat-input.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { ExtractionProfile } from "./extraction/activation-source.js";
 export type { ActivationsInput, ActivationMatrix } from "./estimator/activation-matrix.js";
@@ -35,7 +38,7 @@ export {
   type CustomEstimator,
   type RemoteOptions,
 } from "./config/probe-options.js";
-export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./estimator/pooling.js";
+export type { Pooling, TrainPooling, InferencePooling, Reduction, StreamReduction } from "./estimator/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";

@@ -286,3 +286,4 @@ class TokenizeReply(TypedDict):
     texts: list[str]  # each prompt's text (a conversation: the rendered template)
     tokens: list[list[str]]  # the kept tokens, decoded one by one
     offsets: list[list[list[int]]]  # [start, end) of each kept token in its text, in code points
+    ids: list[list[int]]  # the kept tokens' ids

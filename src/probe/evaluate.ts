@@ -7,7 +7,8 @@ import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
 import { layerImportance, type ImportanceMetric, type RowScores } from "../estimator/scoring.js";
-import { checkLabels, checkPrompts } from "../estimator/training-data.js";
+import { promptId, type Prompt } from "../chat/chat-input.js";
+import { checkLabels } from "../estimator/training-data.js";
 import { InvalidInputError } from "../errors.js";
 import { isOneOf } from "../internal/unknown-values.js";
 import type { EvaluationResult } from "../types.js";
@@ -17,7 +18,7 @@ import type { PredictOptions } from "./probe-types.js";
 /** What `evaluate` needs of a sweep: its layers, their scores and their states. */
 export interface SweptLayers {
   readonly layers: number[];
-  score(prompts: string[], labels: number[], options?: PredictOptions): Promise<Record<number, number>>;
+  score(prompts: Prompt[], labels: number[], options?: PredictOptions): Promise<Record<number, number>>;
   stateOf(layer: number): FittedState;
 }
 
@@ -27,9 +28,9 @@ export function scoreOf(task: FittedState["task"], truth: number[], s: RowScores
 }
 
 /** `score`: accuracy or R² on labelled prompts. */
-export async function scorePrompts(core: ProbeCore, prompts: string[], labels: number[], options: PredictOptions) {
+export async function scorePrompts(core: ProbeCore, prompts: Prompt[], labels: number[], options: PredictOptions) {
   const { task } = core.fitted("score");
-  const list = checkPrompts(prompts);
+  const list = core.prompts(prompts);
   const truth = checkLabels(labels, list.length, "labels", task);
   return scoreOf(task, truth, (await core.predictions(list, options, true)).perPrompt);
 }
@@ -41,16 +42,17 @@ export async function scorePrompts(core: ProbeCore, prompts: string[], labels: n
 export async function evaluatePrompts(
   core: ProbeCore,
   sweep: SweptLayers | undefined,
-  prompts: string[],
+  prompts: Prompt[],
   labels: number[],
   options: PredictOptions,
 ): Promise<EvaluationResult> {
   const { task } = core.fitted("evaluate");
-  const list = checkPrompts(prompts);
+  const list = core.prompts(prompts);
+  const ids = list.map(promptId); // the evaluation-set hash reads conversations as JSON
   const truth = checkLabels(labels, list.length, "labels", task);
   if (!sweep) {
     const predictions = await core.predictions(list, options, true);
-    return evaluatePredictions(task, core.fitted("evaluate").model.classes, list, truth, predictions);
+    return evaluatePredictions(task, core.fitted("evaluate").model.classes, ids, truth, predictions);
   }
   const layerResults = await sweep.score(list, truth, options);
   const bestLayer = sweep.layers.reduce((b, l) =>
@@ -59,7 +61,7 @@ export async function evaluatePrompts(
   core.adopt(sweep.stateOf(bestLayer));
   const predictions = await core.predictions(list, options, true);
   return {
-    ...evaluatePredictions(task, core.fitted("evaluate").model.classes, list, truth, predictions),
+    ...evaluatePredictions(task, core.fitted("evaluate").model.classes, ids, truth, predictions),
     layerResults,
     bestLayer,
   };

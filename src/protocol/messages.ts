@@ -6,6 +6,7 @@
 import type { ExtractReply, ExtractRequest } from "./extract.js";
 import type { FitReply, FitRequest } from "./fit.js";
 import type { ScoreReply, ScoreRequest } from "./score.js";
+import type { TokenizeReply, TokenizeRequest } from "./tokenize.js";
 import type { WireBody } from "./wire-values.js";
 
 /** What the worker reports about itself in the `hello` handshake. */
@@ -69,6 +70,7 @@ export interface RpcMap {
   embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
   unload: { request: EmptyRequest; reply: { unloaded: number } };
   loaded_models: { request: EmptyRequest; reply: LoadedModelsReply };
+  tokenize: { request: TokenizeRequest; reply: TokenizeReply };
 }
 
 /** An RPC name. */
@@ -87,6 +89,7 @@ export const RPC_NAMES = [
   "embedded_prepare",
   "unload",
   "loaded_models",
+  "tokenize",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

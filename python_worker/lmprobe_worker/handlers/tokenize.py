@@ -21,10 +21,12 @@ def tokenize(body: TokenizeRequest, _ctx: RequestContext) -> TokenizeReply:
     texts: list[str] = []
     tokens: list[list[str]] = []
     offsets: list[list[list[int]]] = []
+    ids: list[list[int]] = []
     for i, p in enumerate(prompts):
         enc = encode(tok, p, roles, i, offsets=True)
         kept = [k for k, keep in enumerate(enc.keep) if keep]
         texts.append(enc.text)
         tokens.append([tok.decode([enc.ids[k]]) for k in kept])
         offsets.append([list(enc.offsets[k]) for k in kept])
-    return {"texts": texts, "tokens": tokens, "offsets": offsets}
+        ids.append([enc.ids[k] for k in kept])
+    return {"texts": texts, "tokens": tokens, "offsets": offsets, "ids": ids}
