@@ -37,7 +37,8 @@ export function parseStreamReduction(value: string, option = "inferencePooling")
     if (num > 0 && num <= 1) return { kind, alpha: num };
     throw new InvalidOptionError(
       option,
-      `Invalid Probe options: ${option} "${value}": ema:ALPHA needs 0 < ALPHA <= 1 (e.g. "ema:0.3"; 1 is the plain max).`,
+      `Invalid Probe options: ${option} "${value}": ema:ALPHA needs 0 < ALPHA <= 1 ` +
+        '(e.g. "ema:0.3"; 1 is the plain max).',
     );
   }
   if (kind === "rolling" && Number.isSafeInteger(num) && num >= 1) return { kind, n: num };
