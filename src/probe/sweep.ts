@@ -201,6 +201,7 @@ async function fitPerLayer<P>(
   factory: ProbeFactory<P>,
 ): Promise<{ members: Map<number, MadeProbe<P>>; trainScores: Map<number, [number, number]> }> {
   const pooling = resolveTrainPooling(base.options.pooling, base.options.trainPooling);
+  await base.session.chatSource(data.prompts, call); // no chat template: refused before the worker starts
   base.runtime.prewarm(call.onProgress);
   const acts = await base.session.extract(data.prompts, layers, pooling === "all" ? "sequence" : pooling, call);
   const members = new Map<number, MadeProbe<P>>();

@@ -23,6 +23,8 @@ export async function fitPlan(
 ): Promise<void> {
   const started = performance.now();
   const layers = "candidates" in plan ? plan.candidates : plan.layers;
+  // Conversations need a chat template: refused here, before the worker starts.
+  await core.session.chatSource(data.prompts, options);
   // The fit needs the worker whatever the cache holds: starting it now overlaps Python's
   // import time with the cache reads (all input checks have passed by here).
   core.runtime.prewarm(options.onProgress);
