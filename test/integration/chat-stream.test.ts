@@ -189,6 +189,41 @@ describe('tokens: "assistant"', () => {
   });
 });
 
+describe("every prompt-taking method takes conversations (mixed with strings)", () => {
+  const options: ProbeOptions = { model: chatModel, runtime, randomState: 0, tokens: "assistant", cacheDir: null };
+  const labels = [...POSITIVE.map(() => 1), ...NEGATIVE.map(() => 0)];
+
+  it("labelled fit, warmup, score and evaluate", async () => {
+    const probe = new Probe({ ...options, layers: 2, pooling: "mean" });
+    await probe.fit([...POSITIVE, ...NEGATIVE], labels);
+    const mixed = [...POSITIVE.slice(0, 2), "The cat sat on the mat.", POSITIVE[0]!];
+    expect(await probe.warmup(mixed)).toEqual({ prompts: 3, cached: 0 });
+    const accuracy = await probe.score([...POSITIVE, ...NEGATIVE], labels);
+    const evaluation = await probe.evaluate([...POSITIVE, ...NEGATIVE], labels);
+    expect(evaluation.nEval).toBe(labels.length);
+    expect(evaluation.task === "classification" && evaluation.accuracy).toBe(accuracy);
+    expect(await probe.predict(mixed)).toHaveLength(4);
+  });
+
+  it("Probe.sweepLayers and the sweep result's methods", async () => {
+    const sweep = await Probe.sweepLayers({
+      ...options,
+      layers: [1, 2],
+      positivePrompts: POSITIVE,
+      negativePrompts: NEGATIVE,
+    });
+    try {
+      const scores = await sweep.score([...POSITIVE, ...NEGATIVE], labels);
+      expect(Object.keys(scores).map(Number)).toEqual([1, 2]);
+      const single = new Probe({ ...options, layers: 2 });
+      await single.fit(POSITIVE, NEGATIVE);
+      expect((await sweep.predictProba(NEGATIVE))[2]).toEqual(await single.predictProba(NEGATIVE));
+    } finally {
+      await sweep.close();
+    }
+  });
+});
+
 describe("ema:ALPHA and rolling:N equal a direct computation from scoreTokens", () => {
   const options: ProbeOptions = { model: chatModel, layers: 2, runtime, randomState: 0, trainPooling: "mean" };
   const inputs = [chat("Tell me more.", "The cat sat 😀 on the warm mat, then a dog barked."), "A small cat sleeps."];
