@@ -14,11 +14,14 @@ export {
   type LabelsOf,
   type EvaluateOptions,
   type CalibrateOptions,
+  type TokenScore,
+  type TokenScores,
 } from "./probe/probe.js";
 export { rocCurve } from "./estimator/roc-curve.js";
 export { recallAtFpr } from "./estimator/recall-at-fpr.js";
 export type { MonitoringOptions } from "./estimator/monitoring-options.js";
 export type { Calibration } from "./estimator/decision-threshold.js";
+export type { ChatMessage, Conversation, Prompt, TokensOption } from "./chat/chat-input.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { NativeExportResult } from "./probe/export-native.js";
 export { readNativeManifest, verifyNativeFolder, type NativeManifest } from "./native/manifest.js";
@@ -43,7 +46,7 @@ export {
   type CustomEstimator,
   type RemoteOptions,
 } from "./config/probe-options.js";
-export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./estimator/pooling.js";
+export type { Pooling, TrainPooling, InferencePooling, Reduction, StreamReduction } from "./estimator/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";

@@ -109,7 +109,7 @@ class RemoteRequest(_RemoteRequired, total=False):
 
 class _ExtractRequired(TypedDict):
     model: str  # a local folder (TypeScript resolves hub ids)
-    prompts: list[str]  # non-empty strings
+    prompts: list[str | list[dict[str, str]]]  # non-empty strings or chat conversations ({role, content} maps)
     layers: list[int]
     pooling: Literal["last_token", "first_token", "mean", "none"]
     batch_size: int
@@ -122,6 +122,7 @@ class ExtractRequest(_ExtractRequired, total=False):
     group_by_length: bool  # default False
     simulate_remote: bool  # nnsight only: run through nnsight's local NDIF simulation
     remote: RemoteRequest  # nnsight only: run on NDIF
+    roles: list[str] | None  # local only: pool only these roles' message-content tokens of conversations
 
 
 class ExtractSeconds(TypedDict):
@@ -348,3 +349,22 @@ class ExportNativeReply(TypedDict):
     tokenizer_file: str
     tokenizer: ExportNativeTokenizer
     seconds: dict[str, float]  # load, total
+
+
+# -- tokenize --------------------------------------------------------------------------------
+
+
+class _TokenizeRequired(TypedDict):
+    model: str  # a local folder
+    prompts: list[str | list[dict[str, str]]]
+
+
+class TokenizeRequest(_TokenizeRequired, total=False):
+    roles: list[str] | None  # as ExtractRequest.roles
+
+
+class TokenizeReply(TypedDict):
+    texts: list[str]  # each prompt's text (a conversation: the rendered template)
+    tokens: list[list[str]]  # the kept tokens, decoded one by one
+    offsets: list[list[list[int]]]  # [start, end) of each kept token in its text, in code points
+    ids: list[list[int]]  # the kept tokens' ids

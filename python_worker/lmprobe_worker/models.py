@@ -135,3 +135,9 @@ def unload_all() -> int:
         n = len(_LOADED)
         _LOADED.clear()
     return n
+
+
+def loaded_tokenizer(path: str) -> Any:
+    """The tokenizer of a loaded model of folder ``path`` (any dtype or device), or None."""
+    with _LOCK:
+        return next((m.tokenizer for (p, _d, _v), m in _LOADED.items() if p == path), None)

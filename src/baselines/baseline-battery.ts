@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { parseProbeOptions } from "../config/probe-options.js";
 import { accuracy, rocAuc } from "../estimator/metrics.js";
-import { checkLabels, checkPrompts, trainingData } from "../estimator/training-data.js";
+import { checkLabels, checkTextPrompts, textPrompts, trainingData } from "../estimator/training-data.js";
 import { AbortError, LmprobeError, NotFittedError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
@@ -115,7 +115,8 @@ export class BaselineBattery implements AsyncDisposable {
   async run(train: BaselineTrainSet, test?: BaselineTestSet, options: CallOptions = {}): Promise<BaselineTable> {
     const data =
       "positive" in train ? trainingData(train.positive, train.negative) : trainingData(train.prompts, train.labels);
-    const prompts = test ? checkPrompts(test.prompts, "test.prompts") : data.prompts;
+    const trainPrompts = textPrompts(data.prompts, "prompts", "a baseline battery");
+    const prompts = test ? checkTextPrompts(test.prompts, "test.prompts", "a baseline battery") : trainPrompts;
     const truth = test ? checkLabels(test.labels, prompts.length, "test.labels") : data.labels;
     const scorer = this.#options.scorer ?? accuracy;
     const rows: BaselineRow[] = [];
@@ -126,7 +127,7 @@ export class BaselineBattery implements AsyncDisposable {
       const baseline = this.#create(name);
       try {
         let started = performance.now();
-        await baseline.fit(data.prompts, data.labels, options);
+        await baseline.fit(trainPrompts, data.labels, options);
         const fitSeconds = (performance.now() - started) / 1000;
         started = performance.now();
         const { labels, proba } = await baseline.predictBoth(prompts, options);

@@ -5,7 +5,7 @@
  * extraction path and cache.
  */
 import { accuracy } from "../estimator/metrics.js";
-import { checkLabels, checkPrompts, trainingData } from "../estimator/training-data.js";
+import { checkLabels, checkTextPrompts, textPrompts, trainingData } from "../estimator/training-data.js";
 import { NotFittedError, NotSupportedError } from "../errors.js";
 import type { BaselineFitRequest } from "../protocol/baselines.js";
 import { tensor } from "../protocol/codec.js";
@@ -97,7 +97,7 @@ export class BaselineProbe implements AsyncDisposable {
       random_state: o.randomState ?? null,
       y: data.labels,
       ...(o.method === "random" || o.method === "majority" ? {} : { classifier: o.classifier }),
-      ...(await this.#inputs(data.prompts, options)),
+      ...(await this.#inputs(textPrompts(data.prompts, "prompts", "a baseline"), options)),
     };
     if (this.#features) request.n_components = o.nComponents;
     else {
@@ -138,7 +138,7 @@ export class BaselineProbe implements AsyncDisposable {
 
   /** Accuracy on labelled prompts: the mean of `predict(prompts) === labels`. Python: `score`. */
   async score(prompts: string[], labels: number[], options: CallOptions = {}): Promise<number> {
-    const list = checkPrompts(prompts);
+    const list = checkTextPrompts(prompts, "prompts", "a baseline");
     const truth = checkLabels(labels, list.length);
     return accuracy(truth, await this.predict(list, options));
   }
@@ -170,7 +170,7 @@ export class BaselineProbe implements AsyncDisposable {
     options: CallOptions,
   ): Promise<{ labels: number[]; proba?: number[][] }> {
     const state = this.#state(method);
-    const list = checkPrompts(prompts);
+    const list = checkTextPrompts(prompts, "prompts", "a baseline");
     const reply = await this.#runtime.call(
       "baseline_predict",
       { handle: state.handle, ...(await this.#inputs(list, options)) },

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "../models/embedded-models.js";
 import { BUILTIN_CLASSIFIERS } from "../protocol/classifiers.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
-import { POOLING_PATTERN, type InferencePooling, type Pooling } from "../estimator/pooling.js";
+import { checkPoolingValue, POOLING_PATTERN, type InferencePooling, type Pooling } from "../estimator/pooling.js";
+import { tokensSchema } from "../chat/chat-input.js";
 import { layerSpec, type LayerSpec } from "./layer-spec.js";
 
 const int = z.number().int();
@@ -51,8 +52,13 @@ export const probeOptionsSchema = z
       .string()
       .regex(
         POOLING_PATTERN,
-        "pooling must be last_token, first_token, mean, all, max, min, or score:/activation: with one of those",
+        "pooling must be last_token, first_token, mean, all, max, min, ema:ALPHA, rolling:N, " +
+          "or score:/activation: with one of those",
       )
+      .superRefine((v, ctx) => {
+        const message = checkPoolingValue(v, "pooling");
+        if (message) ctx.addIssue({ code: "custom", message });
+      })
       .pipe(poolingType)
       .default("last_token"),
     trainPooling: z.enum(["last_token", "first_token", "mean", "all"]).optional(),
@@ -60,9 +66,13 @@ export const probeOptionsSchema = z
       .string()
       .regex(
         POOLING_PATTERN,
-        "inferencePooling must be last_token, first_token, mean, all, max, min, " +
+        "inferencePooling must be last_token, first_token, mean, all, max, min, ema:ALPHA, rolling:N, " +
           "or score:/activation: with one of those",
       )
+      .superRefine((v, ctx) => {
+        const message = checkPoolingValue(v, "inferencePooling");
+        if (message) ctx.addIssue({ code: "custom", message });
+      })
       .pipe(poolingType)
       .optional(),
     classifier: z
@@ -117,6 +127,7 @@ export const probeOptionsSchema = z
     cacheDir: z.string().min(1).nullable().optional(),
     groupByLength: z.boolean().default(true),
     cacheDtype: z.enum(["float32", "float16", "bfloat16"]).default("float32"),
+    tokens: tokensSchema.default("all"),
   })
   .superRefine((o, ctx) => {
     const remoteKeys = ["host", "timeoutMs", "pollIntervalMs", "retryBackoffMs"];

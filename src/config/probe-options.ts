@@ -9,6 +9,7 @@ import type { PythonRuntime } from "../worker/python-runtime.js";
 import type { InferencePooling, Pooling, TrainPooling } from "../estimator/pooling.js";
 import { isRecord } from "../internal/unknown-values.js";
 import type { LayerSpec } from "./layer-spec.js";
+import type { TokensOption } from "../chat/chat-input.js";
 import { probeOptionsSchema, type ResolvedProbeOptions } from "./options-schema.js";
 import { checkCombinations } from "./option-checks.js";
 
@@ -112,6 +113,12 @@ export interface ProbeOptions {
   cacheDir?: string | null;
   /** Storage dtype of cached activations. float16/bfloat16 halve the disk use but are lossy. @default "float32" */
   cacheDtype?: "float32" | "float16" | "bfloat16";
+  /**
+   * Which tokens of a chat conversation are pooled, in training and in (score-level) inference:
+   * "all" (default; template scaffolding included), "assistant" (the assistant messages' content), or
+   * a list of roles (their messages' content). Plain string prompts are always pooled whole.
+   */
+  tokens?: TokensOption;
 }
 
 /** Settings of remote (NDIF) execution, for `remote: { ... }`. */

@@ -3,6 +3,7 @@
  * and bootstrap-sample.ts). Members share one worker where the ensemble builds them, and one
  * extraction per prompt batch through the activation cache (shared-extraction.ts).
  */
+import type { Prompt } from "../chat/chat-input.js";
 import type { ProbeOptions } from "../config/probe-options.js";
 import { accuracy } from "../estimator/metrics.js";
 import { checkLabels, checkPrompts, checkSampleWeight, trainingData } from "../estimator/training-data.js";
@@ -210,7 +211,7 @@ export class ProbeEnsemble implements AsyncDisposable {
   async score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
     const list = checkPrompts(prompts);
     const truth = checkLabels(labels, list.length);
-    return accuracy(truth, await this.predict(list, options));
+    return accuracy(truth, await this.predict(prompts, options));
   }
 
   /**
@@ -286,7 +287,7 @@ export class ProbeEnsemble implements AsyncDisposable {
     return out;
   }
 
-  #warm(prompts: string[], options: PredictOptions): Promise<void> {
+  #warm(prompts: Prompt[], options: PredictOptions): Promise<void> {
     this.#shared ??= new SharedExtraction(this.#probes);
     return this.#shared.warm(prompts, options);
   }

@@ -6,6 +6,7 @@
  * and a fromConfigs ensemble's layer choices cost one forward pass per prompt batch, and every
  * member sees the activations of the same batches lmprobe's members see.
  */
+import type { Prompt } from "../chat/chat-input.js";
 import type { ProbeOptions } from "../config/probe-options.js";
 import { ProbeCore } from "../probe/core.js";
 import type { Probe, WarmupOptions } from "../probe/probe.js";
@@ -50,7 +51,7 @@ export class SharedExtraction {
   }
 
   /** Extracts `prompts` into the cache for every group (a no-op for prompts already cached). */
-  async warm(prompts: string[], options: WarmupOptions): Promise<void> {
+  async warm(prompts: Prompt[], options: WarmupOptions): Promise<void> {
     for (const group of this.#groups) {
       group.warm ??= this.#unionCore(group, options);
       group.warm.catch(() => {

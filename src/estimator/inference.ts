@@ -7,6 +7,7 @@ import { isVectorPooling, type InferenceStage, type Reduction, type VectorPoolin
 import { poolSequence, type ActivationBlock } from "./sequence-pooling.js";
 import type { FittedState } from "./fitted-state.js";
 import { argmax, scoreRows, type OpaqueScorer, type RowScores } from "./scoring.js";
+import { isStreamReduction, parseStreamReduction, reduceStream, type StreamReduction } from "./stream-reductions.js";
 
 /** Extracts activations of the state's layers, pooled one way or kept per token. */
 export type Extractor = (pooling: VectorPooling | "sequence") => Promise<ActivationBlock>;
@@ -73,7 +74,8 @@ function sliceScores(s: RowScores, start: number, end: number): RowScores {
   };
 }
 
-function reduceColumn(values: number[], reduction: Reduction): number {
+function reduceColumn(values: number[], reduction: Reduction | StreamReduction): number {
+  if (isStreamReduction(reduction)) return reduceStream(values, parseStreamReduction(reduction));
   switch (reduction) {
     case "max":
       return Math.max(...values);
@@ -93,7 +95,7 @@ function reduceColumn(values: number[], reduction: Reduction): number {
  * (so max-pooled rows need not sum to 1), the label is the argmax of the reduced row; models
  * without probabilities take the majority label (ties: the smallest), regression reduces values.
  */
-function reduceScores(perToken: RowScores[], reduction: Reduction, classes: number[]): RowScores {
+function reduceScores(perToken: RowScores[], reduction: Reduction | StreamReduction, classes: number[]): RowScores {
   if (perToken[0]?.values) return { values: perToken.map((t) => reduceColumn(t.values!, reduction)) };
   if (perToken[0]?.proba) {
     const proba = perToken.map((t) =>

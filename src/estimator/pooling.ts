@@ -5,6 +5,9 @@
  */
 import { InvalidOptionError } from "../errors.js";
 import { isOneOf } from "../internal/unknown-values.js";
+import { isStreamReduction, parseStreamReduction, type StreamReduction } from "./stream-reductions.js";
+
+export type { StreamReduction } from "./stream-reductions.js";
 
 /** Poolings that reduce a prompt's token activations to one vector. */
 export const VECTOR_POOLINGS = ["last_token", "first_token", "mean"] as const;
@@ -20,17 +23,41 @@ export type TrainPooling = VectorPooling | "all";
 /**
  * Python: `inference_pooling` values. Bare "max"/"min" pool the classifier's per-token scores
  * (score stage); "score:X" / "activation:X" choose the stage explicitly; "all" keeps every token.
+ * `ema:ALPHA` and `rolling:N` (also with "score:") are streaming score-level reductions
+ * (stream-reductions.ts; not in lmprobe).
  */
-export type InferencePooling = TrainPooling | "max" | "min" | `score:${Reduction}` | `activation:${Reduction}`;
+export type InferencePooling =
+  | TrainPooling
+  | "max"
+  | "min"
+  | `score:${Reduction}`
+  | `activation:${Reduction}`
+  | StreamReduction
+  | `score:${StreamReduction}`;
 /** Python: `pooling`: sets both stages unless `trainPooling`/`inferencePooling` override it. */
 export type Pooling = InferencePooling;
 
 /** Inference pooling, resolved. */
 export type InferenceStage =
-  { stage: "activation"; reduction: Reduction } | { stage: "score"; reduction: Reduction } | { stage: "all" };
+  | { stage: "activation"; reduction: Reduction }
+  | { stage: "score"; reduction: Reduction | StreamReduction }
+  | { stage: "all" };
 
+/** The pooling strings; `ema:`/`rolling:` values are range-checked by {@link checkPoolingValue}. */
 export const POOLING_PATTERN =
-  /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min))$/;
+  /^(all|last_token|first_token|mean|max|min|(score|activation):(last_token|first_token|mean|max|min)|(score:)?(ema|rolling):[^:]*)$/;
+
+/** An error message for a pooling whose streaming value is out of range (`option` named), else undefined. */
+export function checkPoolingValue(value: string, option: string): string | undefined {
+  const rest = value.startsWith("score:") ? value.slice("score:".length) : value;
+  if (!isStreamReduction(rest)) return undefined;
+  try {
+    parseStreamReduction(rest, option);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^Invalid Probe options: /, "");
+  }
+}
 
 /** True when `value` is a pooling spec (`pooling` / `inferencePooling`). */
 export function isPooling(value: unknown): value is Pooling {
@@ -57,6 +84,11 @@ export function resolveInferencePooling(
 ): InferenceStage {
   const value = inferencePooling ?? pooling;
   if (value === "all") return { stage: "all" };
+  const stream = value.startsWith("score:") ? value.slice("score:".length) : value;
+  if (isStreamReduction(stream)) {
+    parseStreamReduction(stream, inferencePooling === undefined ? "pooling" : "inferencePooling");
+    return { stage: "score", reduction: stream };
+  }
   const [prefix, rest] = value.includes(":") ? value.split(":") : [undefined, value];
   // The option schema admits only POOLING_PATTERN, so `rest` is a reduction and `prefix` a stage.
   if (!isOneOf(REDUCTIONS, rest))

@@ -2,22 +2,30 @@
  * The two shapes of `fit`: contrastive `(positivePrompts, negativePrompts)` or labelled
  * `(prompts, labels)`, checked in TypeScript with errors that name the bad argument.
  */
+import { checkConversation, type Prompt } from "../chat/chat-input.js";
 import { InvalidInputError } from "../errors.js";
 
 /** Prompts with integer labels, ready for training. */
 export interface TrainingData {
-  prompts: string[];
+  prompts: Prompt[];
   labels: number[];
 }
 
-/** Checks a prompt list: a non-empty array of non-empty strings. */
-export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
+/**
+ * Checks a prompt list: a non-empty array of non-empty strings and chat conversations (`roles`: the
+ * `tokens` role mask, which every conversation must have tokens of).
+ */
+export function checkPrompts(prompts: unknown, argument = "prompts", roles: string[] | null = null): Prompt[] {
   if (!Array.isArray(prompts))
     throw new InvalidInputError(argument, `${argument} must be an array of strings, got ${typeof prompts}.`);
   if (prompts.length === 0) throw new InvalidInputError(argument, `${argument} is empty: pass at least one prompt.`);
-  return prompts.map((p: unknown, i) => {
+  return prompts.map((p: unknown, i): Prompt => {
+    if (Array.isArray(p)) return checkConversation(p, argument, i, roles);
     if (typeof p !== "string")
-      throw new InvalidInputError(argument, `${argument}[${i}] is ${p === null ? "null" : typeof p}, not a string.`);
+      throw new InvalidInputError(
+        argument,
+        `${argument}[${i}] is ${p === null ? "null" : typeof p}, not a string or a chat conversation.`,
+      );
     // Refused, not given a value: a tokenizer without BOS gives "" no token, and padded in a batch
     // its activation would depend on its batch companions (the worker refuses it too).
     if (p === "") {
@@ -29,6 +37,25 @@ export function checkPrompts(prompts: unknown, argument = "prompts"): string[] {
 }
 
 /** Checks labels: one per prompt; integers for classification, finite numbers for regression. */
+/**
+ * `checkPrompts` for methods that read the text itself (text baselines, the native runtime): a
+ * chat conversation is refused there, naming the argument, since no chat template renders it.
+ */
+export function checkTextPrompts(prompts: unknown, argument = "prompts", what = "this method"): string[] {
+  return textPrompts(checkPrompts(prompts, argument), argument, what);
+}
+
+/** Already-checked prompts as plain strings, refusing chat conversations (see `checkTextPrompts`). */
+export function textPrompts(prompts: Prompt[], argument = "prompts", what = "this method"): string[] {
+  return prompts.map((p, i) => {
+    if (typeof p === "string") return p;
+    throw new InvalidInputError(
+      argument,
+      `${argument}[${i}] is a chat conversation, but ${what} takes plain strings: pass the text itself.`,
+    );
+  });
+}
+
 export function checkLabels(
   labels: unknown,
   count: number,
@@ -70,6 +97,7 @@ export function trainingData(
   first: unknown,
   second: unknown,
   task: "classification" | "regression" = "classification",
+  roles: string[] | null = null,
 ): TrainingData {
   if (!Array.isArray(second)) {
     throw new InvalidInputError(
@@ -81,7 +109,7 @@ export function trainingData(
   const labelled = second.length > 0 && second.every((v) => typeof v === "number");
   let data: TrainingData;
   if (labelled) {
-    const prompts = checkPrompts(first, "prompts");
+    const prompts = checkPrompts(first, "prompts", roles);
     data = { prompts, labels: checkLabels(second, prompts.length, "labels", task) };
   } else {
     if (task === "regression")
@@ -89,8 +117,8 @@ export function trainingData(
         "labels",
         "A regression probe trains on (prompts, values): pass one number per prompt in the second argument.",
       );
-    const positive = checkPrompts(first, "positivePrompts");
-    const negative = checkPrompts(second, "negativePrompts");
+    const positive = checkPrompts(first, "positivePrompts", roles);
+    const negative = checkPrompts(second, "negativePrompts", roles);
     data = { prompts: [...positive, ...negative], labels: [...positive.map(() => 1), ...negative.map(() => 0)] };
   }
   if (task === "classification" && new Set(data.labels).size < 2) {

@@ -9,7 +9,7 @@ import { poolSequence } from "../estimator/sequence-pooling.js";
 import { InvalidInputError } from "../errors.js";
 import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
-import { promptHash } from "../cache/model-identity.js";
+import { isConversation, promptKey, promptLength, type Prompt } from "../chat/chat-input.js";
 import type { ExtractSpec } from "../protocol/extract.js";
 import type { RemoteJob } from "../protocol/remote.js";
 import type { CallOptions, ProgressEvent } from "../types.js";
@@ -28,11 +28,16 @@ export interface SourceSettings {
   backend?: string;
   remote?: RemoteJob;
   cache?: { store: ActivationCache; modelKey: string; dtype: CacheDtype };
+  /** Hash of the model's chat template (part of conversations' cache keys); undefined: none. */
+  chatTemplate?: string;
 }
 
 /** One extraction: prompts × layers, pooled one way. */
 export interface ActivationRequest extends CallOptions {
-  prompts: string[];
+  /** Strings, or chat conversations (rendered by the worker with the model's chat template). */
+  prompts: Prompt[];
+  /** Conversations: pool only these roles' message-content tokens (null or absent: every token). */
+  roles?: string[] | null;
   layers: number[];
   /** A vector pooling, or "sequence" for every real token's activations. */
   pooling: VectorPooling | "sequence";
@@ -80,7 +85,7 @@ function chunkSize(batchSize: number): number {
  * A worker's `InvalidInputError` names a prompt by its index in the request it got: a chunk of the
  * deduplicated, uncached, length-sorted prompts. Renumbers it in the caller's own prompt list.
  */
-function inCallerOrder(err: unknown, sent: string[], prompts: string[]): unknown {
+function inCallerOrder(err: unknown, sent: Prompt[], prompts: Prompt[]): unknown {
   if (!(err instanceof InvalidInputError) || err.argument !== "prompts" || err.index === undefined) return err;
   const text = sent[err.index];
   const at = text === undefined ? -1 : prompts.indexOf(text);
@@ -147,7 +152,9 @@ class Output {
 
 export async function pooledActivations(settings: SourceSettings, req: ActivationRequest): Promise<Activations> {
   const { layers, pooling } = req;
-  const hashes = req.prompts.map(promptHash);
+  const roles = req.roles ?? null;
+  // A conversation's key covers the chat template and the role mask (see chat-input.ts).
+  const hashes = req.prompts.map((p) => promptKey(p, settings.chatTemplate, roles));
   const rowsOf = new Map<string, number[]>();
   hashes.forEach((h, i) => rowsOf.set(h, [...(rowsOf.get(h) ?? []), i]));
   const unique = [...rowsOf.keys()];
@@ -175,7 +182,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   const missing = unique.filter((h) => output.found.some((m) => !m.has(h)));
   // Similar lengths in the same chunk let the worker's length grouping cut padding across chunks too
   // (character length is a good enough proxy for token length here; the worker sorts by tokens).
-  if (settings.groupByLength) missing.sort((a, b) => textOf.get(a)!.length - textOf.get(b)!.length);
+  if (settings.groupByLength) missing.sort((a, b) => promptLength(textOf.get(a)!) - promptLength(textOf.get(b)!));
   const cachedPrompts = unique.length - missing.length;
   const profile: ExtractionProfile = {
     prompts: unique.length,
@@ -220,6 +227,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
       device: settings.device,
       backend: settings.backend,
       remote: settings.remote,
+      ...(roles && sent.some(isConversation) ? { roles } : {}),
     };
     // Concurrent calls' short chunks of the same settings share one request (see coalescer.ts).
     return coalescedExtract(settings.runtime, spec, step, {

@@ -48,7 +48,9 @@ class Coalescer {
   extract(spec: ExtractSpec, cap: number, settings: CallSettings): Promise<ExtractedShare> {
     const windowMs = this.runtime.coalesceMs;
     // Remote jobs are already sized by the caller (≥ 64 prompts a job); a full chunk gains nothing by waiting.
-    if (windowMs <= 0 || spec.remote || spec.prompts.length >= cap) return this.direct(spec, settings);
+    // Conversations are sent as they come: merging keys on prompt text (they are rare next to strings).
+    const texts = spec.prompts.every((p) => typeof p === "string") ? (spec.prompts as string[]) : undefined;
+    if (windowMs <= 0 || spec.remote || !texts || texts.length >= cap) return this.direct(spec, settings);
     if (settings.signal?.aborted) return Promise.reject(new AbortError({ cause: settings.signal.reason }));
     const key = JSON.stringify([
       spec.model,
@@ -62,7 +64,7 @@ class Coalescer {
       cap,
     ]);
     let group = this.#open.get(key);
-    if (group && group.distinct.size + spec.prompts.filter((p) => !group!.distinct.has(p)).length > cap) {
+    if (group && group.distinct.size + texts.filter((p) => !group!.distinct.has(p)).length > cap) {
       this.flush(group);
       group = undefined;
     }
@@ -84,7 +86,7 @@ class Coalescer {
     const g = group;
     return new Promise<ExtractedShare>((resolve, reject) => {
       const share: Share = {
-        prompts: spec.prompts,
+        prompts: texts,
         settings,
         resolve,
         reject,
@@ -98,7 +100,7 @@ class Coalescer {
         share.detach = () => signal.removeEventListener("abort", onAbort);
       }
       g.shares.push(share);
-      for (const p of spec.prompts) g.distinct.add(p);
+      for (const p of texts) g.distinct.add(p);
       if (g.distinct.size >= cap) this.flush(g);
     });
   }

@@ -4,11 +4,13 @@
  * against the model's depth, and cache-aware extraction of a prompt list.
  */
 import { ActivationCache } from "../cache/activation-cache.js";
+import { isConversation, tokenRoles, type Prompt } from "../chat/chat-input.js";
+import { requireChatTemplate } from "../chat/chat-template.js";
 import { modelCacheKey } from "../cache/model-identity.js";
 import { parseProbeOptions, type RemoteOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import { cacheMaxGb, defaultCacheDir } from "../env/paths.js";
 import type { VectorPooling } from "../estimator/pooling.js";
-import { InvalidInputError, InvalidOptionError } from "../errors.js";
+import { InvalidInputError, InvalidOptionError, NotSupportedError } from "../errors.js";
 import { resolveModel } from "../models/resolve-model.js";
 import type { CallOptions } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
@@ -53,9 +55,9 @@ export class ExtractionSession {
     return planLayers(this.options.layers, numLayers, this.options.model!, this.options.autoCandidates);
   }
 
-  /** Activations of `layers` for `prompts`, through the cache. */
+  /** Activations of `layers` for `prompts` (strings or conversations), through the cache. */
   async extract(
-    prompts: string[],
+    prompts: Prompt[],
     layers: number[],
     pooling: VectorPooling | "sequence",
     call: ExtractCall,
@@ -63,7 +65,28 @@ export class ExtractionSession {
     const batchSize = call.batchSize ?? this.options.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new InvalidInputError("batchSize", "batchSize must be a positive integer.");
-    return pooledActivations(await this.settings(call), { ...call, prompts, layers, pooling, batchSize });
+    const source = await this.chatSource(prompts, call);
+    const roles = tokenRoles(this.options.tokens);
+    return pooledActivations(source, { ...call, prompts, layers, pooling, batchSize, roles });
+  }
+
+  /**
+   * The source for `prompts`: with conversations, the model's chat template hash is read (once) for
+   * their cache keys, and a model without a template is refused before any request.
+   */
+  async chatSource(prompts: Prompt[], call: CallOptions & RemoteOverride): Promise<SourceSettings> {
+    if (!prompts.some(isConversation)) return this.settings(call);
+    // Remote runs need backend "nnsight": checking the backend refuses them too, before any worker starts.
+    if (this.options.backend !== "local") {
+      throw new NotSupportedError(
+        "conversations",
+        'Chat conversations are extracted by the local backend only: use backend: "local", ' +
+          "or pass the rendered conversation as a plain string prompt.",
+      );
+    }
+    const source = await this.settings(call);
+    source.chatTemplate ??= requireChatTemplate(source.modelPath, this.options.model!);
+    return source;
   }
 
   /** Closes the cache handle; the session reopens it on its next call (a shared runtime stays usable). */

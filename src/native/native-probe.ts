@@ -11,7 +11,7 @@ import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
 import { isPooling, resolveInferencePooling, type InferenceStage } from "../estimator/pooling.js";
 import { hasProba, type OpaqueScorer, type RowScores } from "../estimator/scoring.js";
-import { checkLabels, checkPrompts } from "../estimator/training-data.js";
+import { checkLabels, checkTextPrompts } from "../estimator/training-data.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
 import { loadProbe } from "../persist/probe-file.js";
 import type { EvaluationResult } from "../types.js";
@@ -164,7 +164,7 @@ export class NativeProbe implements AsyncDisposable {
 
   /** Accuracy (classification) or R² (regression) on labelled prompts. Python: `score`. */
   async score(prompts: string[], labels: number[], options: NativePredictOptions = {}): Promise<number> {
-    const list = checkPrompts(prompts);
+    const list = checkTextPrompts(prompts, "prompts", "NativeProbe");
     const truth = checkLabels(labels, list.length, "labels", this.#state.task);
     const scores = (await this.#predictions(list, options, "score", true)).perPrompt!;
     return this.#state.task === "regression" ? r2Score(truth, scores.values!) : accuracy(truth, scores.labels!);
@@ -172,7 +172,7 @@ export class NativeProbe implements AsyncDisposable {
 
   /** The metrics of `Probe.evaluate` (accuracy, AUROC, F1... or R², MSE, MAE). Python: `evaluate`. */
   async evaluate(prompts: string[], labels: number[], options: NativePredictOptions = {}): Promise<EvaluationResult> {
-    const list = checkPrompts(prompts);
+    const list = checkTextPrompts(prompts, "prompts", "NativeProbe");
     const truth = checkLabels(labels, list.length, "labels", this.#state.task);
     const out = await this.#predictions(list, options, "evaluate", true);
     return evaluatePredictions(this.#state.task, this.#state.model.classes, list, truth, out);
@@ -210,7 +210,7 @@ export class NativeProbe implements AsyncDisposable {
     stage: InferenceStage = this.#stage,
     onIds?: (ids: number[][]) => void,
   ): Promise<Predictions> {
-    const list = checkPrompts(prompts);
+    const list = checkTextPrompts(prompts, "prompts", "NativeProbe");
     const model = this.#model;
     if (!model) throw new NotSupportedError(method, `${method}() was called on a closed NativeProbe: load it again.`);
     let how = stage;

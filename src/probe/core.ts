@@ -12,6 +12,7 @@ import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
 import { resolveInferencePooling, type InferenceStage } from "../estimator/pooling.js";
 import { hasProba, scoreRows, type OpaqueScorer, type RowScores } from "../estimator/scoring.js";
+import { tokenRoles, type Prompt } from "../chat/chat-input.js";
 import { checkPrompts } from "../estimator/training-data.js";
 import { NotFittedError, NotSupportedError } from "../errors.js";
 import type { ExtractionProfile } from "../extraction/activation-source.js";
@@ -52,6 +53,11 @@ export class ProbeCore {
     return this.state;
   }
 
+  /** Checks a prompt list (strings and conversations, under the probe's `tokens` role mask). */
+  prompts(prompts: unknown, argument = "prompts"): Prompt[] {
+    return checkPrompts(prompts, argument, tokenRoles(this.options.tokens));
+  }
+
   /** Installs a fitted state (fit, load, sweep). */
   adopt(state: FittedState): void {
     this.state = state;
@@ -63,14 +69,14 @@ export class ProbeCore {
 
   /** Predictions for prompts under the probe's inference pooling (`pooled`: never per token). */
   async predictions(
-    prompts: string[],
+    prompts: Prompt[],
     options: PredictOptions,
     pooled = false,
     stage?: InferenceStage,
   ): Promise<Predictions> {
     const started = performance.now();
     const state = this.fitted("predict");
-    const list = checkPrompts(prompts);
+    const list = this.prompts(prompts);
     let how = stage ?? resolveInferencePooling(this.options.pooling, this.options.inferencePooling);
     // score/evaluate need one prediction per prompt: "all" falls back to the last token there.
     if (pooled && how.stage === "all") how = { stage: "activation", reduction: "last_token" };

@@ -8,7 +8,8 @@ import type { FittedState } from "../estimator/fitted-state.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
 import { checkMonitoringFor, parseMonitoringOptions } from "../estimator/monitoring-options.js";
 import { hasProba, layerImportance, type ImportanceMetric, type RowScores } from "../estimator/scoring.js";
-import { checkLabels, checkPrompts } from "../estimator/training-data.js";
+import { promptId, type Prompt } from "../chat/chat-input.js";
+import { checkLabels } from "../estimator/training-data.js";
 import { InvalidInputError } from "../errors.js";
 import { isOneOf } from "../internal/unknown-values.js";
 import type { EvaluationResult } from "../types.js";
@@ -18,7 +19,7 @@ import type { EvaluateOptions, PredictOptions } from "./probe-types.js";
 /** What `evaluate` needs of a sweep: its layers, their scores and their states. */
 export interface SweptLayers {
   readonly layers: number[];
-  score(prompts: string[], labels: number[], options?: PredictOptions): Promise<Record<number, number>>;
+  score(prompts: Prompt[], labels: number[], options?: PredictOptions): Promise<Record<number, number>>;
   stateOf(layer: number): FittedState;
 }
 
@@ -28,9 +29,9 @@ export function scoreOf(task: FittedState["task"], truth: number[], s: RowScores
 }
 
 /** `score`: accuracy or R² on labelled prompts. */
-export async function scorePrompts(core: ProbeCore, prompts: string[], labels: number[], options: PredictOptions) {
+export async function scorePrompts(core: ProbeCore, prompts: Prompt[], labels: number[], options: PredictOptions) {
   const { task } = core.fitted("score");
-  const list = checkPrompts(prompts);
+  const list = core.prompts(prompts);
   const truth = checkLabels(labels, list.length, "labels", task);
   return scoreOf(task, truth, (await core.predictions(list, options, true)).perPrompt);
 }
@@ -43,7 +44,7 @@ export async function scorePrompts(core: ProbeCore, prompts: string[], labels: n
 export async function evaluatePrompts(
   core: ProbeCore,
   sweep: SweptLayers | undefined,
-  prompts: string[],
+  prompts: Prompt[],
   labels: number[],
   options: EvaluateOptions,
 ): Promise<EvaluationResult> {
@@ -51,13 +52,14 @@ export async function evaluatePrompts(
   const { task } = state;
   const monitoring = parseMonitoringOptions(options);
   checkMonitoringFor(monitoring, task, state.model.classes.length, hasProba(state.model));
-  const list = checkPrompts(prompts);
+  const list = core.prompts(prompts);
+  const ids = list.map(promptId); // the evaluation-set hash reads conversations as JSON
   const truth = checkLabels(labels, list.length, "labels", task);
   const evaluate = async () =>
     evaluatePredictions(
       task,
       core.fitted("evaluate").model.classes,
-      list,
+      ids,
       truth,
       await core.predictions(list, options, true),
       monitoring,

@@ -3,6 +3,7 @@
  * A thin facade: option parsing, the runtime and the fitted state live in a private core
  * (core.ts), extraction in extraction/, the numbers in estimator/, sweeps in sweep.ts.
  */
+import { tokenRoles, type Prompt } from "../chat/chat-input.js";
 import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
 import type { ActivationsInput } from "../estimator/activation-matrix.js";
 import type { FittedState } from "../estimator/fitted-state.js";
@@ -28,6 +29,7 @@ import type {
   WarmupOptions,
   WarmupResult,
 } from "./probe-types.js";
+import { scoreTokens, type TokenScores } from "./score-tokens.js";
 import { sweepFit, sweepLayers, type LayerSweepResult, type ProbeFactory, type SweepArgs } from "./sweep.js";
 import { fitActivations, fitPlan, warmup } from "./training.js";
 
@@ -44,6 +46,7 @@ export type {
   LabelsOf,
   LoadOverrides,
 } from "./probe-types.js";
+export type { TokenScore, TokenScores } from "./score-tokens.js";
 
 let coreOf: <L extends ProbeOptions>(probe: Probe<L>) => ProbeCore;
 
@@ -156,12 +159,12 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * @throws {InvalidInputError} for empty sets, mismatched labels, a single class or bad weights.
    */
   async fit(
-    positiveOrPrompts: string[],
-    negativeOrLabels: string[] | number[],
+    positiveOrPrompts: Prompt[],
+    negativeOrLabels: Prompt[] | number[],
     options: FitOptions = {},
   ): Promise<this> {
     const core = this.#core;
-    const data = trainingData(positiveOrPrompts, negativeOrLabels, core.options.task);
+    const data = trainingData(positiveOrPrompts, negativeOrLabels, core.options.task, tokenRoles(core.options.tokens));
     const weights = checkSampleWeight(options.sampleWeight, data.prompts.length);
     const plan = await core.session.plan(options);
     if (plan.mode !== "sweep") {
@@ -177,7 +180,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   /**
    * Extracts and caches the activations of `prompts` for this probe's layers and training pooling. Python: `warmup`.
    */
-  warmup(prompts: string[], options: WarmupOptions = {}): Promise<WarmupResult> {
+  warmup(prompts: Prompt[], options: WarmupOptions = {}): Promise<WarmupResult> {
     return warmup(this.#core, prompts, options);
   }
 
@@ -186,8 +189,8 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * one row per real token of each prompt. Python: `predict_proba`.
    * @throws {NotSupportedError} for regression probes and classifiers without probabilities.
    */
-  predictProba(prompts: string[], options?: PredictOptions): Promise<ProbaOf<O>>;
-  async predictProba(prompts: string[], options: PredictOptions = {}): Promise<number[][] | number[][][]> {
+  predictProba(prompts: Prompt[], options?: PredictOptions): Promise<ProbaOf<O>>;
+  async predictProba(prompts: Prompt[], options: PredictOptions = {}): Promise<number[][] | number[][][]> {
     this.#core.requireProba(this.#core.fitted("predictProba"), "predictProba");
     const out = await this.#core.predictions(prompts, options);
     return out.perToken ? out.perToken.map((t) => t.proba ?? []) : (out.perPrompt?.proba ?? []);
@@ -197,16 +200,24 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * Predicted labels (the argmax of the probabilities), regression values, or per token with pooling "all".
    * Python: `predict`.
    */
-  predict(prompts: string[], options?: PredictOptions): Promise<LabelsOf<O>>;
-  async predict(prompts: string[], options: PredictOptions = {}): Promise<number[] | number[][]> {
+  predict(prompts: Prompt[], options?: PredictOptions): Promise<LabelsOf<O>>;
+  async predict(prompts: Prompt[], options: PredictOptions = {}): Promise<number[] | number[][]> {
     const regression = this.#core.fitted("predict").task === "regression";
     const out = await this.#core.predictions(prompts, options);
     const pick = (s: RowScores | undefined) => (regression ? s?.values : s?.labels) ?? [];
     return out.perToken ? out.perToken.map(pick) : pick(out.perPrompt);
   }
 
+  /**
+   * Per-token scores of one prompt or conversation, with each token's span in the text (UTF-16
+   * offsets: `text.slice(start, end)`), for highlighting. Not in lmprobe.
+   */
+  scoreTokens(input: Prompt, options: CallOptions = {}): Promise<TokenScores> {
+    return scoreTokens(this.#core, input, options);
+  }
+
   /** Accuracy (classification) or R² (regression) on labelled prompts. Python: `score`. */
-  score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
+  score(prompts: Prompt[], labels: number[], options: PredictOptions = {}): Promise<number> {
     return scorePrompts(this.#core, prompts, labels, options);
   }
 
@@ -217,7 +228,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
    * `recallAtFpr` and `roc` (`fpr: [0.01]`, `roc: true`) and bootstrap intervals (`bootstrap: { n, seed }`).
    * @throws {InvalidOptionError} naming a bad monitoring option, or one this probe cannot answer.
    */
-  evaluate(prompts: string[], labels: number[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
+  evaluate(prompts: Prompt[], labels: number[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
     return evaluatePrompts(this.#core, this.#sweep, prompts, labels, options);
   }
 

@@ -5,6 +5,7 @@
 import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import type { Predictions } from "../estimator/inference.js";
+import { promptId, type Prompt } from "../chat/chat-input.js";
 import { checkLabels, checkPrompts } from "../estimator/training-data.js";
 import type { EvaluationResult } from "../types.js";
 import type { PredictOptions } from "./probe-types.js";
@@ -13,23 +14,24 @@ import type { PredictOptions } from "./probe-types.js";
 export interface EvaluableSweep {
   readonly layers: number[];
   stateOf(layer: number): FittedState;
-  predictionsByLayer(prompts: string[], options: PredictOptions, pooled: boolean): Promise<Map<number, Predictions>>;
+  predictionsByLayer(prompts: Prompt[], options: PredictOptions, pooled: boolean): Promise<Map<number, Predictions>>;
 }
 
 /** The metrics of each layer's probe on labelled prompts, keyed by layer (ascending). */
 export async function evaluateLayers(
   sweep: EvaluableSweep,
-  prompts: string[],
+  prompts: Prompt[],
   labels: number[],
   options: PredictOptions = {},
 ): Promise<Map<number, EvaluationResult>> {
   const first = sweep.stateOf(sweep.layers[0]!);
   const list = checkPrompts(prompts);
   const truth = checkLabels(labels, list.length, "labels", first.task);
+  const ids = list.map(promptId); // the evaluation-set hash reads conversations as JSON
   const out = new Map<number, EvaluationResult>();
   for (const [layer, predictions] of await sweep.predictionsByLayer(list, options, true)) {
     const state = sweep.stateOf(layer);
-    out.set(layer, evaluatePredictions(state.task, state.model.classes, list, truth, predictions));
+    out.set(layer, evaluatePredictions(state.task, state.model.classes, ids, truth, predictions));
   }
   return out;
 }

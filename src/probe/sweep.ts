@@ -3,6 +3,7 @@
  * layer (one forward pass per batch, never one per layer), and scored the same way. Sweeps make
  * their probes through a factory (Probe passes its own), so this module never imports Probe.
  */
+import { tokenRoles, type Prompt } from "../chat/chat-input.js";
 import type { LayerSpec, ProbeOptions } from "../config/probe-options.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
@@ -12,7 +13,6 @@ import { scoreRows } from "../estimator/scoring.js";
 import type { ActivationBlock } from "../estimator/sequence-pooling.js";
 import {
   checkLabels,
-  checkPrompts,
   checkSampleWeight,
   expandTokens,
   trainingData,
@@ -31,9 +31,9 @@ export interface SweepArgs extends Omit<ProbeOptions, "layers">, CallOptions {
   /** Layers to sweep: indices or a named set. @default "all" */
   layers?: Exclude<LayerSpec, "auto" | "fast_auto">;
   /** Contrastive: positive prompts; labelled: all prompts. */
-  positivePrompts: string[];
+  positivePrompts: Prompt[];
   /** Contrastive: negative prompts; labelled: one label per prompt. */
-  negativePrompts: string[] | number[];
+  negativePrompts: Prompt[] | number[];
   /** One weight per training prompt. */
   sampleWeight?: number[];
   /** Prompts per forward pass for this call. */
@@ -103,13 +103,13 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
 
   /** Predictions of every layer's probe, from one extraction of all layers. */
   async predictionsByLayer(
-    prompts: string[],
+    prompts: Prompt[],
     options: PredictOptions = {},
     pooled = false,
   ): Promise<Map<number, Predictions>> {
     const layers = this.layers;
     const first = this.member(layers[0]!).core;
-    const list = checkPrompts(prompts);
+    const list = first.prompts(prompts);
     let how = resolveInferencePooling(first.options.pooling, first.options.inferencePooling);
     if (pooled && how.stage === "all") how = { stage: "activation", reduction: "last_token" };
     const extracted = new Map<string, Promise<ActivationBlock>>();
@@ -132,9 +132,9 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
   }
 
   /** Accuracy (R² for regression) of each layer's probe. Python: `LayerSweepResult.score`. */
-  async score(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<Record<number, number>> {
+  async score(prompts: Prompt[], labels: number[], options: PredictOptions = {}): Promise<Record<number, number>> {
     const task = this.member(this.layers[0]!).core.options.task;
-    const truth = checkLabels(labels, checkPrompts(prompts).length, "labels", task);
+    const truth = checkLabels(labels, this.member(this.layers[0]!).core.prompts(prompts).length, "labels", task);
     const scores: Record<number, number> = {};
     for (const [layer, p] of await this.predictionsByLayer(prompts, options, true)) {
       const s = p.perPrompt ?? {};
@@ -144,17 +144,17 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
   }
 
   /** `evaluate`'s metrics (accuracy, AUROC...; R², MSE... for regression) of every layer, keyed by layer. */
-  evaluate(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<Map<number, EvaluationResult>> {
+  evaluate(prompts: Prompt[], labels: number[], options: PredictOptions = {}): Promise<Map<number, EvaluationResult>> {
     return evaluateLayers(this, prompts, labels, options);
   }
 
   /** The layer with the best score (ties: the lowest layer). Python: `best_layer`. */
-  async bestLayer(prompts: string[], labels: number[], options: PredictOptions = {}): Promise<number> {
+  async bestLayer(prompts: Prompt[], labels: number[], options: PredictOptions = {}): Promise<number> {
     return bestOf(this.layers, await this.score(prompts, labels, options));
   }
 
   /** Each layer's predictions. Python: `predict`. */
-  async predict(prompts: string[], options: PredictOptions = {}): Promise<Record<number, number[]>> {
+  async predict(prompts: Prompt[], options: PredictOptions = {}): Promise<Record<number, number[]>> {
     const out: Record<number, number[]> = {};
     for (const [layer, p] of await this.predictionsByLayer(prompts, options, true))
       out[layer] = p.perPrompt?.labels ?? p.perPrompt?.values ?? [];
@@ -162,7 +162,7 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
   }
 
   /** Each layer's class probabilities. Python: `predict_proba`. */
-  async predictProba(prompts: string[], options: PredictOptions = {}): Promise<Record<number, number[][]>> {
+  async predictProba(prompts: Prompt[], options: PredictOptions = {}): Promise<Record<number, number[][]>> {
     const out: Record<number, number[][]> = {};
     for (const [layer, p] of await this.predictionsByLayer(prompts, options, true))
       out[layer] = p.perPrompt?.proba ?? [];
@@ -207,6 +207,7 @@ async function fitPerLayer<P>(
   factory: ProbeFactory<P>,
 ): Promise<{ members: Map<number, MadeProbe<P>>; trainScores: Map<number, [number, number]> }> {
   const pooling = resolveTrainPooling(base.options.pooling, base.options.trainPooling);
+  await base.session.chatSource(data.prompts, call); // no chat template: refused before the worker starts
   base.runtime.prewarm(call.onProgress);
   const acts = await base.session.extract(data.prompts, layers, pooling === "all" ? "sequence" : pooling, call);
   const members = new Map<number, MadeProbe<P>>();
@@ -290,7 +291,8 @@ export async function sweepLayers<P extends SweepMember>(
   const runtime = options.runtime ?? new PythonRuntime();
   const base = factory({ ...options, layers: layers ?? "all", runtime });
   try {
-    const data = trainingData(positivePrompts, negativePrompts, base.core.options.task);
+    const { task, tokens } = base.core.options;
+    const data = trainingData(positivePrompts, negativePrompts, task, tokenRoles(tokens));
     const weights = checkSampleWeight(sampleWeight, data.prompts.length);
     const plan = await base.core.session.plan({});
     const list = "candidates" in plan ? plan.candidates : plan.layers;

@@ -4,13 +4,8 @@
  */
 import { toRows, type ActivationsInput } from "../estimator/activation-matrix.js";
 import { resolveInferencePooling, resolveTrainPooling, isVectorPooling } from "../estimator/pooling.js";
-import {
-  checkLabels,
-  checkPrompts,
-  checkSampleWeight,
-  expandTokens,
-  type TrainingData,
-} from "../estimator/training-data.js";
+import { checkLabels, checkSampleWeight, expandTokens, type TrainingData } from "../estimator/training-data.js";
+import { promptId, type Prompt } from "../chat/chat-input.js";
 import { InvalidInputError } from "../errors.js";
 import type { LayerPlan } from "../extraction/layers.js";
 import type { CallOptions } from "../types.js";
@@ -28,6 +23,8 @@ export async function fitPlan(
 ): Promise<void> {
   const started = performance.now();
   const layers = "candidates" in plan ? plan.candidates : plan.layers;
+  // Conversations need a chat template: refused here, before the worker starts.
+  await core.session.chatSource(data.prompts, options);
   // The fit needs the worker whatever the cache holds: starting it now overlaps Python's
   // import time with the cache reads (all input checks have passed by here).
   core.runtime.prewarm(options.onProgress);
@@ -57,9 +54,9 @@ export async function fitPlan(
 }
 
 /** Extracts and caches activations for the probe's layers without training. */
-export async function warmup(core: ProbeCore, prompts: string[], options: WarmupOptions): Promise<WarmupResult> {
+export async function warmup(core: ProbeCore, prompts: Prompt[], options: WarmupOptions): Promise<WarmupResult> {
   const started = performance.now();
-  const list = checkPrompts(prompts);
+  const list = core.prompts(prompts);
   const plan = await core.session.plan(options);
   const layers = "candidates" in plan ? plan.candidates : plan.layers;
   const train = resolveTrainPooling(core.options.pooling, core.options.trainPooling);
@@ -69,7 +66,7 @@ export async function warmup(core: ProbeCore, prompts: string[], options: Warmup
     train !== "all" && stage.stage === "activation" && isVectorPooling(stage.reduction) ? train : undefined;
   const acts = await core.session.extract(list, layers, vector ?? "sequence", { ...options, cacheOnly: true });
   core.lastProfile = { totalSeconds: (performance.now() - started) / 1000, extraction: acts.profile };
-  return { prompts: new Set(list).size, cached: acts.cachedPrompts };
+  return { prompts: new Set(list.map(promptId)).size, cached: acts.cachedPrompts };
 }
 
 /** Fits on user activations: rows of `nLayers × hidden` features (no scaler, no preprocessing). */

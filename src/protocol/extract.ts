@@ -3,10 +3,13 @@ import type { Tensor } from "./codec.js";
 import { remoteToWire, type RemoteJob, type RemoteWire } from "./remote.js";
 import { numbers } from "./wire-values.js";
 
+/** A prompt on the wire: a text, or a chat conversation the worker renders with the model's template. */
+export type WirePrompt = string | Array<{ role: string; content: string }>;
+
 /** One extraction request, in TypeScript's terms. */
 export interface ExtractSpec {
   model: string;
-  prompts: string[];
+  prompts: WirePrompt[];
   layers: number[];
   /** A vector pooling, or "none" for every real token (unpadded, with `lengths`). */
   pooling: "last_token" | "first_token" | "mean" | "none";
@@ -16,12 +19,14 @@ export interface ExtractSpec {
   device: string;
   backend?: string | undefined;
   remote?: RemoteJob | undefined;
+  /** Pool only these roles' message-content tokens of conversations (local backend; absent: every token). */
+  roles?: string[] | undefined;
 }
 
 /** The `extract` request body. */
 export interface ExtractRequest {
   model: string;
-  prompts: string[];
+  prompts: WirePrompt[];
   layers: number[];
   pooling: ExtractSpec["pooling"];
   batch_size: number;
@@ -30,6 +35,7 @@ export interface ExtractRequest {
   device: string;
   backend?: string;
   remote?: RemoteWire;
+  roles?: string[];
 }
 
 /** The `extract` reply body. */
@@ -66,6 +72,7 @@ export function extractToWire(spec: ExtractSpec): ExtractRequest {
     device: spec.device,
     ...(spec.backend ? { backend: spec.backend } : {}),
     ...(spec.remote ? { remote: remoteToWire(spec.remote) } : {}),
+    ...(spec.roles ? { roles: spec.roles } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import type {
 import type { ExtractReply, ExtractRequest } from "./extract.js";
 import type { FitReply, FitRequest } from "./fit.js";
 import type { ScoreReply, ScoreRequest } from "./score.js";
+import type { TokenizeReply, TokenizeRequest } from "./tokenize.js";
 import type { WireBody } from "./wire-values.js";
 
 /** What the worker reports about itself in the `hello` handshake. */
@@ -121,6 +122,7 @@ export interface RpcMap {
   baseline_fit: { request: BaselineFitRequest; reply: BaselineFitReply };
   baseline_predict: { request: BaselinePredictRequest; reply: BaselinePredictReply };
   export_native: { request: ExportNativeRequest; reply: ExportNativeReply };
+  tokenize: { request: TokenizeRequest; reply: TokenizeReply };
 }
 
 /** An RPC name. */
@@ -142,6 +144,7 @@ export const RPC_NAMES = [
   "baseline_fit",
   "baseline_predict",
   "export_native",
+  "tokenize",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

@@ -18,7 +18,7 @@ export interface TinyModel {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    tinyModels: Record<"llama" | "gpt2" | "gpt_neox", TinyModel>;
+    tinyModels: Record<"llama" | "gpt2" | "gpt_neox" | "llama_chat", TinyModel>;
     python: string;
   }
 }

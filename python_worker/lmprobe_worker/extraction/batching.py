@@ -21,16 +21,22 @@ def token_lengths(tokenizer: Any, prompts: list[str]) -> list[int]:
 
 
 def batches(
-    tokenizer: Any, prompts: list[str], batch_size: int, group_by_length: bool, limit: int | None = None
+    tokenizer: Any,
+    prompts: list[Any],
+    batch_size: int,
+    group_by_length: bool,
+    limit: int | None = None,
+    lengths: list[int] | None = None,
 ) -> list[list[int]]:
     """Prompt indices per forward pass, in input order or grouped by token length.
 
     With the model's ``limit`` (its positions), every prompt's token count is checked first, so a
     prompt the model cannot take fails the request before any forward pass (and names the prompt).
+    ``lengths``: token counts already known (chat prompts are tokenized beforehand, see chat.py).
     """
     order = list(range(len(prompts)))
     if limit is not None or group_by_length:
-        lengths = token_lengths(tokenizer, prompts)
+        lengths = lengths if lengths is not None else token_lengths(tokenizer, prompts)
         check_lengths(lengths, limit)
         if group_by_length:
             order.sort(key=lambda i: lengths[i])  # stable: equal lengths keep input order

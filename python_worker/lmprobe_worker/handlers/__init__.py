@@ -15,6 +15,7 @@ from .fit import fit
 from .hello import hello
 from .models import loaded_models, unload
 from .score import score
+from .tokenize import tokenize
 
 HANDLERS: dict[str, Handler] = {
     "loaded_models": loaded_models,
@@ -27,6 +28,7 @@ HANDLERS: dict[str, Handler] = {
     "baseline_fit": baseline_fit,
     "baseline_predict": baseline_predict,
     "export_native": export_native,
+    "tokenize": tokenize,
 }
 
 

@@ -15,14 +15,25 @@ from ..messages import ExtractReply, ExtractRequest
 BACKENDS = ("local", "nnsight")
 
 
-def _check_prompts(prompts: Any) -> list[str]:
-    """Strings, none empty: checked before a model loads or anything is tokenized."""
-    from ..extraction.checks import check_non_empty
+def _check_prompts(prompts: Any, chat_ok: bool = True) -> list[Any]:
+    """Non-empty strings or chat conversations: checked before a model loads or anything is tokenized."""
+    from ..extraction.chat import check_prompt, is_conversation
 
-    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        raise WorkerFailure("BAD_REQUEST", "every prompt must be a string")
-    check_non_empty(prompts)
-    return prompts
+    if not isinstance(prompts, list):
+        raise WorkerFailure("BAD_REQUEST", "prompts must be a list")
+    checked = [check_prompt(p, i) for i, p in enumerate(prompts)]
+    if not chat_ok and any(is_conversation(p) for p in checked):
+        raise WorkerFailure("BAD_REQUEST", "chat conversations are extracted by the local backend only")
+    return checked
+
+
+def _roles(body: Any) -> list[str] | None:
+    roles = body.get("roles")
+    if roles is None:
+        return None
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
+        raise WorkerFailure("BAD_REQUEST", "roles must be a non-empty list of role names, or absent")
+    return roles
 
 
 def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
@@ -35,7 +46,8 @@ def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
         raise WorkerFailure("BAD_REQUEST", f"unknown backend {backend!r}; use 'local' or 'nnsight'")
     if backend == "nnsight" and body.get("remote"):
         return _extract_remote(body, ctx, t0)  # NDIF: no local weights are loaded
-    prompts = _check_prompts(body["prompts"])
+    prompts = _check_prompts(body["prompts"], chat_ok=backend == "local")
+    roles = _roles(body) if backend == "local" else None
     spec = (body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
     fresh = not is_loaded(*spec)  # report a model load only when one happens
     if fresh:
@@ -63,6 +75,7 @@ def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
         on_batch,
         bool(body.get("group_by_length", False)),
         timings,
+        **({"roles": roles} if roles is not None else {}),
     )
     return {
         "activations": acts,
@@ -75,7 +88,7 @@ def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
 def _extract_remote(body: ExtractRequest, ctx: RequestContext, t0: float) -> ExtractReply:
     from ..extraction.ndif.client import extract_remote
 
-    prompts = _check_prompts(body["prompts"])
+    prompts = _check_prompts(body["prompts"], chat_ok=False)
     acts, lengths, summary = extract_remote(
         body,
         prompts,
