@@ -1,0 +1,136 @@
+"""Daemon mode over real ZeroMQ: discovery file, shared shutdown, per-client cancel, dead clients, idle exit."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+from wire import call
+
+from lmprobe_worker.protocol import PROTOCOL_VERSION, decode, encode
+
+
+@contextmanager
+def running_daemon(env: dict[str, str], folder: Path, idle: float = 0) -> Iterator[tuple[subprocess.Popen, dict]]:
+    folder.mkdir(mode=0o700, exist_ok=True)
+    discovery = folder / "daemon.json"
+    log = open(folder / "daemon.log", "wb")
+    args = ["--daemon", "--discovery", str(discovery), "--idle-timeout", str(idle)]
+    proc = subprocess.Popen([sys.executable, "-m", "lmprobe_worker", *args], stdin=subprocess.DEVNULL,
+                            stdout=log, stderr=log, env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not discovery.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, (folder / "daemon.log").read_text()
+            time.sleep(0.05)
+        yield proc, json.loads(discovery.read_text())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        log.close()
+
+
+@contextmanager
+def client(ctx: zmq.Context, endpoint: str) -> Iterator[zmq.Socket]:
+    sock = ctx.socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(endpoint)
+    try:
+        yield sock
+    finally:
+        sock.close()
+
+
+_TERMINAL: dict[tuple[int, str], tuple[dict, dict]] = {}
+
+
+def replies_until(sock: zmq.Socket, rid: str) -> tuple[dict, dict]:
+    """The terminal reply of request ``rid``; others are kept for later, keepalives skipped."""
+    while (id(sock), rid) not in _TERMINAL:
+        assert sock.poll(120_000), f"no reply to {rid}"
+        header, body = decode(sock.recv_multipart())
+        if header["type"] in ("result", "error"):
+            _TERMINAL[(id(sock), str(header.get("parent")))] = (header, body)
+    return _TERMINAL.pop((id(sock), rid))
+
+
+def send(sock: zmq.Socket, kind: str, rid: str, body: dict | None = None) -> None:
+    sock.send_multipart(encode({"v": PROTOCOL_VERSION, "id": rid, "type": kind}, body or {}))
+
+
+def slow_fit() -> dict:
+    """A fit that takes a while (a large logistic regression), to hold the compute thread."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 1, 2048)).astype(np.float32)
+    return {"X": X, "y": (np.arange(3000) % 2).tolist(), "task": "classification", "random_state": 0,
+            "normalize_layers": True, "path": "prompt", "preprocessing": None, "pca_components": None,
+            "mass_mean_augment": False, "sample_weight": None, "layer_selection": None,
+            "classifier": "logistic_regression"}  # fmt: skip
+
+
+def test_discovery_file_is_private_and_only_a_daemon_stop_ends_it(worker_env, tmp_path) -> None:
+    with running_daemon(worker_env, tmp_path / "d") as (proc, info):
+        path = tmp_path / "d" / "daemon.json"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert info["pid"] == proc.pid and info["uid"] == os.getuid() and info["protocol"] == PROTOCOL_VERSION
+        ctx = zmq.Context()
+        with client(ctx, info["endpoint"]) as a, client(ctx, info["endpoint"]) as b:
+            assert call(a, "shutdown")[-1][1] == {"bye": True, "shared": True}
+            _, status = call(b, "status")[-1]
+            assert status["pid"] == proc.pid and status["clients"] == 2 and status["models"] == []
+            assert call(b, "shutdown", {"daemon": True})[-1][1]["shared"] is False
+        ctx.term()
+        assert proc.wait(30) == 0
+        assert not path.exists()
+
+
+def test_one_client_cannot_cancel_another_and_a_dead_client_is_cancelled(worker_env, tmp_path) -> None:
+    with running_daemon(worker_env, tmp_path / "d") as (proc, info):
+        ctx = zmq.Context()
+        with client(ctx, info["endpoint"]) as a, client(ctx, info["endpoint"]) as b:
+            send(b, "fit", "f1", slow_fit())
+            send(b, "hello", "x")
+            call(a, "cancel", {"target": "x"}, rid="c1")  # a names b's request id: not its own
+            send(b, "fit", "f2", slow_fit())
+            send(b, "hello", "y")
+            call(b, "cancel", {"target": "y"}, rid="c2")
+            assert replies_until(b, "x")[0]["type"] == "result"
+            header, body = replies_until(b, "y")
+            assert header["type"] == "error" and body["code"] == "CANCELLED"
+            # A client dies with a running fit and queued requests: its work is cancelled, b is served.
+            with client(ctx, info["endpoint"]) as doomed:
+                send(doomed, "fit", "d1", slow_fit())
+                for i in range(3):
+                    send(doomed, "hello", f"d{i + 2}")
+                assert doomed.poll(30_000)  # its ack: the work is registered
+            assert replies_until(b, "f2")[0]["type"] == "result"
+            send(b, "hello", "after")
+            assert replies_until(b, "after")[0]["type"] == "result"
+            deadline = time.monotonic() + 60
+            while call(b, "status", rid="s")[-1][1]["requests_in_flight"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert call(b, "status", rid="s")[-1][1]["requests_in_flight"] == 0
+        ctx.term()
+        log = (tmp_path / "d" / "daemon.log").read_text()
+        assert "a client disconnected with 4 request(s) in flight: cancelled" in log or (
+            "a client disconnected with 3 request(s) in flight: cancelled" in log
+        ), log
+        assert proc.poll() is None
+
+
+@pytest.mark.parametrize("idle", [1.0])
+def test_an_idle_daemon_exits_and_removes_its_discovery_file(worker_env, tmp_path, idle) -> None:
+    with running_daemon(worker_env, tmp_path / "d", idle=idle) as (proc, _info):
+        assert proc.wait(60) == 0
+        assert not (tmp_path / "d" / "daemon.json").exists()
