@@ -62,8 +62,8 @@ const child = (mode, daemon) =>
   JSON.parse(execFileSync(process.execPath, [self, "--child", `${mode},${cacheDir},${n}`], { env: env(daemon) }));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const cold = child("cold, no daemon", "off");
-const cachedNoDaemon = child("cached, no daemon", "off");
+const cold = child("cold-no-daemon", "off");
+const cachedNoDaemon = child("cached-no-daemon", "off");
 const started = performance.now();
 execFileSync(process.execPath, [cli, "worker", "start", "--idle-timeout", "10m"], {
   env: env("auto"),
@@ -72,8 +72,8 @@ execFileSync(process.execPath, [cli, "worker", "start", "--idle-timeout", "10m"]
 const daemonStartSeconds = (performance.now() - started) / 1000;
 let withDaemon;
 try {
-  const firstAttach = child("cached, daemon, first client", "auto"); // the daemon imports the fit's modules once
-  const steady = Array.from({ length: reps }, (_, i) => child(`cached, daemon, client ${i + 2}`, "auto"));
+  const firstAttach = child("cached-daemon-first-client", "auto"); // the daemon imports the fit's modules once
+  const steady = Array.from({ length: reps }, (_, i) => child(`cached-daemon-client-${i + 2}`, "auto"));
   withDaemon = { firstAttach, steady };
 } finally {
   execFileSync(process.execPath, [cli, "worker", "stop"], { env: env("auto"), stdio: "inherit" });

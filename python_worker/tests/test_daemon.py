@@ -134,3 +134,27 @@ def test_an_idle_daemon_exits_and_removes_its_discovery_file(worker_env, tmp_pat
     with running_daemon(worker_env, tmp_path / "d", idle=idle) as (proc, _info):
         assert proc.wait(60) == 0
         assert not (tmp_path / "d" / "daemon.json").exists()
+
+
+def test_loaded_models_are_an_lru_bounded_by_the_memory_budget(tiny_models) -> None:
+    from lmprobe_worker import model_budget
+    from lmprobe_worker.models import load_model, loaded_bytes, loaded_keys, unload_all
+
+    unload_all()
+    try:
+        llama, gpt2, neox = (tiny_models[k]["path"] for k in ("llama", "gpt2", "gpt_neox"))
+        first = load_model(llama, device="cpu")
+        model_budget.set_budget(first.nbytes + load_model(gpt2, device="cpu").nbytes)  # room for two
+        assert [k[0] for k in loaded_keys()] == [llama, gpt2]
+        load_model(llama, device="cpu")  # a hit makes llama the most recently used
+        load_model(neox, device="cpu")  # over budget: the least recently used (gpt2) goes
+        assert [k[0] for k in loaded_keys()] == [llama, neox]
+        assert loaded_bytes() <= model_budget.budget() or len(loaded_keys()) == 1
+        model_budget.set_budget(1)  # smaller than any model: the new one is still loaded, alone
+        load_model(gpt2, device="cpu")
+        assert [k[0] for k in loaded_keys()] == [gpt2]
+        with pytest.raises(ValueError, match="positive"):
+            model_budget.set_budget(0)
+    finally:
+        model_budget.set_budget(None)
+        unload_all()

@@ -206,8 +206,10 @@ describe("lmprobe worker (daemon)", () => {
     expect((await rt.ready()).pid).not.toBe(process.pid);
   });
 
-  it("`worker stop` stops the daemon and removes its discovery file; status then exits 1", async () => {
+  it("`worker start` recovers a stale start lock; `worker stop` stops the daemon; status then exits 1", async () => {
+    writeFileSync(join(dir, "daemon.lock"), String(2 ** 22 + 12345)); // left by a start killed midway (pid > pid_max)
     const pid = await startDaemon("--idle-timeout", "10m");
+    expect(existsSync(join(dir, "daemon.lock"))).toBe(false); // released after the start
     const stop = await cli("stop");
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stdout).toBe(`stopped: pid ${pid}`);
