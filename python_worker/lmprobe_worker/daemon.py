@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
@@ -29,14 +29,23 @@ from zmq.utils.monitor import recv_monitor_message
 from . import model_budget
 from .protocol import PROTOCOL_VERSION, encode, reply_header
 
-if TYPE_CHECKING:
-    from .server import WorkerServer
-
 log = logging.getLogger("lmprobe_worker")
 
 # How often clients with work in flight are probed while no disconnect event came (a half-open
 # TCP peer sends none); a local client killed -9 is noticed at once through the monitor.
 PROBE_INTERVAL_S = 1.0
+
+
+class WorkerServer(Protocol):
+    """What the daemon needs of the ROUTER loop (server.py), which imports this module."""
+
+    endpoint: str
+
+    def identities_with_work(self) -> set[bytes]: ...
+
+    def inflight_count(self) -> int: ...
+
+    def cancel_client(self, identity: bytes) -> int: ...
 
 
 @dataclass
