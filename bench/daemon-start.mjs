@@ -4,12 +4,23 @@
 // fresh Node process; the daemon lives in a private LMPROBE_DAEMON_DIR and is stopped at the end.
 // Run: npm run build && node bench/daemon-start.mjs [N] [REPS]
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const [, , first, second] = process.argv;
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc; null elsewhere). */
+function cpuSecondsOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return null;
+  }
+}
 
 if (first === "--child") {
   // One measured run in a fresh process: everything it pays is what a re-run script pays.
@@ -27,9 +38,12 @@ if (first === "--child") {
   const runtime = new PythonRuntime();
   const info = await runtime.ready();
   const ready = performance.now();
+  const workerCpuAtReady = cpuSecondsOf(info.pid);
   const probe = new Probe({ model: "embedded:smollm2-135m", layers: 12, randomState: 0, cacheDir, runtime });
   await probe.fit(prompts, labels);
   const fitDone = performance.now();
+  const workerCpuAtFit = cpuSecondsOf(info.pid);
+  const nodeCpu = process.cpuUsage();
   const timings = probe.lastProfile ?? null;
   await runtime.close();
   const closed = performance.now();
@@ -44,6 +58,12 @@ if (first === "--child") {
         ready: (ready - t0) / 1000,
         fit: (fitDone - ready) / 1000,
         close: (closed - fitDone) / 1000,
+      },
+      // CPU seconds, less sensitive than wall times to other load on the machine.
+      cpu: {
+        node: (nodeCpu.user + nodeCpu.system) / 1e6,
+        workerDuringFit: workerCpuAtFit - workerCpuAtReady,
+        workerUpToFitEnd: workerCpuAtFit,
       },
       timings,
     }),
@@ -67,7 +87,7 @@ const cachedNoDaemon = child("cached-no-daemon", "off");
 const started = performance.now();
 execFileSync(process.execPath, [cli, "worker", "start", "--idle-timeout", "10m"], {
   env: env("auto"),
-  stdio: "inherit",
+  stdio: ["ignore", 2, 2],
 });
 const daemonStartSeconds = (performance.now() - started) / 1000;
 let withDaemon;
@@ -76,7 +96,7 @@ try {
   const steady = Array.from({ length: reps }, (_, i) => child(`cached-daemon-client-${i + 2}`, "auto"));
   withDaemon = { firstAttach, steady };
 } finally {
-  execFileSync(process.execPath, [cli, "worker", "stop"], { env: env("auto"), stdio: "inherit" });
+  execFileSync(process.execPath, [cli, "worker", "stop"], { env: env("auto"), stdio: ["ignore", 2, 2] });
 }
 const steadySeconds = median(withDaemon.steady.map((r) => r.processSeconds));
 const results = {

@@ -129,7 +129,13 @@ class WorkerServer:
 
     # -- main thread ------------------------------------------------------------------------
     def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
-        self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+        try:
+            self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+        except zmq.ZMQError as exc:
+            # ROUTER_MANDATORY: the client went away with messages still queued here. Never fatal
+            # (other clients are being served); what it left queued is cancelled.
+            log.debug("dropping a %s reply: %s", kind, exc)
+            self.cancel_client(identity)
 
     def _control(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> bool:
         kind, rid = header.get("type"), str(header.get("id"))

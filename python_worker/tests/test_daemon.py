@@ -129,6 +129,23 @@ def test_one_client_cannot_cancel_another_and_a_dead_client_is_cancelled(worker_
         assert proc.poll() is None
 
 
+def test_clients_vanishing_with_messages_in_flight_never_bring_the_daemon_down(worker_env, tmp_path) -> None:
+    # Messages of a client that closed meanwhile are still read: their acks then fail (ROUTER_MANDATORY),
+    # which must cost that client its work, not the daemon its life.
+    with running_daemon(worker_env, tmp_path / "d") as (proc, info):
+        ctx = zmq.Context()
+        for n in range(10):
+            with client(ctx, info["endpoint"]) as doomed:
+                send(doomed, "hello", f"big{n}", {"junk": b"x" * (24 << 20)})  # slow to read: the others wait
+                for i in range(3):
+                    send(doomed, "hello", f"v{n}-{i}")
+                assert doomed.poll(30_000)  # the first ack; then it vanishes with the rest unread
+        with client(ctx, info["endpoint"]) as survivor:
+            assert call(survivor, "hello", rid="alive")[-1][0]["type"] == "result"
+        ctx.term()
+        assert proc.poll() is None, (tmp_path / "d" / "daemon.log").read_text()
+
+
 @pytest.mark.parametrize("idle", [1.0])
 def test_an_idle_daemon_exits_and_removes_its_discovery_file(worker_env, tmp_path, idle) -> None:
     with running_daemon(worker_env, tmp_path / "d", idle=idle) as (proc, _info):
