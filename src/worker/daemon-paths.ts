@@ -26,6 +26,8 @@ export interface DaemonChoice {
   pythonPath?: string | undefined;
   env?: Record<string, string> | undefined;
   workerArgs?: string[] | undefined;
+  /** A remote worker (TCP + CURVE, issue 13 item 2): never a local daemon then. */
+  connect?: unknown;
 }
 
 /**
@@ -34,7 +36,8 @@ export interface DaemonChoice {
  * with the environment it was started with, so such a runtime needs its own child worker).
  */
 export function wantsDaemon(options: DaemonChoice, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (options.pythonPath !== undefined || options.env !== undefined || options.workerArgs !== undefined) return false;
+  const own = [options.pythonPath, options.env, options.workerArgs, options.connect];
+  if (own.some((o) => o !== undefined)) return false;
   if (process.platform === "win32" || typeof process.getuid !== "function") return false; // ipc:// sockets only
   const mode = options.daemon ?? (env.LMPROBE_DAEMON?.toLowerCase() === "off" ? "off" : "auto");
   return mode === "auto";
