@@ -80,6 +80,12 @@ async function liveDaemon(dir: string): Promise<(Discovery & { ok: true }) | und
   }
 }
 
+/** Removes what a daemon killed -9 left: its discovery file and its socket folder. */
+function removeStale(found: Discovery & { ok: false }): void {
+  rmSync(found.path, { force: true });
+  if (found.endpoint) removeSocketFolder(found.endpoint);
+}
+
 /** Starts the daemon of `LMPROBE_HOME` (or `LMPROBE_DAEMON_DIR`) unless one runs already. */
 export async function startDaemon(options: StartDaemonOptions): Promise<StartedDaemon> {
   const dir = ensureDaemonDir();
@@ -88,6 +94,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<StartedD
   return withLock(files.lock, timeoutMs + 10_000, async () => {
     const running = await liveDaemon(dir);
     if (running) return { info: running.info, started: false, log: files.log };
+    const previous = readDiscovery(dir);
+    if (!previous.ok && previous.problem === "stale") removeStale(previous);
     const { python } = await ensurePythonEnv(options.onProgress ? { onProgress: options.onProgress } : {});
     const log = openSync(files.log, "a", 0o600);
     const args = [
@@ -146,7 +154,7 @@ export async function stopDaemon(graceMs = 10_000): Promise<{ pid: number } | { 
   const dir = daemonDir();
   const found = readDiscovery(dir);
   if (!found.ok) {
-    if (found.problem === "stale") rmSync(found.path, { force: true });
+    if (found.problem === "stale") removeStale(found);
     return { none: found.message };
   }
   const { pid, endpoint } = found.info;

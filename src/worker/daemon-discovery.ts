@@ -28,7 +28,7 @@ export type DiscoveryProblem = "missing" | "stale" | "foreign" | "loose" | "inva
 /** The outcome of {@link readDiscovery}. */
 export type Discovery =
   | { ok: true; info: DaemonInfo; path: string }
-  | { ok: false; problem: DiscoveryProblem; message: string; path: string; pid?: number };
+  | { ok: false; problem: DiscoveryProblem; message: string; path: string; pid?: number; endpoint?: string };
 
 const uid = (): number => process.getuid?.() ?? -1;
 
@@ -52,7 +52,7 @@ function privacyProblem(
 /** Reads and checks the discovery file of the daemon folder `dir`. Never throws. */
 export function readDiscovery(dir: string): Discovery {
   const path = daemonFiles(dir).discovery;
-  const fail = (problem: DiscoveryProblem, message: string, pid?: number): Discovery => ({
+  const fail = (problem: DiscoveryProblem, message: string, pid?: number): Discovery & { ok: false } => ({
     ok: false,
     problem,
     message,
@@ -94,7 +94,10 @@ export function readDiscovery(dir: string): Discovery {
   };
   if (info.uid !== uid()) return fail("foreign", `the discovery file ${path} names user ${info.uid}, not this user`);
   if (!pidAlive(info.pid))
-    return fail("stale", `the daemon of ${path} (pid ${info.pid}) is not running (killed?)`, info.pid);
+    return {
+      ...fail("stale", `the daemon of ${path} (pid ${info.pid}) is not running (killed?)`, info.pid),
+      endpoint: info.endpoint,
+    };
   if (info.protocol !== PROTOCOL_VERSION)
     return fail(
       "protocol",

@@ -210,6 +210,8 @@ describe("lmprobe worker (daemon)", () => {
     writeFileSync(join(dir, "daemon.lock"), String(2 ** 22 + 12345)); // left by a start killed midway (pid > pid_max)
     const pid = await startDaemon("--idle-timeout", "10m");
     expect(existsSync(join(dir, "daemon.lock"))).toBe(false); // released after the start
+    await using attached = new PythonRuntime({ daemon: "auto" });
+    expect((await attached.ready()).pid).toBe(pid);
     const stop = await cli("stop");
     expect(stop.exitCode, stop.stderr).toBe(0);
     expect(stop.stdout).toBe(`stopped: pid ${pid}`);
@@ -218,6 +220,10 @@ describe("lmprobe worker (daemon)", () => {
     const after = await cli("status");
     expect(after.exitCode).toBe(1);
     expect(after.stdout).toMatch(/^no daemon running/);
+    // A runtime attached while idle: its next call finds the daemon gone and is served by a child worker.
+    const probe = new Probe({ model: models.llama.path, layers: 1, runtime: attached, cacheDir: freshDir() });
+    await probe.fit([...CATS.slice(0, 4), ...DOGS.slice(0, 4)], [1, 1, 1, 1, 0, 0, 0, 0]);
+    expect(await attached.pid()).not.toBe(pid);
   });
 
   it("an idle daemon exits by itself after --idle-timeout", async () => {
