@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `lmprobe` command: setup, env, demo, train, predict, sweep, cache, exec, export. `--help` prints to stdout
- * and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
+ * The `lmprobe` command: setup, env, demo, train, predict, sweep, cache, exec, export, worker. `--help` prints
+ * to stdout and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
  */
 import { delimiter } from "node:path";
 import { execa } from "execa";
@@ -16,6 +16,7 @@ import { exportCommand } from "./export-command.js";
 import { predictCommand, trainCommand } from "./probe-commands.js";
 import { sweepCommand } from "./sweep-command.js";
 import { HELP, MAIN_USAGE, type CommandName } from "./usage.js";
+import { workerCommand } from "./worker-command.js";
 
 const stdout = (line: string) => process.stdout.write(`${line}\n`);
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -93,6 +94,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number
   predict: (args) => predictCommand(args, stdout),
   sweep: (args) => sweepCommand(args, stdout),
   export: (args) => exportCommand(args, stdout),
+  worker: (args) => workerCommand(args, stdout),
 };
 
 async function main(argv: string[]): Promise<number> {

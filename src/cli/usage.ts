@@ -2,7 +2,8 @@
 import { CLASSIFIERS } from "../config/probe-options.js";
 
 /** The subcommands that have their own help. */
-export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache" | "sweep" | "export";
+export type CommandName =
+  "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache" | "sweep" | "export" | "worker";
 
 const DATA_FORMAT = `Data files (--data, --positive, --negative):
   *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
@@ -27,9 +28,10 @@ Commands:
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info|prune|clear     inspect and bound the activation cache
   export PROBE OUT [--force] export a saved probe for inference without Python (lmprobe-ts/native)
+  worker start|status|stop   a long-lived worker shared by every process of this user (no Python start per run)
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
-LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
+LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, LMPROBE_DAEMON, LMPROBE_DAEMON_DIR, HF_HOME, HF_TOKEN`;
 
 /** `lmprobe <command> --help`. */
 export const HELP: Record<CommandName, string> = {
@@ -155,4 +157,20 @@ inference pooling activation:max / activation:min.
 Options:
   --force       replace OUT_DIR when it already holds a native export
   -h, --help    show this help`,
+  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE] | status | stop   [--json]
+
+A long-lived worker ("daemon") that every process of this user with this LMPROBE_HOME uses
+instead of starting Python each run. It keeps loaded models (least recently used evicted beyond
+--model-memory). Found through LMPROBE_HOME/daemon/daemon.json (or LMPROBE_DAEMON_DIR), a file
+private to this user; a runtime with its own pythonPath/env, or LMPROBE_DAEMON=off, never uses it.
+
+  start         start it in the background (one per folder; a second start reports the running one)
+  status        pid, uptime, clients, requests, loaded models, memory (exit 1 when none runs)
+  stop          stop it (a client's close() never does)
+
+Options:
+  --idle-timeout T    exit after T without clients: 30m (default), 90s, 2h, or 0 (never)
+  --model-memory S    bytes of loaded models to keep: 8GiB, 512MB (default: half of RAM)
+  --json              print one JSON object
+  -h, --help          show this help`,
 };

@@ -23,6 +23,10 @@ import type { WireBody } from "../protocol/wire-values.js";
 import type { ProgressEvent } from "../types.js";
 import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
+import type { WorkerHandle } from "./worker-handle.js";
+import { attachDaemon } from "./daemon-attach.js";
+import { checkDaemonOption, type DaemonMode } from "./daemon-paths.js";
+import { definedEntries, emit } from "./runtime-util.js";
 import { errorMessage } from "../internal/unknown-values.js";
 
 /** What the worker reports about itself in the handshake. */
@@ -54,6 +58,12 @@ export interface PythonRuntimeOptions {
    * @internal
    */
   workerArgs?: string[];
+  /**
+   * `"auto"`: use this user's running daemon (`lmprobe worker start`) when there is one and the
+   * runtime sets no `pythonPath`, `env` or `workerArgs`; `"off"`: always a child worker.
+   * @default `LMPROBE_DAEMON` ("off" turns it off), else "auto"
+   */
+  daemon?: DaemonMode;
 }
 
 /** Per-call settings of {@link PythonRuntime.call}. */
@@ -63,7 +73,7 @@ export interface CallSettings {
 }
 
 interface Connection {
-  proc: WorkerProcess;
+  proc: WorkerHandle;
   rpc: RpcClient;
   info: WorkerInfo;
   /** Set when the runtime killed the worker because a cancelled request did not stop. */
@@ -84,6 +94,7 @@ export class PythonRuntime implements AsyncDisposable {
         "coalesceMs",
         `coalesceMs must be a number of milliseconds ≥ 0 (0 turns coalescing off), got ${String(ms)}.`,
       );
+    checkDaemonOption(options.daemon);
     this.options = options;
   }
 
@@ -142,6 +153,8 @@ export class PythonRuntime implements AsyncDisposable {
   ): Promise<Connection> {
     const env = { ...process.env, ...this.options.env };
     refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
+    const daemon = await attachDaemon(this.options, onProgress && ((e) => emit(onProgress, e)), onExit);
+    if (daemon) return daemon; // else this runtime's own child worker, as without a daemon
     const python = this.options.pythonPath
       ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
@@ -263,7 +276,10 @@ export class PythonRuntime implements AsyncDisposable {
     return this.connection ? (await this.connection.catch(() => undefined))?.proc.pid : undefined;
   }
 
-  /** Shuts the worker down (shutdown request, then stdin EOF, SIGTERM, SIGKILL). Idempotent. */
+  /**
+   * Shuts the worker down (shutdown request, then stdin EOF, SIGTERM, SIGKILL). Idempotent. A shared
+   * daemon is not shut down (it ignores a client's shutdown): the runtime only disconnects.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const conn = await this.connection?.catch(() => undefined);
@@ -284,21 +300,6 @@ export class PythonRuntime implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/** An environment without its unset variables (what a child process takes). */
-function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
-  try {
-    onProgress?.(event);
-  } catch {
-    // A throwing progress callback must never fail the call.
   }
 }
 
