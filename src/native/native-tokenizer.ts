@@ -18,18 +18,27 @@ export interface PaddedBatch {
   lengths: number[];
 }
 
+/** The manifest's tokenizer settings the runtime applies. */
+export type TokenizerSettings = Pick<NativeManifest["tokenizer"], "paddingSide" | "padTokenId" | "addSpecialTokens">;
+
 /** The exported tokenizer with the worker's rules. */
 export class NativeTokenizer {
   readonly #tokenizer: HfTokenizer;
-  readonly #settings: NativeManifest["tokenizer"];
+  readonly #settings: TokenizerSettings;
   readonly #maxPositions: number | null;
 
-  constructor(mod: TokenizersModule, tokenizerJson: object, manifest: NativeManifest) {
+  /** `settings` and `maxPositions` are the manifest's `tokenizer` and `model.maxPositions`. */
+  constructor(
+    mod: TokenizersModule,
+    tokenizerJson: object,
+    settings: TokenizerSettings,
+    maxPositions: number | null,
+  ) {
     // The config argument carries tokenizer_config.json's extras; the export keeps everything that
     // changes ids inside tokenizer.json (checked at export against the worker's tokenizer).
     this.#tokenizer = new mod.Tokenizer(tokenizerJson, {});
-    this.#settings = manifest.tokenizer;
-    this.#maxPositions = manifest.model.maxPositions;
+    this.#settings = settings;
+    this.#maxPositions = maxPositions;
   }
 
   /** Where pads go in a batch. */
