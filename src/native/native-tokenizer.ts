@@ -8,6 +8,7 @@
 import { InvalidInputError } from "../errors.js";
 import type { NativeManifest } from "./manifest.js";
 import type { HfTokenizer, TokenizersModule } from "./optional-deps.js";
+import { useRustWhitespace } from "./whitespace-regex.js";
 
 /** One padded batch: int64 inputs `[rows, width]` and each row's real token count. */
 export interface PaddedBatch {
@@ -36,7 +37,10 @@ export class NativeTokenizer {
   ) {
     // The config argument carries tokenizer_config.json's extras; the export keeps everything that
     // changes ids inside tokenizer.json (checked at export against the worker's tokenizer).
-    this.#tokenizer = new mod.Tokenizer(tokenizerJson, {});
+    const tokenizer = new mod.Tokenizer(tokenizerJson, {});
+    useRustWhitespace(tokenizer.pre_tokenizer);
+    useRustWhitespace(tokenizer.normalizer);
+    this.#tokenizer = tokenizer;
     this.#settings = settings;
     this.#maxPositions = maxPositions;
   }

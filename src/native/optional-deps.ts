@@ -45,6 +45,9 @@ export interface OrtModule {
 
 /** A tokenizers.js tokenizer, as far as the runtime uses it. */
 export interface HfTokenizer {
+  /** Its pre-tokenizer and normalizer objects (their compiled patterns are adjusted, see whitespace-regex.ts). */
+  pre_tokenizer: unknown;
+  normalizer: unknown;
   encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
 }
 
