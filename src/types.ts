@@ -23,6 +23,12 @@ export type ProgressEvent =
       /** Retries made so far for this batch. */
       attempt?: number;
       message?: string;
+    }
+  | {
+      /** `probe.exportNative`: the worker traces the ONNX graph, then the folder's files are hashed and written. */
+      type: "export";
+      phase: "onnx" | "hashing" | "written";
+      path?: string;
     };
 
 /** Job statuses of NDIF (nnsight 0.8.1's `Status`), plus the SDK's own `PREFLIGHT`, `RETRYING`, `REATTACHED`. */

@@ -31,10 +31,10 @@ class ErrorBody(TypedDict, total=False):
 
 
 class ProgressBody(TypedDict, total=False):
-    """A ``progress`` event: ``stage`` is "model", "extract", "fit", "remote" or "embedded"."""
+    """A ``progress`` event: ``stage`` is "model", "extract", "fit", "remote", "embedded" or "export"."""
 
     stage: str
-    phase: str  # model: "loading" / "loaded"; fit: "start" / "done"
+    phase: str  # model: "loading" / "loaded"; fit: "start" / "done"; export: "onnx"
     model: str
     done: int
     total: int
@@ -267,3 +267,49 @@ class UnloadReply(TypedDict):
 class LoadedModelsReply(TypedDict):
     models: list[list[str]]  # [path, dtype, device] per loaded model
     imported: list[str]  # which heavy libraries (torch, transformers, nnsight, sklearn) are imported
+
+
+# -- export_native -----------------------------------------------------------------------------
+
+
+class _ExportNativeRequired(TypedDict):
+    model: str  # a local folder (TypeScript resolves hub ids and embedded models)
+    layers: list[int]  # the probe's layers; the graph runs blocks 0..max(layers)
+    out_dir: str  # an existing folder the caller owns (the temporary sibling of the export target)
+
+
+class ExportNativeRequest(_ExportNativeRequired, total=False):
+    onnx_file: str  # default "model.onnx"
+    tokenizer_file: str  # default "tokenizer.json"
+
+
+class ExportNativeOutput(TypedDict):
+    name: str  # "hidden_<layer>"
+    layer: int
+
+
+class ExportNativeTokenizer(TypedDict):
+    padding_side: str
+    adds_bos: bool
+    adds_eos: bool
+    pad_token_id: int
+    pad_is_eos: bool
+    bos_token_id: int | None
+    eos_token_id: int | None
+    model_max_length: int | None
+
+
+class ExportNativeReply(TypedDict):
+    onnx_file: str
+    external_data: list[str]  # file names beside onnx_file
+    outputs: list[ExportNativeOutput]  # ascending layers
+    exporter: Literal["dynamo", "torchscript"]
+    opset: int
+    versions: dict[str, str]  # torch, transformers, onnx, onnxscript
+    architecture: str
+    num_layers: int
+    hidden_size: int
+    max_positions: int | None
+    tokenizer_file: str
+    tokenizer: ExportNativeTokenizer
+    seconds: dict[str, float]  # load, total

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `lmprobe` command: setup, env, demo, train, predict, cache, exec. `--help` prints to stdout
+ * The `lmprobe` command: setup, env, demo, train, predict, cache, exec, export. `--help` prints to stdout
  * and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
  */
 import { delimiter } from "node:path";
@@ -12,6 +12,7 @@ import { PythonRuntime } from "../worker/python-runtime.js";
 import { integerOption, parseCommand, wantsHelp } from "./args.js";
 import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
+import { exportCommand } from "./export-command.js";
 import { predictCommand, trainCommand } from "./probe-commands.js";
 import { HELP, MAIN_USAGE, type CommandName } from "./usage.js";
 
@@ -89,6 +90,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number
   cache: (args) => cacheCommand(args, stdout),
   train: (args) => trainCommand(args, stdout),
   predict: (args) => predictCommand(args, stdout),
+  export: (args) => exportCommand(args, stdout),
 };
 
 async function main(argv: string[]): Promise<number> {

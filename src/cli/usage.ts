@@ -2,7 +2,7 @@
 import { CLASSIFIERS } from "../config/probe-options.js";
 
 /** The subcommands that have their own help. */
-export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache";
+export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache" | "export";
 
 const DATA_FORMAT = `Data files (--data, --positive, --negative):
   *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
@@ -24,6 +24,7 @@ Commands:
                              predictions of a saved probe (and metrics when F has labels)
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info|prune|clear     inspect and bound the activation cache
+  export PROBE OUT [--force] export a saved probe for inference without Python (lmprobe-ts/native)
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
 LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
@@ -102,5 +103,18 @@ Inspect and bound the activation cache (LMPROBE_CACHE_DIR, default LMPROBE_HOME/
 
 Options:
   --dir D       use the cache in folder D
+  -h, --help    show this help`,
+  export: `Usage: lmprobe export PROBE_DIR OUT_DIR [--force]
+
+Export a saved probe for inference without Python (NativeProbe from lmprobe-ts/native): the model
+truncated after the probe's highest layer as ONNX (float32, dynamic batch and sequence), its
+tokenizer.json and settings, and the probe, with a sha256 of every file in OUT_DIR/native.json.
+Needs the Python worker (torch's ONNX exporter) once; the folder then runs with Node alone.
+Not exportable: probes without a model (fitFromActivations only), remote (NDIF) probes, dtype other
+than float32, classifiers kept in the worker (custom estimators without coefficients), and
+inference pooling activation:max / activation:min.
+
+Options:
+  --force       replace OUT_DIR when it already holds a native export
   -h, --help    show this help`,
 };

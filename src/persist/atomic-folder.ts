@@ -99,6 +99,30 @@ export async function writeFolderAtomically(
   files: Record<string, Uint8Array | string>,
   hooks: ReplaceHooks = {},
 ): Promise<void> {
+  await replaceFolderWith(
+    target,
+    async (temp) => {
+      const names = Object.keys(files);
+      for (const [i, name] of names.entries()) {
+        await writeFile(join(temp, name), files[name]!, { flush: true });
+        if (i === 0 && names.length > 1) hooks.onStep?.("temp-partial");
+      }
+    },
+    hooks,
+  );
+}
+
+/**
+ * {@link writeFolderAtomically} for content written by someone else (e.g. the worker writing an
+ * ONNX graph too large to hold in memory): `fill` writes into the temporary sibling it is given,
+ * then the folder is flushed and swapped in the same crash-safe way. Files `fill` writes must be
+ * flushed by their writer; the folder itself is synced here. On failure the temporary is removed.
+ */
+export async function replaceFolderWith(
+  target: string,
+  fill: (temp: string) => Promise<void>,
+  hooks: ReplaceHooks = {},
+): Promise<void> {
   const step = (s: ReplaceStep) => hooks.onStep?.(s);
   const parent = dirname(target);
   await mkdir(parent, { recursive: true });
@@ -109,11 +133,7 @@ export async function writeFolderAtomically(
   let movedAside = false;
   await mkdir(temp);
   try {
-    const names = Object.keys(files);
-    for (const [i, name] of names.entries()) {
-      await writeFile(join(temp, name), files[name]!, { flush: true });
-      if (i === 0 && names.length > 1) step("temp-partial");
-    }
+    await fill(temp);
     await syncDir(temp);
     step("temp-written");
     if (existsSync(target)) {

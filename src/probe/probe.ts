@@ -11,6 +11,7 @@ import { checkSampleWeight, trainingData } from "../estimator/training-data.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { ProbeCore } from "./core.js";
+import type { NativeExportResult } from "./export-native.js";
 import { computeImportance, evaluatePrompts, scoreActivationRows, scorePrompts } from "./evaluate.js";
 import type {
   CallProfile,
@@ -243,6 +244,19 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
   async save(path: string): Promise<void> {
     const { saveProbe } = await import("../persist/probe-file.js");
     await saveProbe(path, this.#core.options, this.#core.fitted("save"));
+  }
+
+  /**
+   * Exports the probe for inference without Python (`NativeProbe` from `lmprobe-ts/native`): its
+   * model truncated after its highest layer as ONNX, the tokenizer, and the probe, hashed in
+   * `native.json`. The folder is replaced crash-safely.
+   * @throws {NotSupportedError} for probes that cannot run natively (no model, remote/NDIF, non-float32
+   * dtype, a classifier kept in the worker, activation-stage max/min pooling).
+   */
+  async exportNative(dir: string, options: CallOptions = {}): Promise<NativeExportResult> {
+    const { exportNativeFolder } = await import("./export-native.js");
+    const core = this.#core;
+    return exportNativeFolder(core.runtime, core.options, core.fitted("exportNative"), dir, options);
   }
 
   /**

@@ -57,6 +57,49 @@ export interface EmbeddedPrepareReply {
   cached?: boolean;
 }
 
+/** `export_native`: writes the model truncated after the highest probed block as ONNX, and tokenizer.json. */
+export interface ExportNativeRequest {
+  /** Local model folder (resolved on the TypeScript side). */
+  model: string;
+  /** The probe's layers; the graph runs blocks 0..max(layers). */
+  layers: number[];
+  /** An existing folder the caller owns; the files are written there. */
+  out_dir: string;
+  /** File name of the graph, default "model.onnx". */
+  onnx_file?: string;
+  /** File name of the tokenizer, default "tokenizer.json". */
+  tokenizer_file?: string;
+}
+
+/** `export_native` reply: what the native manifest records. */
+export interface ExportNativeReply {
+  onnx_file: string;
+  /** External-data files beside `onnx_file` (empty when the weights are inside it). */
+  external_data: string[];
+  /** One per distinct layer, ascending: `hidden_<layer>`. */
+  outputs: { name: string; layer: number }[];
+  exporter: "dynamo" | "torchscript";
+  opset: number;
+  /** torch, transformers, onnx, onnxscript. */
+  versions: Record<string, string>;
+  architecture: string;
+  num_layers: number;
+  hidden_size: number;
+  max_positions: number | null;
+  tokenizer_file: string;
+  tokenizer: {
+    padding_side: "left" | "right";
+    adds_bos: boolean;
+    adds_eos: boolean;
+    pad_token_id: number;
+    pad_is_eos: boolean;
+    bos_token_id: number | null;
+    eos_token_id: number | null;
+    model_max_length: number | null;
+  };
+  seconds: { load: number; total: number };
+}
+
 /** Requests without fields. */
 export type EmptyRequest = Record<string, never>;
 
@@ -69,6 +112,7 @@ export interface RpcMap {
   embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
   unload: { request: EmptyRequest; reply: { unloaded: number } };
   loaded_models: { request: EmptyRequest; reply: LoadedModelsReply };
+  export_native: { request: ExportNativeRequest; reply: ExportNativeReply };
 }
 
 /** An RPC name. */
@@ -87,6 +131,7 @@ export const RPC_NAMES = [
   "embedded_prepare",
   "unload",
   "loaded_models",
+  "export_native",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

@@ -17,7 +17,8 @@ export type ProgressWire =
       attempt?: number;
       message?: string;
     }
-  | { stage: "embedded"; message: string };
+  | { stage: "embedded"; message: string }
+  | { stage: "export"; phase: "onnx"; model: string };
 
 const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
 
@@ -46,6 +47,8 @@ export function progressFromWire(body: WireBody): ProgressEvent | undefined {
     }
     case "embedded":
       return { type: "model", phase: "preparing", model: "embedded", message: String(b.message) };
+    case "export":
+      return { type: "export", phase: "onnx" };
     default:
       return undefined;
   }

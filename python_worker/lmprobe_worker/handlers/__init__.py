@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..context import Handler
 from .embedded import embedded_prepare
+from .export_native import export_native
 from .extract import extract
 from .fit import fit
 from .hello import hello
@@ -22,6 +23,7 @@ HANDLERS: dict[str, Handler] = {
     "score": score,
     "embedded_prepare": embedded_prepare,
     "unload": unload,
+    "export_native": export_native,
 }
 
 
