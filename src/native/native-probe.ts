@@ -9,7 +9,12 @@ import { AbortError, InvalidInputError, NotSupportedError, ProbeFileError } from
 import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
-import { isPooling, resolveInferencePooling, type InferenceStage } from "../estimator/pooling.js";
+import {
+  isPooling,
+  resolveInferencePooling,
+  type InferencePooling,
+  type InferenceStage,
+} from "../estimator/pooling.js";
 import { hasProba, type OpaqueScorer, type RowScores } from "../estimator/scoring.js";
 import { checkLabels, checkPrompts } from "../estimator/training-data.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
@@ -27,6 +32,11 @@ export interface NativeLoadOptions {
   threads?: number;
   /** Prompts per forward pass; default: the probe's `batchSize`. */
   batchSize?: number;
+  /**
+   * Runs the probe with another inference pooling than the one it was trained with (Python:
+   * `inference_pooling`), e.g. a score-level `"max"` for a probe trained on `"mean"`.
+   */
+  inferencePooling?: InferencePooling;
   /** Cancels loading (between the hash check and opening the model). */
   signal?: AbortSignal;
   /** @internal Replaces `import()` of the optional dependencies (tests simulate a missing one). */
@@ -105,7 +115,13 @@ export class NativeProbe implements AsyncDisposable {
     if (state.hidden !== manifest.model.hiddenSize)
       fail(`the probe was fitted on ${state.hidden} features per layer, the model has ${manifest.model.hiddenSize}.`);
     const pooling = probeOptions.pooling ?? "last_token";
-    const inference = probeOptions.inferencePooling;
+    if (options.inferencePooling !== undefined && !isPooling(options.inferencePooling))
+      throw new InvalidInputError(
+        "inferencePooling",
+        `inferencePooling "${String(options.inferencePooling)}" is not a pooling ` +
+          '(use last_token, first_token, mean, max, min, all, or "score:"/"activation:" + a reduction).',
+      );
+    const inference = options.inferencePooling ?? probeOptions.inferencePooling;
     if (!isPooling(pooling) || (inference !== undefined && !isPooling(inference)))
       fail("its probe options have an unknown pooling.");
     const stage = resolveInferencePooling(pooling as never, inference as never);
