@@ -92,8 +92,4 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("native vs worker on the t
     // Left padding (llama) moves real tokens' positions, so batch composition matters; both sides batch alike.
     expect(maxAbsDiff(await python.predictProba(EVAL), await native.predictProba(EVAL))).toBeLessThan(1e-4);
   });
-    const eight = await native.predictProba(EVAL);
-    // Right padding leaves real tokens alone; left padding (llama) shifts positions like the worker does.
-    expect(maxAbsDiff(one, eight)).toBeLessThan(name === "llama" ? 5e-2 : 1e-4);
-  });
 });
