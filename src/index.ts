@@ -15,7 +15,7 @@ export {
 } from "./probe/probe.js";
 export { LayerSweepResult, type SweepArgs } from "./probe/sweep.js";
 export type { NativeExportResult } from "./probe/export-native.js";
-export type { NativeManifest } from "./native/manifest.js";
+export { readNativeManifest, verifyNativeFolder, type NativeManifest } from "./native/manifest.js";
 export type { ExtractionProfile } from "./extraction/activation-source.js";
 export type { ActivationsInput, ActivationMatrix } from "./estimator/activation-matrix.js";
 export type { ImportanceMetric } from "./estimator/scoring.js";

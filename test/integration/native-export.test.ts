@@ -34,7 +34,7 @@ const PROMPTS = [
 /** Runs the exported graph on one padded batch and returns each prompt's real-token rows per layer. */
 async function nativeHidden(dir: string, manifest: NativeManifest, prompts: string[]) {
   const tokenizer = new Tokenizer(JSON.parse(readFileSync(join(dir, manifest.tokenizer.file), "utf8")), {});
-  const ids = prompts.map((p) => tokenizer.encode(p, { add_special_tokens: true }).ids);
+  const ids: number[][] = prompts.map((p) => tokenizer.encode(p, { add_special_tokens: true }).ids);
   const width = Math.max(...ids.map((r) => r.length));
   const inputIds = new BigInt64Array(prompts.length * width).fill(BigInt(manifest.tokenizer.padTokenId));
   const mask = new BigInt64Array(prompts.length * width);
@@ -116,9 +116,12 @@ describe("probe.exportNative", () => {
         layers: [...layers],
         pooling: "none",
         batch_size: PROMPTS.length,
+        dtype: "float32",
+        device: "cpu",
+        group_by_length: false,
       });
       // the exported tokenizer gives as many tokens per prompt as the worker's tokenizer
-      expect(native.lengths).toEqual(Array.from(ref.lengths.data));
+      expect(native.lengths).toEqual(Array.from(ref.lengths.data as Int32Array));
       const want = ref.activations.data as Float32Array;
       expect(native.rows.length).toBe(want.length);
       let worst = 0;
