@@ -71,7 +71,11 @@ let dir = flags.dir;
 if (!dir) {
   const t0 = performance.now();
   const r = await probe.exportNative(join(mkdtempSync(join(tmpdir(), "lmprobe-native-bench-")), "smollm2-l16"));
-  exportInfo = { seconds: (performance.now() - t0) / 1000, workerSeconds: r.seconds.worker, onnxMiB: r.onnxBytes / 2 ** 20 };
+  exportInfo = {
+    seconds: (performance.now() - t0) / 1000,
+    workerSeconds: r.seconds.worker,
+    onnxMiB: r.onnxBytes / 2 ** 20,
+  };
   dir = r.path;
   console.log(`export: ${exportInfo.seconds.toFixed(1)} s, ONNX ${exportInfo.onnxMiB.toFixed(0)} MiB -> ${dir}`);
 }

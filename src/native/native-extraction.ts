@@ -62,8 +62,7 @@ export async function extractNative(
     idx.forEach((promptIndex, r) => {
       const len = batch.lengths[r]!;
       const first = r * batch.width + (tokenizer.paddingSide === "left" ? batch.width - len : 0);
-      const tokenRows = (li: number) =>
-        out.perLayer[li]!.subarray(first * hidden, (first + len) * hidden);
+      const tokenRows = (li: number) => out.perLayer[li]!.subarray(first * hidden, (first + len) * hidden);
       if (pooling === "sequence") {
         const seq = new Float32Array(len * L * hidden);
         for (let li = 0; li < L; li++) {

@@ -131,7 +131,12 @@ export class NativeProbe implements AsyncDisposable {
     } catch (err) {
       fail(`${manifest.tokenizer.file} is not valid JSON (${String(err)}).`);
     }
-    const tokenizer = new NativeTokenizer(deps.tokenizers, tokenizerJson, manifest.tokenizer, manifest.model.maxPositions);
+    const tokenizer = new NativeTokenizer(
+      deps.tokenizers,
+      tokenizerJson,
+      manifest.tokenizer,
+      manifest.model.maxPositions,
+    );
     const plan = {
       batchSize: positive(options.batchSize, "batchSize") ?? numberOr(probeOptions.batchSize, 8),
       groupByLength: probeOptions.groupByLength !== false,

@@ -29,12 +29,7 @@ export class NativeTokenizer {
   readonly #maxPositions: number | null;
 
   /** `settings` and `maxPositions` are the manifest's `tokenizer` and `model.maxPositions`. */
-  constructor(
-    mod: TokenizersModule,
-    tokenizerJson: object,
-    settings: TokenizerSettings,
-    maxPositions: number | null,
-  ) {
+  constructor(mod: TokenizersModule, tokenizerJson: object, settings: TokenizerSettings, maxPositions: number | null) {
     // The config argument carries tokenizer_config.json's extras; the export keeps everything that
     // changes ids inside tokenizer.json (checked at export against the worker's tokenizer).
     const tokenizer = new mod.Tokenizer(tokenizerJson, {});

@@ -80,9 +80,7 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("native vs worker on the t
       expect(maxAbsDiff(pyTokens[i]!, t.proba!)).toBeLessThan(1e-4);
     });
     const maxPooled = await native.predictProba(EVAL);
-    tokens.forEach((t, i) =>
-      expect(maxPooled[i]![1]).toBeCloseTo(Math.max(...t.proba!.map((r) => r[1]!)), 12),
-    );
+    tokens.forEach((t, i) => expect(maxPooled[i]![1]).toBeCloseTo(Math.max(...t.proba!.map((r) => r[1]!)), 12));
   });
 
   it("batches like the worker: batch size 1 matches the worker's batch size 1", async () => {

@@ -24,7 +24,14 @@ const models = inject("tinyModels");
 const runtime = new PythonRuntime();
 const root = mkdtempSync(join(tmpdir(), "native-standalone-"));
 const DIST_NATIVE = new URL("../../dist/native/index.js", import.meta.url).pathname;
-const PROMPTS = ["The cat sat on the mat.", "A dog!", "Emoji 🙂 and café", "x", ...CATS.slice(0, 3), ...DOGS.slice(0, 3)];
+const PROMPTS = [
+  "The cat sat on the mat.",
+  "A dog!",
+  "Emoji 🙂 and café",
+  "x",
+  ...CATS.slice(0, 3),
+  ...DOGS.slice(0, 3),
+];
 let dir = "";
 let workerProba: number[][] = [];
 

@@ -78,7 +78,10 @@ describe("the project's imports point one way", () => {
     expect(native).toContain("src/native/index.ts");
     // Not even a type import straight from src/native/ (the declarations would name the worker).
     for (const f of native)
-      expect([...ts.get(f)!].filter((t) => /^src\/(worker|env)\//.test(t)), f).toEqual([]);
+      expect(
+        [...ts.get(f)!].filter((t) => /^src\/(worker|env)\//.test(t)),
+        f,
+      ).toEqual([]);
     const loaded = new Set(native.flatMap((f) => [...reachable(runtime, f)]));
     expect([...loaded].filter((f) => /^src\/(worker|env)\//.test(f))).toEqual([]);
     expect(loaded.has("src/persist/probe-file.ts")).toBe(true); // it does reuse the probe loader
