@@ -40,7 +40,7 @@ describe("native vs worker on embedded:smollm2-135m, layer 16", () => {
     const python = new Probe({ ...common, pooling: "mean", inferencePooling: pooling, runtime });
     await python.fit(CATS, DOGS); // cached activations: the exported probe's state
     await using pooled = await NativeProbe.load(dir, { inferencePooling: pooling });
-    const [py, nat] = [await python.predictProba(EVAL), await pooled.predictProba(EVAL)];
+    const [py, nat] = [(await python.predictProba(EVAL)) as number[][], await pooled.predictProba(EVAL)];
     console.info(`smollm2 ${pooling}: max |Δp| ${maxAbsDiff(py, nat).toExponential(2)}`);
     expect(maxAbsDiff(py, nat)).toBeLessThan(1e-4);
     expect(await pooled.predict(EVAL)).toEqual(await python.predict(EVAL));

@@ -54,7 +54,7 @@ describe.each(["llama", "gpt2", "gpt_neox"] as const)("native vs worker on the t
     const python = new Probe({ ...common(), pooling: "mean", inferencePooling: pooling, runtime });
     await python.fit(CATS, DOGS); // the cached activations of the exported probe's fit: the same state
     await using native = await NativeProbe.load(dir, { inferencePooling: pooling });
-    const [pyProba, natProba] = [await python.predictProba(EVAL), await native.predictProba(EVAL)];
+    const [pyProba, natProba] = [(await python.predictProba(EVAL)) as number[][], await native.predictProba(EVAL)];
     console.info(`${name} ${pooling}: max |Δp| ${maxAbsDiff(pyProba, natProba).toExponential(2)}`);
     expect(natProba).toHaveLength(EVAL.length);
     expect(maxAbsDiff(pyProba, natProba)).toBeLessThan(1e-4);
