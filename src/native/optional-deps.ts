@@ -35,6 +35,8 @@ export interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
+  /** Session config entries, nested by their dotted keys (e.g. session.intra_op.allow_spinning). */
+  extra?: Record<string, unknown>;
 }
 
 /** The onnxruntime-node module. */
