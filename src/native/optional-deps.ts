@@ -73,7 +73,11 @@ const nodeImport: ModuleImporter = (specifier) => import(specifier);
 function isNotFound(err: unknown, name: string): boolean {
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && message.includes(name);
+  // "Cannot find package 'X' imported from ...": X itself, not a package X imports (whose path,
+  // after "imported from", names X too).
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+  const isMissing = missing === name || missing?.startsWith(`${name}/`) === true;
+  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && isMissing;
 }
 
 /** A CommonJS package imported from ESM puts its exports on `default` (named ones are best effort). */
