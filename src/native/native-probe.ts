@@ -3,7 +3,6 @@
  * in onnxruntime, the tokenizer in tokenizers.js, and scoring is the SDK's own TypeScript scoring
  * of fitted arrays (src/estimator), so predictions are the worker path's. No Python, no worker.
  */
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AbortError, InvalidInputError, NotSupportedError, ProbeFileError } from "../errors.js";
 import { evaluatePredictions } from "../estimator/evaluation.js";
@@ -125,27 +124,30 @@ export class NativeProbe implements AsyncDisposable {
     if (!isPooling(pooling) || (inference !== undefined && !isPooling(inference)))
       fail("its probe options have an unknown pooling.");
     const stage = resolveInferencePooling(pooling as never, inference as never);
-    let tokenizerJson: object = {};
-    try {
-      tokenizerJson = JSON.parse(await readFile(join(folder, manifest.tokenizer.file), "utf8")) as object;
-    } catch (err) {
-      fail(`${manifest.tokenizer.file} is not valid JSON (${String(err)}).`);
-    }
-    const tokenizer = new NativeTokenizer(
-      deps.tokenizers,
-      tokenizerJson,
-      manifest.tokenizer,
-      manifest.model.maxPositions,
-    );
     const plan = {
       batchSize: positive(options.batchSize, "batchSize") ?? numberOr(probeOptions.batchSize, 8),
       groupByLength: probeOptions.groupByLength !== false,
     };
-    if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
     const threads = positive(options.threads, "threads");
+    if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
+    // The model first, the tokenizer after: onnxruntime's transient peak while it builds the session
+    // then does not stack on the tokenizer's memory (the serving process's peak RSS is lower).
     const model = await NativeModel.open(deps.ort, join(folder, manifest.onnx.file), manifest, {
       ...(threads ? { threads } : {}),
     });
+    let tokenizer: NativeTokenizer;
+    try {
+      const path = join(folder, manifest.tokenizer.file);
+      tokenizer = await NativeTokenizer.fromFile(
+        deps.tokenizers,
+        path,
+        manifest.tokenizer,
+        manifest.model.maxPositions,
+      );
+    } catch (err) {
+      await model.release();
+      throw err;
+    }
     const cls = probeOptions.classifier;
     const classifier = typeof cls === "string" ? cls : String((cls as { estimator?: unknown })?.estimator);
     return new NativeProbe(manifest, state, stage, tokenizer, model, plan, classifier);

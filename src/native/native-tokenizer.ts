@@ -5,7 +5,8 @@
  * padding side. Prompt checks match the worker's too: an empty prompt, or one longer than the
  * model's positions, is refused with its index before any forward pass.
  */
-import { InvalidInputError } from "../errors.js";
+import { readFile } from "node:fs/promises";
+import { InvalidInputError, ProbeFileError } from "../errors.js";
 import type { NativeManifest } from "./manifest.js";
 import type { HfTokenizer, TokenizersModule } from "./optional-deps.js";
 import { useRustWhitespace } from "./whitespace-regex.js";
@@ -38,6 +39,22 @@ export class NativeTokenizer {
     this.#tokenizer = tokenizer;
     this.#settings = settings;
     this.#maxPositions = maxPositions;
+  }
+
+  /** Reads `tokenizer.json` (already hash-checked) and builds the tokenizer. */
+  static async fromFile(
+    mod: TokenizersModule,
+    path: string,
+    settings: TokenizerSettings,
+    maxPositions: number | null,
+  ): Promise<NativeTokenizer> {
+    let json: object;
+    try {
+      json = JSON.parse(await readFile(path, "utf8")) as object;
+    } catch (err) {
+      throw new ProbeFileError(path, `Cannot load the tokenizer ${path}: it is not valid JSON (${String(err)}).`);
+    }
+    return new NativeTokenizer(mod, json, settings, maxPositions);
   }
 
   /** Where pads go in a batch. */
