@@ -100,6 +100,15 @@ export class NativeProbe implements AsyncDisposable {
    * @throws {ProbeFileError} for a newer format, a malformed manifest, or a missing or tampered file.
    */
   static async load(dir: string, options: NativeLoadOptions = {}): Promise<NativeProbe> {
+    // The caller's options first: cheap, and before the folder's hashes are computed.
+    const batchSize = positive(options.batchSize, "batchSize");
+    const threads = positive(options.threads, "threads");
+    if (options.inferencePooling !== undefined && !isPooling(options.inferencePooling))
+      throw new InvalidInputError(
+        "inferencePooling",
+        `inferencePooling "${String(options.inferencePooling)}" is not a pooling ` +
+          '(use last_token, first_token, mean, max, min, all, or "score:"/"activation:" + a reduction).',
+      );
     const deps = await loadNativeDeps(options.importModule);
     const folder = resolve(dir);
     const manifest = await verifyNativeFolder(folder);
@@ -114,21 +123,14 @@ export class NativeProbe implements AsyncDisposable {
     if (state.hidden !== manifest.model.hiddenSize)
       fail(`the probe was fitted on ${state.hidden} features per layer, the model has ${manifest.model.hiddenSize}.`);
     const pooling = probeOptions.pooling ?? "last_token";
-    if (options.inferencePooling !== undefined && !isPooling(options.inferencePooling))
-      throw new InvalidInputError(
-        "inferencePooling",
-        `inferencePooling "${String(options.inferencePooling)}" is not a pooling ` +
-          '(use last_token, first_token, mean, max, min, all, or "score:"/"activation:" + a reduction).',
-      );
     const inference = options.inferencePooling ?? probeOptions.inferencePooling;
     if (!isPooling(pooling) || (inference !== undefined && !isPooling(inference)))
       fail("its probe options have an unknown pooling.");
     const stage = resolveInferencePooling(pooling as never, inference as never);
     const plan = {
-      batchSize: positive(options.batchSize, "batchSize") ?? numberOr(probeOptions.batchSize, 8),
+      batchSize: batchSize ?? numberOr(probeOptions.batchSize, 8),
       groupByLength: probeOptions.groupByLength !== false,
     };
-    const threads = positive(options.threads, "threads");
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
     // The model first, the tokenizer after: onnxruntime's transient peak while it builds the session
     // then does not stack on the tokenizer's memory (the serving process's peak RSS is lower).
