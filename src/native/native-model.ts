@@ -38,6 +38,9 @@ export class NativeModel {
       graphOptimizationLevel: "all",
       ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
       logSeverityLevel: 3, // warnings about unused initialisers etc. are not the user's concern
+      // Idle intra-op threads sleep instead of spinning after each run: a Node service shares its
+      // cores with the event loop (and, in the benchmark, with the worker it is compared with).
+      extra: { session: { intra_op: { allow_spinning: "0" } } },
     });
     const missing = [
       ...manifest.onnx.inputs.filter((n) => !session.inputNames.includes(n)),

@@ -3,13 +3,17 @@
  * in onnxruntime, the tokenizer in tokenizers.js, and scoring is the SDK's own TypeScript scoring
  * of fitted arrays (src/estimator), so predictions are the worker path's. No Python, no worker.
  */
-import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { AbortError, InvalidInputError, NotSupportedError, ProbeFileError } from "../errors.js";
 import { evaluatePredictions } from "../estimator/evaluation.js";
 import type { FittedState } from "../estimator/fitted-state.js";
 import { predictPrompts, type Predictions } from "../estimator/inference.js";
-import { isPooling, resolveInferencePooling, type InferenceStage } from "../estimator/pooling.js";
+import {
+  isPooling,
+  resolveInferencePooling,
+  type InferencePooling,
+  type InferenceStage,
+} from "../estimator/pooling.js";
 import { hasProba, type OpaqueScorer, type RowScores } from "../estimator/scoring.js";
 import { checkLabels, checkTextPrompts } from "../estimator/training-data.js";
 import { accuracy, r2Score } from "../estimator/metrics.js";
@@ -27,6 +31,11 @@ export interface NativeLoadOptions {
   threads?: number;
   /** Prompts per forward pass; default: the probe's `batchSize`. */
   batchSize?: number;
+  /**
+   * Runs the probe with another inference pooling than the one it was trained with (Python:
+   * `inference_pooling`), e.g. a score-level `"max"` for a probe trained on `"mean"`.
+   */
+  inferencePooling?: InferencePooling;
   /** Cancels loading (between the hash check and opening the model). */
   signal?: AbortSignal;
   /** @internal Replaces `import()` of the optional dependencies (tests simulate a missing one). */
@@ -91,6 +100,15 @@ export class NativeProbe implements AsyncDisposable {
    * @throws {ProbeFileError} for a newer format, a malformed manifest, or a missing or tampered file.
    */
   static async load(dir: string, options: NativeLoadOptions = {}): Promise<NativeProbe> {
+    // The caller's options first: cheap, and before the folder's hashes are computed.
+    const batchSize = positive(options.batchSize, "batchSize");
+    const threads = positive(options.threads, "threads");
+    if (options.inferencePooling !== undefined && !isPooling(options.inferencePooling))
+      throw new InvalidInputError(
+        "inferencePooling",
+        `inferencePooling "${String(options.inferencePooling)}" is not a pooling ` +
+          '(use last_token, first_token, mean, max, min, all, or "score:"/"activation:" + a reduction).',
+      );
     const deps = await loadNativeDeps(options.importModule);
     const folder = resolve(dir);
     const manifest = await verifyNativeFolder(folder);
@@ -105,26 +123,33 @@ export class NativeProbe implements AsyncDisposable {
     if (state.hidden !== manifest.model.hiddenSize)
       fail(`the probe was fitted on ${state.hidden} features per layer, the model has ${manifest.model.hiddenSize}.`);
     const pooling = probeOptions.pooling ?? "last_token";
-    const inference = probeOptions.inferencePooling;
+    const inference = options.inferencePooling ?? probeOptions.inferencePooling;
     if (!isPooling(pooling) || (inference !== undefined && !isPooling(inference)))
       fail("its probe options have an unknown pooling.");
     const stage = resolveInferencePooling(pooling as never, inference as never);
-    let tokenizerJson: object = {};
-    try {
-      tokenizerJson = JSON.parse(await readFile(join(folder, manifest.tokenizer.file), "utf8")) as object;
-    } catch (err) {
-      fail(`${manifest.tokenizer.file} is not valid JSON (${String(err)}).`);
-    }
-    const tokenizer = new NativeTokenizer(deps.tokenizers, tokenizerJson, manifest);
     const plan = {
-      batchSize: positive(options.batchSize, "batchSize") ?? numberOr(probeOptions.batchSize, 8),
+      batchSize: batchSize ?? numberOr(probeOptions.batchSize, 8),
       groupByLength: probeOptions.groupByLength !== false,
     };
     if (options.signal?.aborted) throw new AbortError({ cause: options.signal.reason });
-    const threads = positive(options.threads, "threads");
+    // The model first, the tokenizer after: onnxruntime's transient peak while it builds the session
+    // then does not stack on the tokenizer's memory (the serving process's peak RSS is lower).
     const model = await NativeModel.open(deps.ort, join(folder, manifest.onnx.file), manifest, {
       ...(threads ? { threads } : {}),
     });
+    let tokenizer: NativeTokenizer;
+    try {
+      const path = join(folder, manifest.tokenizer.file);
+      tokenizer = await NativeTokenizer.fromFile(
+        deps.tokenizers,
+        path,
+        manifest.tokenizer,
+        manifest.model.maxPositions,
+      );
+    } catch (err) {
+      await model.release();
+      throw err;
+    }
     const cls = probeOptions.classifier;
     const classifier = typeof cls === "string" ? cls : String((cls as { estimator?: unknown })?.estimator);
     return new NativeProbe(manifest, state, stage, tokenizer, model, plan, classifier);

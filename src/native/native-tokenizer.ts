@@ -5,9 +5,11 @@
  * padding side. Prompt checks match the worker's too: an empty prompt, or one longer than the
  * model's positions, is refused with its index before any forward pass.
  */
-import { InvalidInputError } from "../errors.js";
+import { readFile } from "node:fs/promises";
+import { InvalidInputError, ProbeFileError } from "../errors.js";
 import type { NativeManifest } from "./manifest.js";
 import type { HfTokenizer, TokenizersModule } from "./optional-deps.js";
+import { useRustWhitespace } from "./whitespace-regex.js";
 
 /** One padded batch: int64 inputs `[rows, width]` and each row's real token count. */
 export interface PaddedBatch {
@@ -18,18 +20,41 @@ export interface PaddedBatch {
   lengths: number[];
 }
 
+/** The manifest's tokenizer settings the runtime applies. */
+export type TokenizerSettings = Pick<NativeManifest["tokenizer"], "paddingSide" | "padTokenId" | "addSpecialTokens">;
+
 /** The exported tokenizer with the worker's rules. */
 export class NativeTokenizer {
   readonly #tokenizer: HfTokenizer;
-  readonly #settings: NativeManifest["tokenizer"];
+  readonly #settings: TokenizerSettings;
   readonly #maxPositions: number | null;
 
-  constructor(mod: TokenizersModule, tokenizerJson: object, manifest: NativeManifest) {
+  /** `settings` and `maxPositions` are the manifest's `tokenizer` and `model.maxPositions`. */
+  constructor(mod: TokenizersModule, tokenizerJson: object, settings: TokenizerSettings, maxPositions: number | null) {
     // The config argument carries tokenizer_config.json's extras; the export keeps everything that
     // changes ids inside tokenizer.json (checked at export against the worker's tokenizer).
-    this.#tokenizer = new mod.Tokenizer(tokenizerJson, {});
-    this.#settings = manifest.tokenizer;
-    this.#maxPositions = manifest.model.maxPositions;
+    const tokenizer = new mod.Tokenizer(tokenizerJson, {});
+    useRustWhitespace(tokenizer.pre_tokenizer);
+    useRustWhitespace(tokenizer.normalizer);
+    this.#tokenizer = tokenizer;
+    this.#settings = settings;
+    this.#maxPositions = maxPositions;
+  }
+
+  /** Reads `tokenizer.json` (already hash-checked) and builds the tokenizer. */
+  static async fromFile(
+    mod: TokenizersModule,
+    path: string,
+    settings: TokenizerSettings,
+    maxPositions: number | null,
+  ): Promise<NativeTokenizer> {
+    let json: object;
+    try {
+      json = JSON.parse(await readFile(path, "utf8")) as object;
+    } catch (err) {
+      throw new ProbeFileError(path, `Cannot load the tokenizer ${path}: it is not valid JSON (${String(err)}).`);
+    }
+    return new NativeTokenizer(mod, json, settings, maxPositions);
   }
 
   /** Where pads go in a batch. */

@@ -35,6 +35,8 @@ export interface OrtSessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   logSeverityLevel: 0 | 1 | 2 | 3 | 4;
+  /** Session config entries, nested by their dotted keys (e.g. session.intra_op.allow_spinning). */
+  extra?: Record<string, unknown>;
 }
 
 /** The onnxruntime-node module. */
@@ -45,6 +47,9 @@ export interface OrtModule {
 
 /** A tokenizers.js tokenizer, as far as the runtime uses it. */
 export interface HfTokenizer {
+  /** Its pre-tokenizer and normalizer objects (their compiled patterns are adjusted, see whitespace-regex.ts). */
+  pre_tokenizer: unknown;
+  normalizer: unknown;
   encode(text: string, options?: { add_special_tokens?: boolean }): { ids: number[] };
 }
 
@@ -68,7 +73,11 @@ const nodeImport: ModuleImporter = (specifier) => import(specifier);
 function isNotFound(err: unknown, name: string): boolean {
   const code = errorCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && message.includes(name);
+  // "Cannot find package 'X' imported from ...": X itself, not a package X imports (whose path,
+  // after "imported from", names X too).
+  const missing = /Cannot find (?:package|module) '([^']+)'/.exec(message)?.[1];
+  const isMissing = missing === name || missing?.startsWith(`${name}/`) === true;
+  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && isMissing;
 }
 
 /** A CommonJS package imported from ESM puts its exports on `default` (named ones are best effort). */

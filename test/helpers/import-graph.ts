@@ -30,12 +30,20 @@ function stripComments(source: string, line: "//" | "#"): string {
 
 const TS_IMPORT = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["'](\.{1,2}\/[^"']+)["']/g;
 
-/** Relative imports of every src/**\/*.ts file. */
-export function tsGraph(root: string, folder = "src"): ImportGraph {
+/** `import type { ... } from "x"` and `export type { ... } from "x"`: erased at run time. */
+const TYPE_ONLY = /\b(?:import|export)\s+type\s+[^;]*?\bfrom\s*["'][^"']+["']/g;
+
+/**
+ * Relative imports of every src/**\/*.ts file. `runtimeOnly` leaves out type-only imports and
+ * re-exports (what the compiled JavaScript does not load).
+ */
+export function tsGraph(root: string, folder = "src", runtimeOnly = false): ImportGraph {
   const graph: ImportGraph = new Map();
   for (const file of walk(join(root, folder), ".ts")) {
     const out = new Set<string>();
-    for (const m of stripComments(readFileSync(file, "utf8"), "//").matchAll(TS_IMPORT)) {
+    let source = stripComments(readFileSync(file, "utf8"), "//");
+    if (runtimeOnly) source = source.replace(TYPE_ONLY, "");
+    for (const m of source.matchAll(TS_IMPORT)) {
       const target = normalize(join(dirname(file), m[1]!)).replace(/\.js$/, "");
       const found = [`${target}.ts`, join(target, "index.ts")].find((p) => existsSync(p));
       if (found) out.add(rel(root, found));
@@ -93,6 +101,19 @@ export function pyGraph(root: string, folder = "python_worker/lmprobe_worker", p
     graph.set(rel(root, file), out);
   }
   return graph;
+}
+
+/** Every file `start` reaches through the graph (itself included). */
+export function reachable(graph: ImportGraph, start: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    stack.push(...(graph.get(f) ?? []));
+  }
+  return seen;
 }
 
 /** Strongly connected components with more than one node (each one is an import cycle). */

@@ -3,7 +3,9 @@
  * compiler, into a temp folder so a concurrent test's dist/ is untouched), installed into a temp
  * consumer project next to its production dependencies only, and the consumer is compiled with
  * `tsc --strict` and no `skipLibCheck` by TypeScript 5.9 and TypeScript 7 (their default `types`).
- * No Python involved.
+ * The `lmprobe-ts/native` subpath compiles and imports without its optional peer dependencies
+ * (onnxruntime-node, @huggingface/tokenizers), which the consumer really lacks here, and then
+ * `NativeProbe.load` says what to install. No Python involved.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,7 @@ const COMPILERS = {
 /** What a consumer writes; every line is checked by the compiler, the `@ts-expect-error` ones included. */
 const CONSUMER = `
 import { Probe, PythonRuntime, LmprobeError, lmprobeHome, type ProbeOptions } from "lmprobe-ts";
+import { NativeProbe, MissingDependencyError, type NativeTokenScores } from "lmprobe-ts/native";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const same = <A, B>(ok: Equal<A, B>): Equal<A, B> => ok;
@@ -54,6 +57,19 @@ export async function use(runtime: PythonRuntime): Promise<string> {
   }
   return lmprobeHome(process.env);
 }
+
+export async function serve(dir: string): Promise<number[][] | readonly string[]> {
+  try {
+    await using native = await NativeProbe.load(dir, { threads: 1, inferencePooling: "max" });
+    const tokens: NativeTokenScores[] = await native.scoreTokens(["a"], { signal: AbortSignal.timeout(1000) });
+    return tokens[0]?.proba ?? (await native.predictProba(["a"]));
+  } catch (err) {
+    if (err instanceof MissingDependencyError) return err.packages;
+    throw err;
+  }
+}
+// @ts-expect-error: the test-only importer override is not in the published declarations
+export const internal = NativeProbe.load("d", { importModule: async () => ({}) });
 `;
 
 const TSCONFIG = {
@@ -96,6 +112,28 @@ async function compile(tsc: string, project: string): Promise<{ exitCode: number
   const r = await execa(process.execPath, [tsc, "-p", project], { reject: false, all: true });
   return { exitCode: r.exitCode, output: r.all ?? "" };
 }
+
+describe("lmprobe-ts/native without its optional peer dependencies installed", () => {
+  it("the main package and the subpath import; NativeProbe.load names what to npm install", async () => {
+    const script = [
+      'const main = await import("lmprobe-ts");',
+      'const native = await import("lmprobe-ts/native");',
+      'const err = await native.NativeProbe.load("/nowhere").catch((e) => e);',
+      "console.log(JSON.stringify({ probe: typeof main.Probe, code: err.code, packages: err.packages,",
+      "  same: err instanceof main.MissingDependencyError, message: err.message }));",
+    ].join("\n");
+    writeFileSync(join(dir, "run-native.mjs"), script);
+    const { stdout } = await execa(process.execPath, [join(dir, "run-native.mjs")], { cwd: dir });
+    const out = JSON.parse(stdout) as Record<string, unknown>;
+    expect(out).toMatchObject({
+      probe: "function",
+      code: "MISSING_DEPENDENCY",
+      packages: ["@huggingface/tokenizers", "onnxruntime-node"],
+      same: true,
+    });
+    expect(out.message).toContain("npm install @huggingface/tokenizers onnxruntime-node");
+  });
+});
 
 describe.each(Object.entries(COMPILERS))("consumer compiled by %s (--strict, no skipLibCheck)", (_name, tsc) => {
   it("compiles the declarations, the result types and the expected errors", async () => {

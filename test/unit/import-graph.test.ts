@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cycles, folderGraph, pyGraph, tsGraph, type ImportGraph } from "../helpers/import-graph.js";
+import { cycles, folderGraph, pyGraph, reachable, tsGraph, type ImportGraph } from "../helpers/import-graph.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const show = (found: string[][]) => found.map((c) => c.join(" <-> "));
@@ -35,6 +35,7 @@ describe("the import graph parser", () => {
     expect([...graph.get("src/a/one.ts")!].sort()).toEqual(["src/a/three.ts", "src/b/two.ts"]);
     expect(show(cycles(graph))).toEqual(["src/a/one.ts <-> src/b/two.ts"]);
     expect(show(cycles(folderGraph(graph, "src")))).toEqual(["src/a/ <-> src/b/"]);
+    expect([...tsGraph(root, "src", true).get("src/b/two.ts")!]).toEqual(["src/a/one.ts"]); // type import left out
   });
 
   it("sees relative, absolute, function-level and parenthesised Python imports", () => {
@@ -69,6 +70,21 @@ describe("the project's imports point one way", () => {
 
   it("src/ folders do not import each other (no folder-level cycle)", () => {
     expect(show(cycles(folderGraph(ts, "src")))).toEqual([]);
+  });
+
+  it("src/native/ is Python-free: it loads nothing of src/worker/ or src/env/, directly or through other files", () => {
+    const runtime = tsGraph(ROOT, "src", true);
+    const native = [...runtime.keys()].filter((f) => f.startsWith("src/native/"));
+    expect(native).toContain("src/native/index.ts");
+    // Not even a type import straight from src/native/ (the declarations would name the worker).
+    for (const f of native)
+      expect(
+        [...ts.get(f)!].filter((t) => /^src\/(worker|env)\//.test(t)),
+        f,
+      ).toEqual([]);
+    const loaded = new Set(native.flatMap((f) => [...reachable(runtime, f)]));
+    expect([...loaded].filter((f) => /^src\/(worker|env)\//.test(f))).toEqual([]);
+    expect(loaded.has("src/persist/probe-file.ts")).toBe(true); // it does reuse the probe loader
   });
 
   it("python_worker/lmprobe_worker has no file-level import cycle", () => {
