@@ -38,6 +38,7 @@ export {
 export type { Pooling, TrainPooling, InferencePooling, Reduction } from "./estimator/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
+export { REMOTE_ENV, type RemoteConnectOptions } from "./worker/remote-options.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";
 export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
 export {
@@ -82,4 +83,6 @@ export {
   type RemoteErrorInfo,
   type PythonErrorInfo,
   type LmprobeErrorCode,
+  WorkerConnectError,
+  type WorkerConnectReason,
 } from "./errors.js";

@@ -267,3 +267,21 @@ class UnloadReply(TypedDict):
 class LoadedModelsReply(TypedDict):
     models: list[list[str]]  # [path, dtype, device] per loaded model
     imported: list[str]  # which heavy libraries (torch, transformers, nnsight, sklearn) are imported
+
+
+# -- model_resolve (served workers: the server resolves model names on its own disk) -----------
+
+
+class _ModelResolveRequired(TypedDict):
+    model: str  # the name the user wrote: a folder on the server, a hub id, or "embedded:NAME"
+
+
+class ModelResolveRequest(_ModelResolveRequired, total=False):
+    revision: str
+
+
+class ModelResolveReply(TypedDict):
+    path: str  # the folder on the server that extract loads
+    revision: str | None  # the hub commit sha, for hub models
+    config: dict[str, Any]  # its config.json
+    source: dict[str, Any]  # what the activation cache keys on (model-identity.ts)

@@ -22,6 +22,7 @@ from typing import Any
 
 import zmq
 
+from . import curve as curve_auth
 from .context import Handler, RequestContext
 from .errors import WorkerFailure
 from .protocol import decode, encode, error_body, reply_header
@@ -40,12 +41,19 @@ def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
 
 
 class WorkerServer:
-    def __init__(self, handlers: dict[str, Handler], endpoint: str) -> None:
+    def __init__(
+        self, handlers: dict[str, Handler], endpoint: str, curve: curve_auth.CurveConfig | None = None
+    ) -> None:
         self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
+        # A served (TCP + CURVE) worker outlives its clients: their close() sends shutdown, ignored here.
+        self.served = curve is not None
+        self.auth = curve_auth.start_authenticator(self.ctx, curve.allowed) if curve else None
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.linger = 0
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        if curve:
+            curve_auth.make_curve_server(self.router, curve.keys)
         self.router.bind(endpoint)
         self.endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.outbox = self.ctx.socket(zmq.PULL)
@@ -117,8 +125,8 @@ class WorkerServer:
                 self.cancel_flags.setdefault(target, threading.Event()).set()
             self._reply(identity, "result", rid, {"cancelled": target})
         elif kind == "shutdown":
-            self._reply(identity, "result", rid, {"bye": True})
-            return False
+            self._reply(identity, "result", rid, {"bye": not self.served})
+            return self.served
         return True
 
     def serve(self, preload: Callable[[], None] | None = None) -> None:
@@ -183,17 +191,20 @@ def _exit_when_parent_dies(endpoint: str) -> None:
     os._exit(0)
 
 
-def endpoint_problem(endpoint: str) -> str | None:
+def endpoint_problem(endpoint: str, curve: curve_auth.CurveConfig | None = None) -> str | None:
     """Why an endpoint named by the environment must not be bound, or None when it is private.
 
-    The worker has no authentication of its own: whoever can connect can drive it (load models,
-    read files it can read). So only an ``ipc://`` socket inside a folder that belongs to this user
-    and no one else is accepted; TCP needs CURVE keys, which this worker does not configure.
+    Whoever can connect can drive the worker (load models, read files it can read). So TCP is
+    bound only with CURVE (``lmprobe worker serve``: keys and ZAP, see curve.py), and otherwise
+    only an ``ipc://`` socket inside a folder that belongs to this user and no one else.
     """
+    if curve is not None:
+        return None if endpoint.startswith("tcp://") else "a CURVE worker serves tcp:// endpoints only"
     if not endpoint.startswith("ipc://"):
         return (
-            "only ipc:// endpoints are served: on TCP any local user (or host) that reaches the port could drive "
-            "this unauthenticated worker, and CURVE keys are not configured. Unset LMPROBE_WORKER_ENDPOINT."
+            "only ipc:// endpoints are served without CURVE: on TCP any local user (or host) that reaches the port "
+            "could drive an unauthenticated worker. Unset LMPROBE_WORKER_ENDPOINT, or serve with CURVE keys "
+            "(`lmprobe worker serve --bind tcp://HOST:PORT`)."
         )
     folder = os.path.dirname(os.path.abspath(endpoint[len("ipc://") :]))
     try:
@@ -211,18 +222,28 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
         level=os.environ.get("LMPROBE_WORKER_LOG", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    endpoint = os.environ.get("LMPROBE_WORKER_ENDPOINT")
+    try:
+        served = curve_auth.serve_settings(sys.argv[1:])
+    except curve_auth.CurveSetupError as exc:
+        print(f"lmprobe worker: cannot serve: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
+    curve = served.curve if served else None
+    endpoint = served.endpoint if served else os.environ.get("LMPROBE_WORKER_ENDPOINT")
     if endpoint:
-        problem = endpoint_problem(endpoint)
+        problem = endpoint_problem(endpoint, curve)
         if problem:
-            print(f"lmprobe worker: LMPROBE_WORKER_ENDPOINT={endpoint} refused: {problem}", file=sys.stderr, flush=True)
+            print(f"lmprobe worker: endpoint {endpoint} refused: {problem}", file=sys.stderr, flush=True)
             os._exit(2)
     else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
-    server = WorkerServer(handlers, endpoint)
-    threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
-    print(json.dumps({"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}), flush=True)
+    server = WorkerServer(handlers, endpoint, curve)
+    announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
+    if served:
+        announce |= curve_auth.serve_in_foreground(served)
+    else:
+        threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
+    print(json.dumps(announce), flush=True)
     server.serve(preload)
     _remove_socket(endpoint)
     sys.stdout.flush()

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `lmprobe` command: setup, env, demo, train, predict, cache, exec. `--help` prints to stdout
+ * The `lmprobe` command: setup, env, demo, train, predict, cache, exec, worker. `--help` prints to stdout
  * and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
  */
 import { delimiter } from "node:path";
@@ -14,6 +14,7 @@ import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
 import { predictCommand, trainCommand } from "./probe-commands.js";
 import { HELP, MAIN_USAGE, type CommandName } from "./usage.js";
+import { workerServe } from "./worker-serve.js";
 
 const stdout = (line: string) => process.stdout.write(`${line}\n`);
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -81,6 +82,12 @@ async function execCommand(args: string[]): Promise<number> {
   return result.exitCode ?? 1;
 }
 
+async function workerCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "serve") return workerServe(rest, stdout, stderr);
+  throw new InvalidOptionError("worker", `lmprobe worker: unknown subcommand ${JSON.stringify(sub ?? "")} (serve).`);
+}
+
 const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number> = {
   setup: setupCommand,
   env: envCommand,
@@ -89,6 +96,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number
   cache: (args) => cacheCommand(args, stdout),
   train: (args) => trainCommand(args, stdout),
   predict: (args) => predictCommand(args, stdout),
+  worker: workerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
 import { CLASSIFIERS } from "../config/probe-options.js";
 
 /** The subcommands that have their own help. */
-export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache";
+export type CommandName = "setup" | "env" | "demo" | "train" | "predict" | "exec" | "cache" | "worker";
 
 const DATA_FORMAT = `Data files (--data, --positive, --negative):
   *.jsonl      one JSON object per line: {"text": "The cat sat.", "label": 1}
@@ -24,9 +24,12 @@ Commands:
                              predictions of a saved probe (and metrics when F has labels)
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info|prune|clear     inspect and bound the activation cache
+  worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+                             serve a worker to other machines over TCP with CURVE keys
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
-LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN`;
+LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN,
+LMPROBE_WORKER_CONNECT, LMPROBE_WORKER_SERVER_KEY, LMPROBE_WORKER_SECRET_KEY (a served worker)`;
 
 /** `lmprobe <command> --help`. */
 export const HELP: Record<CommandName, string> = {
@@ -103,4 +106,23 @@ Inspect and bound the activation cache (LMPROBE_CACHE_DIR, default LMPROBE_HOME/
 Options:
   --dir D       use the cache in folder D
   -h, --help    show this help`,
+  worker: `Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+
+Serve a worker in the foreground on TCP, authenticated and encrypted with ZeroMQ CURVE, for
+PythonRuntime({ connect }) on other machines. The first serve generates a server key pair in DIR
+(a 0700 folder, files 0600); later ones read it. Prints the server public key and how to connect;
+never prints the secret key. Clients close their runtime without stopping the worker; it serves
+until SIGINT (Ctrl-C) or SIGTERM. Models load from this machine's disk (folders, its Hugging Face
+cache, embedded: models under its LMPROBE_HOME); activations travel back over the connection.
+
+Options:
+  --bind tcp://HOST:PORT  address to listen on (127.0.0.1, an interface address, or * for all;
+                          port 0 picks a free port)
+  --keys DIR              key folder (default LMPROBE_HOME/worker-keys)
+  --allow FILE            let in only the client public keys listed in FILE (one Z85 key per line,
+                          # comments); default: any client that has the server public key
+  -h, --help              show this help
+
+Clients: LMPROBE_WORKER_CONNECT=tcp://HOST:PORT LMPROBE_WORKER_SERVER_KEY=KEY
+(LMPROBE_WORKER_SECRET_KEY=KEY for a client listed in --allow), or the connect option.`,
 };

@@ -15,6 +15,7 @@ import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
+import { resolveOnServedWorker } from "./served-model.js";
 import { downloadWeightless, hfToken, hubAuth } from "./weightless-model.js";
 import { errorMessage } from "../internal/unknown-values.js";
 
@@ -30,6 +31,8 @@ export interface ResolvedModel {
   revision?: string;
   numLayers: number;
   config: Record<string, unknown>;
+  /** The cache identity a served worker computed for its own folder (local folders are fingerprinted here). */
+  source?: Record<string, unknown>;
 }
 
 /** True for strings that name a local path rather than a hub id. */
@@ -70,6 +73,8 @@ export async function resolveModel(
     weightless?: boolean;
   },
 ): Promise<ResolvedModel> {
+  // A served worker's folders are on its machine: it resolves the name itself.
+  if (options.runtime.servedEndpoint) return resolveOnServedWorker(model, options);
   const env = options.env ?? process.env;
   if (model.startsWith(EMBEDDED_PREFIX)) {
     const path = await prepareEmbedded(model.slice(EMBEDDED_PREFIX.length), options.runtime, env, options);

@@ -57,6 +57,25 @@ export interface EmbeddedPrepareReply {
   cached?: boolean;
 }
 
+/** `model_resolve`: a served worker resolves a model name on its own disk (no shared file system). */
+export interface ModelResolveRequest {
+  /** The name the user wrote: a folder on the server, a hub id in its cache, or `embedded:NAME`. */
+  model: string;
+  revision?: string;
+}
+
+/** `model_resolve` reply. */
+export interface ModelResolveReply {
+  /** The folder on the server that `extract` loads. */
+  path: string;
+  /** The hub commit sha, for hub models. */
+  revision: string | null;
+  /** Its config.json. */
+  config: Record<string, unknown>;
+  /** What the activation cache keys on (cache/model-identity.ts), computed on the server. */
+  source: Record<string, unknown>;
+}
+
 /** Requests without fields. */
 export type EmptyRequest = Record<string, never>;
 
@@ -69,6 +88,7 @@ export interface RpcMap {
   embedded_prepare: { request: EmbeddedPrepareRequest; reply: EmbeddedPrepareReply };
   unload: { request: EmptyRequest; reply: { unloaded: number } };
   loaded_models: { request: EmptyRequest; reply: LoadedModelsReply };
+  model_resolve: { request: ModelResolveRequest; reply: ModelResolveReply };
 }
 
 /** An RPC name. */
@@ -87,6 +107,7 @@ export const RPC_NAMES = [
   "embedded_prepare",
   "unload",
   "loaded_models",
+  "model_resolve",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

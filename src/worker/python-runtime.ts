@@ -24,6 +24,10 @@ import type { ProgressEvent } from "../types.js";
 import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
 import { errorMessage } from "../internal/unknown-values.js";
+import type { Connection } from "./connection.js";
+import { refuseOpenEndpoint } from "./endpoint-policy.js";
+import { connectServedWorker } from "./remote-connection.js";
+import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
 
 /** What the worker reports about itself in the handshake. */
 export type WorkerInfo = HelloReply;
@@ -54,6 +58,12 @@ export interface PythonRuntimeOptions {
    * @internal
    */
   workerArgs?: string[];
+  /**
+   * A served worker (`lmprobe worker serve --bind tcp://HOST:PORT`) instead of a child process,
+   * reached over TCP with CURVE. Default: the `LMPROBE_WORKER_CONNECT` / `LMPROBE_WORKER_SERVER_KEY`
+   * / `LMPROBE_WORKER_SECRET_KEY` variables (README "Remote workers"), else a local child worker.
+   */
+  connect?: RemoteConnectOptions;
 }
 
 /** Per-call settings of {@link PythonRuntime.call}. */
@@ -62,21 +72,17 @@ export interface CallSettings {
   onProgress?: (e: ProgressEvent) => void;
 }
 
-interface Connection {
-  proc: WorkerProcess;
-  rpc: RpcClient;
-  info: WorkerInfo;
-  /** Set when the runtime killed the worker because a cancelled request did not stop. */
-  killedForCancel: { value: boolean };
-}
-
 /** A managed Python worker process. Close it with `close()` or `await using`. */
 export class PythonRuntime implements AsyncDisposable {
   private connection: Promise<Connection> | undefined;
   private closing: Promise<void> | undefined;
   private readonly options: PythonRuntimeOptions;
+  private readonly served: RemoteTarget | undefined;
 
-  /** @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0. */
+  /**
+   * @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0, or `connect`
+   *   (or its environment variables) is malformed: checked here, before anything connects.
+   */
   constructor(options: PythonRuntimeOptions = {}) {
     const ms = options.coalesceMs;
     if (ms !== undefined && (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0))
@@ -85,6 +91,12 @@ export class PythonRuntime implements AsyncDisposable {
         `coalesceMs must be a number of milliseconds ≥ 0 (0 turns coalescing off), got ${String(ms)}.`,
       );
     this.options = options;
+    this.served = remoteTarget(options.connect, { ...process.env, ...options.env });
+  }
+
+  /** The `tcp://` endpoint of the served worker this runtime uses, or undefined for a child worker. */
+  get servedEndpoint(): string | undefined {
+    return this.served?.endpoint;
   }
 
   /** The coalescing window of extractions, in milliseconds (0: off). */
@@ -125,15 +137,23 @@ export class PythonRuntime implements AsyncDisposable {
   private connect(onProgress?: (e: ProgressEvent) => void): Promise<Connection> {
     if (this.closing) return Promise.reject(new WorkerExitedError("the Python runtime is closed", null, null, ""));
     if (!this.connection) {
-      const attempt: Promise<Connection> = this.spawnAndHandshake(onProgress, () => {
+      const onExit = () => {
         if (this.connection === attempt) this.connection = undefined; // the next call starts afresh
-      });
+      };
+      const attempt: Promise<Connection> = this.served
+        ? connectServedWorker(this.served, { ...this.startSettings(), onGone: onExit })
+        : this.spawnAndHandshake(onProgress, onExit);
       this.connection = attempt;
       attempt.catch(() => {
         if (this.connection === attempt) this.connection = undefined;
       });
     }
     return this.connection;
+  }
+
+  private startSettings(): { cancelGraceMs?: number; startTimeoutMs: number } {
+    const { cancelGraceMs, startTimeoutMs } = this.options;
+    return { startTimeoutMs: startTimeoutMs ?? 180_000, ...(cancelGraceMs !== undefined ? { cancelGraceMs } : {}) };
   }
 
   private async spawnAndHandshake(
@@ -299,21 +319,5 @@ function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: Progr
     onProgress?.(event);
   } catch {
     // A throwing progress callback must never fail the call.
-  }
-}
-
-/**
- * The worker has no authentication of its own: an inherited `LMPROBE_WORKER_ENDPOINT=tcp://...`
- * would let any local user (or host) that reaches the port drive it. Refused here, before Python
- * starts (the worker refuses it again, and also an ipc:// socket in a folder others can enter).
- */
-function refuseOpenEndpoint(endpoint: string | undefined): void {
-  if (endpoint && !endpoint.startsWith("ipc://")) {
-    throw new WorkerStartError(
-      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: only private ipc:// endpoints are served, because on TCP ` +
-        "anyone who reaches the port could drive the unauthenticated worker (TCP needs CURVE keys, which are not " +
-        "configured). Unset LMPROBE_WORKER_ENDPOINT.",
-      "",
-    );
   }
 }

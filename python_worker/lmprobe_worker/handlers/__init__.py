@@ -11,6 +11,7 @@ from .embedded import embedded_prepare
 from .extract import extract
 from .fit import fit
 from .hello import hello
+from .model_resolve import model_resolve
 from .models import loaded_models, unload
 from .score import score
 
@@ -22,6 +23,7 @@ HANDLERS: dict[str, Handler] = {
     "score": score,
     "embedded_prepare": embedded_prepare,
     "unload": unload,
+    "model_resolve": model_resolve,
 }
 
 
