@@ -8,7 +8,7 @@ handshake; pyzmq's ``zmq.auth`` thread answers ZAP requests, i.e. decides which 
   the ZPL certificate format of ``zmq.auth`` (``server.key`` public, ``server.key_secret`` both).
   It is generated on the first serve and read afterwards, so clients keep the same server key.
 - Clients: any client that knows the server public key, or only the public keys of an allow-list
-  file (one Z85 key per line, ``#`` comments).
+  file (one Z85 key per line, then optional notes; ``#`` comment lines).
 - The secret key is never printed or logged; errors name files, never their contents.
 """
 
@@ -133,7 +133,7 @@ def load_or_create_server_keys(folder: str | os.PathLike[str]) -> ServerKeys:
 
 
 def read_allow_list(path: str | os.PathLike[str]) -> frozenset[bytes]:
-    """Client public keys allowed in: one Z85 key per line; blank lines and ``#`` comments skipped."""
+    """Client public keys allowed in: one Z85 key per line (then optional notes); ``#`` comment lines skipped."""
     file = Path(path).expanduser()
     try:
         text = file.read_text(encoding="utf-8")
@@ -141,8 +141,11 @@ def read_allow_list(path: str | os.PathLike[str]) -> frozenset[bytes]:
         raise CurveSetupError(f"cannot read the allow-list {file}: {type(exc).__name__}: {exc}") from None
     keys: set[bytes] = set()
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
-        if not line:
+        # Z85 keys may hold '#': the key is the line's first word, and a line is a comment only when
+        # that word is not a key and starts with '#'. What follows the key is a note.
+        words = raw.split()
+        line = words[0] if words else ""
+        if not line or (line.startswith("#") and not is_z85_key(line)):
             continue
         if not is_z85_key(line):
             raise CurveSetupError(
