@@ -118,7 +118,7 @@ describe("a served worker over loopback TCP + CURVE", () => {
     cache.close();
   });
 
-  it("models resolve on the server's disk: a folder it lacks or an unknown embedded model is ModelNotFoundError", async () => {
+  it("models resolve on the server: a folder it lacks or an unknown embedded model is ModelNotFoundError", async () => {
     const runtime = client(open);
     const missing = await failure(new Probe({ model: "/nonexistent/lmprobe-model", runtime }).fit(CATS, DOGS));
     expect(missing).toBeInstanceOf(ModelNotFoundError);
@@ -138,7 +138,7 @@ describe("a served worker over loopback TCP + CURVE", () => {
     expect((err as Error).message).toMatch(/lmprobe worker serve.*printed/);
   });
 
-  it("the allow-list lets in its client and refuses others at the handshake (refused), naming the key to add", async () => {
+  it("the allow-list lets its client in and refuses others at the handshake, naming the key to add", async () => {
     const ok = client(guarded, { secretKey: listed.secretKey });
     expect((await ok.ready()).pid).toBe(guarded.pid);
     for (const runtime of [client(guarded, { secretKey: stranger.secretKey }), client(guarded)]) {
