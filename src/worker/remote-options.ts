@@ -25,6 +25,11 @@ export interface RemoteConnectOptions {
   publicKey?: string;
   /** Limit for reaching the server and completing the CURVE handshake. @default 10000 */
   connectTimeoutMs?: number;
+  /**
+   * A server silent for this long (ZMTP heartbeats unanswered: hung, or the network dropped) is
+   * dropped, and the calls in flight fail with WorkerExitedError. @default 30000
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 /** The environment variables that name a served worker when `connect` is not given. */
@@ -47,6 +52,7 @@ const schema = z.strictObject({
   secretKey: z85Key.optional(),
   publicKey: z85Key.optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
+  heartbeatTimeoutMs: z.number().int().min(100).optional(),
 });
 
 const FIX: Record<string, string> = {
@@ -55,6 +61,7 @@ const FIX: Record<string, string> = {
   secretKey: "must be a 40-character Z85 CURVE secret key (e.g. from zeromq's curveKeyPair())",
   publicKey: "must be the 40-character Z85 public key of secretKey",
   connectTimeoutMs: "must be a positive integer number of milliseconds",
+  heartbeatTimeoutMs: "must be an integer number of milliseconds ≥ 100",
 };
 
 /** A checked `connect`: the endpoint and the keys the Dealer uses. The secret stays out of logs. */
@@ -66,6 +73,7 @@ export class RemoteTarget {
   /** True when the key pair was generated for this runtime. */
   readonly ephemeral: boolean;
   readonly connectTimeoutMs: number;
+  readonly heartbeatTimeoutMs: number;
   readonly #secretKey: string;
 
   constructor(
@@ -73,6 +81,7 @@ export class RemoteTarget {
       secretKey: string;
       ephemeral: boolean;
       connectTimeoutMs: number;
+      heartbeatTimeoutMs: number;
     },
   ) {
     this.endpoint = options.endpoint;
@@ -80,12 +89,19 @@ export class RemoteTarget {
     this.publicKey = options.publicKey;
     this.ephemeral = options.ephemeral;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs;
     this.#secretKey = options.secretKey;
   }
 
-  /** The Dealer's CURVE client options. */
+  /** The Dealer's CURVE client options and heartbeats. */
   socketOptions(): SocketOptions<Dealer> {
-    return { curveServerKey: this.serverPublicKey, curvePublicKey: this.publicKey, curveSecretKey: this.#secretKey };
+    return {
+      curveServerKey: this.serverPublicKey,
+      curvePublicKey: this.publicKey,
+      curveSecretKey: this.#secretKey,
+      heartbeatInterval: Math.min(5000, Math.ceil(this.heartbeatTimeoutMs / 4)),
+      heartbeatTimeout: this.heartbeatTimeoutMs,
+    };
   }
 
   /** What console.log and util.inspect show: no secret. */
@@ -149,5 +165,6 @@ function checked(input: unknown, name: (field: string) => string): RemoteTarget 
     secretKey,
     ephemeral: pair !== undefined,
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? 30_000,
   });
 }

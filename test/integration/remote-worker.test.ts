@@ -3,7 +3,8 @@
  * ZAP authenticator), real zeromq.js clients, the real tiny models. Two served workers: one open
  * to any client with its key, one with an allow-list. Every one is stopped by pid in afterAll.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execa } from "execa";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { curveKeyPair } from "zeromq";
@@ -198,6 +199,33 @@ describe("a served worker over loopback TCP + CURVE", () => {
     expect(text).toContain(open.serverPublicKey); // the public key is printed (and these checks see the output)
   });
 
+  it("a server gone silent (SIGSTOP) is dropped by heartbeats: its call in flight gets WorkerExitedError", async () => {
+    const runtime = client(guarded, { secretKey: listed.secretKey, heartbeatTimeoutMs: 1500 });
+    const probe = new Probe({ ...options, layers: -1, batchSize: 1, runtime });
+    let stopped = false;
+    try {
+      const err = await failure(
+        probe.fit(
+          manyPrompts(4000, "stop"),
+          Array.from({ length: 4000 }, (_, i) => i % 2),
+          {
+            onProgress: (e) => {
+              if (e.type === "extract" && !stopped) {
+                stopped = true;
+                process.kill(guarded.pid, "SIGSTOP");
+              }
+            },
+          },
+        ),
+      );
+      expect(stopped).toBe(true);
+      expect(err).toBeInstanceOf(WorkerExitedError);
+      expect((err as Error).message).toMatch(/no heartbeat/);
+    } finally {
+      if (stopped) process.kill(guarded.pid, "SIGCONT");
+    }
+  });
+
   it("killed -9 mid-call: the call fails with WorkerExitedError, the next one reports nothing listening", async () => {
     const runtime = client(open);
     const probe = new Probe({ ...options, layers: -1, batchSize: 1, runtime });
@@ -223,5 +251,34 @@ describe("a served worker over loopback TCP + CURVE", () => {
     expect(next).toBeInstanceOf(WorkerConnectError);
     expect((next as WorkerConnectError).reason).toBe("unreachable");
     await open.exited; // the CLI ends with its worker
+  });
+});
+
+describe("lmprobe worker serve refuses bad settings", () => {
+  const cli = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+  const serve = (...args: string[]) =>
+    execa("node", [cli, "worker", "serve", ...args], { reject: false, timeout: 120_000 });
+
+  it("a bind that is not tcp://HOST:PORT, or an allow-list that does not exist: usage error before Python starts", async () => {
+    for (const [args, message] of [
+      [["--bind", "ipc:///tmp/w.sock"], /--bind must be tcp:\/\/HOST:PORT/],
+      [[], /--bind tcp:\/\/HOST:PORT is required/],
+      [["--bind", "tcp://127.0.0.1:0", "--allow", join(home, "nope.txt")], /--allow .*no such file/],
+    ] as const) {
+      const result = await serve(...args);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stdout).toBe("");
+    }
+  });
+
+  it("a key folder others can enter is refused by the worker, naming chmod 700; nothing is served", async () => {
+    const keys = join(home, "loose-keys");
+    mkdirSync(keys);
+    chmodSync(keys, 0o755);
+    const result = await serve("--bind", "tcp://127.0.0.1:0", "--keys", keys);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toMatch(/chmod 700/);
+    expect(result.stdout).not.toMatch(/serving on/);
   });
 });

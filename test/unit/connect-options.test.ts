@@ -76,6 +76,8 @@ describe("connect options", () => {
       curveServerKey: server.publicKey,
       curvePublicKey: client.publicKey,
       curveSecretKey: client.secretKey,
+      heartbeatInterval: 5000,
+      heartbeatTimeout: 30000,
     });
     // What a log line would show of it: no secret.
     expect(inspect(mine) + JSON.stringify(mine) + String(mine)).not.toContain(client.secretKey);
