@@ -15,25 +15,14 @@ import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
+import type { ResolvedModel } from "./resolved-model.js";
 import { resolveOnServedWorker } from "./served-model.js";
 import { downloadWeightless, hfToken, hubAuth } from "./weightless-model.js";
 import { errorMessage } from "../internal/unknown-values.js";
 
 export { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "./embedded-models.js";
 
-/** A model resolved to a local folder. */
-export interface ResolvedModel {
-  /** The model, named the way the user wrote it. */
-  name: string;
-  /** Local folder the worker loads. */
-  path: string;
-  /** Commit sha for hub models, when known. */
-  revision?: string;
-  numLayers: number;
-  config: Record<string, unknown>;
-  /** The cache identity a served worker computed for its own folder (local folders are fingerprinted here). */
-  source?: Record<string, unknown>;
-}
+export type { ResolvedModel } from "./resolved-model.js";
 
 /** True for strings that name a local path rather than a hub id. */
 function looksLikePath(model: string): boolean {

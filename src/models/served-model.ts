@@ -8,7 +8,7 @@ import { ModelNotFoundError } from "../errors.js";
 import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { layerCount } from "./model-config.js";
-import type { ResolvedModel } from "./resolve-model.js";
+import type { ResolvedModel } from "./resolved-model.js";
 
 /** Resolves `model` on the served worker of `runtime`. */
 export async function resolveOnServedWorker(
