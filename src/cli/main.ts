@@ -85,7 +85,7 @@ async function execCommand(args: string[]): Promise<number> {
 async function workerCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "serve") return workerServe(rest, stdout, stderr);
-  throw new InvalidOptionError("worker", `lmprobe worker: unknown subcommand ${JSON.stringify(sub ?? "")} (serve).`);
+  throw new InvalidOptionError("worker", `unknown subcommand ${JSON.stringify(sub ?? "")}: use lmprobe worker serve.`);
 }
 
 const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number> = {

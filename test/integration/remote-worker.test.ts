@@ -59,16 +59,23 @@ beforeAll(async () => {
   const allow = join(home, "allow.txt");
   writeFileSync(allow, `# the listed client\n${listed.publicKey} laptop\n`);
   mkdirSync(join(home, "open"), { mode: 0o700 });
-  [open, guarded] = await Promise.all([
+  // Settled one by one: if one fails to start, the other is still known to afterAll, which stops it.
+  const [a, b] = await Promise.allSettled([
     serveWorker(["--keys", join(home, "open", "keys")]),
     serveWorker(["--keys", join(home, "guarded-keys"), "--allow", allow]),
   ]);
+  if (a.status === "fulfilled") open = a.value;
+  if (b.status === "fulfilled") guarded = b.value;
+  for (const r of [a, b]) if (r.status === "rejected") throw r.reason;
 });
 
 afterAll(async () => {
-  await Promise.all([...clients, local].map((r) => r.close()));
-  open?.kill();
-  guarded?.kill();
+  try {
+    await Promise.allSettled([...clients, local].map((r) => r.close()));
+  } finally {
+    open?.kill();
+    guarded?.kill();
+  }
 });
 
 const options = { model, layers: "all", randomState: 0, cacheDir: null } as const;
