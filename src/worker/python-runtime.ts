@@ -23,9 +23,9 @@ import type { WireBody } from "../protocol/wire-values.js";
 import type { ProgressEvent } from "../types.js";
 import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
+import type { WorkerHandle } from "./worker-handle.js";
+import { definedEntries, emit } from "./runtime-util.js";
 import { errorMessage } from "../internal/unknown-values.js";
-import type { Connection } from "./connection.js";
-import { refuseOpenEndpoint } from "./endpoint-policy.js";
 import { connectServedWorker } from "./remote-connection.js";
 import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
 
@@ -70,6 +70,14 @@ export interface PythonRuntimeOptions {
 export interface CallSettings {
   signal?: AbortSignal;
   onProgress?: (e: ProgressEvent) => void;
+}
+
+interface Connection {
+  proc: WorkerHandle;
+  rpc: RpcClient;
+  info: WorkerInfo;
+  /** Set when the runtime killed the worker because a cancelled request did not stop. */
+  killedForCancel: { value: boolean };
 }
 
 /** A managed Python worker process. Close it with `close()` or `await using`. */
@@ -307,17 +315,19 @@ export class PythonRuntime implements AsyncDisposable {
   }
 }
 
-/** An environment without its unset variables (what a child process takes). */
-function definedEntries(env: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-function emit(onProgress: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
-  try {
-    onProgress?.(event);
-  } catch {
-    // A throwing progress callback must never fail the call.
+/**
+ * The worker has no authentication of its own: an inherited `LMPROBE_WORKER_ENDPOINT=tcp://...`
+ * would let any local user (or host) that reaches the port drive it. Refused here, before Python
+ * starts (the worker refuses it again, and also an ipc:// socket in a folder others can enter).
+ */
+function refuseOpenEndpoint(endpoint: string | undefined): void {
+  if (endpoint && !endpoint.startsWith("ipc://")) {
+    throw new WorkerStartError(
+      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: a child worker serves only private ipc:// endpoints, ` +
+        "because on TCP anyone who reaches the port could drive it. Unset LMPROBE_WORKER_ENDPOINT; for a worker on " +
+        "TCP with CURVE keys, run `lmprobe worker serve --bind tcp://HOST:PORT` and connect with the `connect` " +
+        "option (or LMPROBE_WORKER_CONNECT).",
+      "",
+    );
   }
 }

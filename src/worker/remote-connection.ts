@@ -9,16 +9,33 @@
 import type { Dealer } from "zeromq";
 import { LmprobeError, ProtocolError, TimeoutError, WorkerConnectError, WorkerExitedError } from "../errors.js";
 import { PROTOCOL_VERSION } from "../protocol/version.js";
-import type { Connection, WorkerHandle } from "./connection.js";
+import type { HelloReply } from "../protocol/messages.js";
 import { REMOTE_ENV, type RemoteTarget } from "./remote-options.js";
 import { RpcClient } from "./rpc-client.js";
+import type { WorkerHandle } from "./worker-handle.js";
 import type { WorkerExit } from "./worker-process.js";
 
-/** Stand-in for the process of a served worker: "exits" when the connection is lost or closed. */
+/** A connection to a served worker, in the shape of the runtime's own connections. */
+export interface ServedConnection {
+  proc: WorkerHandle;
+  rpc: RpcClient;
+  info: HelloReply;
+  /** Set when this runtime detached because a cancelled request did not stop. */
+  killedForCancel: { value: boolean };
+}
+
+/**
+ * Stand-in for the process of a served worker, on another machine: it "exits" for this runtime
+ * when the connection is lost or ended. `kill` and `stop` end this connection only.
+ */
 class ServedWorker implements WorkerHandle {
   pid: number | undefined;
   hasExited = false;
   readonly exited: Promise<WorkerExit>;
+  /** The server's stderr stays on the server. */
+  readonly stderrTail = { toString: () => "" };
+  /** Set by the connection: fails its calls and closes its socket. */
+  detach: (why: string) => void = () => undefined;
   #resolve: ((exit: WorkerExit) => void) | undefined;
 
   constructor() {
@@ -31,11 +48,19 @@ class ServedWorker implements WorkerHandle {
     this.#resolve?.({ exitCode: null, signal: null, spawnFailed: false });
   }
 
+  /** Detaches at once (a cancelled call that did not stop: the server cancels a gone client's work). */
+  kill(): void {
+    this.detach("this runtime disconnected: a cancelled call did not stop in time");
+  }
+
   /** Disconnects only: a served worker outlives its clients. */
   stop(): Promise<WorkerExit> {
     this.end();
     return this.exited;
   }
+
+  /** Nothing to hold: the socket's pending receive holds Node's event loop while a call is in flight. */
+  holdEventLoop(_hold: boolean): void {}
 }
 
 function failure(target: RemoteTarget, reason: WorkerConnectError["reason"]): WorkerConnectError {
@@ -102,24 +127,19 @@ function watchHandshake(dealer: Dealer, target: RemoteTarget, lost: () => void):
 export async function connectServedWorker(
   target: RemoteTarget,
   settings: { cancelGraceMs?: number; startTimeoutMs: number; onGone: () => void },
-): Promise<Connection> {
+): Promise<ServedConnection> {
   const proc = new ServedWorker();
   let handshake: Promise<void> = Promise.resolve();
-  const lost = () => {
-    rpc.failAll(
-      () =>
-        new WorkerExitedError(
-          `The connection to the served worker at ${target.endpoint} (pid ${proc.pid ?? "?"}) was lost: it stopped, ` +
-            "was killed, or the network dropped (no heartbeat). The next call connects again.",
-          null,
-          null,
-          "",
-        ),
-    );
+  proc.detach = (why: string) => {
+    if (proc.hasExited) return;
+    const at = `the served worker at ${target.endpoint} (pid ${proc.pid ?? "?"})`;
+    rpc.failAll(() => new WorkerExitedError(`${why}: ${at}. The next call connects again.`, null, null, ""));
     rpc.close();
     proc.end();
     settings.onGone();
   };
+  const lost = () =>
+    proc.detach("The connection was lost (the server stopped, was killed, or the network dropped: no heartbeat)");
   const rpc: RpcClient = new RpcClient(target.endpoint, settings.cancelGraceMs, {
     options: target.socketOptions(),
     beforeConnect: (dealer) => (handshake = watchHandshake(dealer, target, lost)),
@@ -141,7 +161,12 @@ export async function connectServedWorker(
           "install the same lmprobe-ts version on both machines",
       );
     proc.pid = info.pid;
-    return { proc, rpc, info, killedForCancel: { value: false } };
+    const killedForCancel = { value: false };
+    rpc.onCancelStuck = () => {
+      killedForCancel.value = true;
+      proc.kill();
+    };
+    return { proc, rpc, info, killedForCancel };
   } catch (err) {
     rpc.close();
     proc.end();

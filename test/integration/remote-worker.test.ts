@@ -253,7 +253,7 @@ describe("a served worker over loopback TCP + CURVE", () => {
     );
     expect(killed).toBe(true);
     expect(err).toBeInstanceOf(WorkerExitedError);
-    expect((err as Error).message).toMatch(/connection to the served worker.*was lost/);
+    expect((err as Error).message).toMatch(/connection was lost.*served worker at tcp:/);
     const next = await failure(runtime.ready());
     expect(next).toBeInstanceOf(WorkerConnectError);
     expect((next as WorkerConnectError).reason).toBe("unreachable");
