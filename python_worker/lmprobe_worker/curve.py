@@ -207,15 +207,15 @@ def serve_settings(argv: list[str]) -> ServeSettings | None:
     Passed as arguments by the TypeScript CLI, not through the environment: a variable exported in a
     shell would otherwise reach every child worker of the SDK too.
     """
-    if not argv:
-        return None
+    if "--serve" not in argv:
+        return None  # a child worker, or another mode's arguments (the daemon's)
     parser = argparse.ArgumentParser(prog="lmprobe_worker", add_help=False, exit_on_error=False)
     parser.add_argument("--serve", required=True)
     parser.add_argument("--keys", required=True)
     parser.add_argument("--allow")
     parser.add_argument("--embedded-dir")
     try:
-        args = parser.parse_args(argv)
+        args, _others = parser.parse_known_args(argv)
     except (argparse.ArgumentError, SystemExit) as exc:
         raise CurveSetupError(f"bad worker arguments: {exc}") from None
     allowed = read_allow_list(args.allow) if args.allow else None

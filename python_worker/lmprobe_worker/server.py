@@ -42,7 +42,7 @@ def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
 
 class WorkerServer:
     def __init__(
-        self, handlers: dict[str, Handler], endpoint: str, curve: curve_auth.CurveConfig | None = None
+        self, handlers: dict[str, Handler], endpoint: str, *, curve: curve_auth.CurveConfig | None = None
     ) -> None:
         self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
@@ -237,7 +237,7 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
     else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
-    server = WorkerServer(handlers, endpoint, curve)
+    server = WorkerServer(handlers, endpoint, curve=curve)
     announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
     if served:
         announce |= curve_auth.serve_in_foreground(served)

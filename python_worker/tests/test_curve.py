@@ -113,10 +113,11 @@ def test_allow_list_reads_keys_comments_and_names_a_bad_line(tmp_path: Path) -> 
 
 def test_serve_settings_come_from_arguments_only(tmp_path: Path) -> None:
     assert serve_settings([]) is None
+    assert serve_settings(["--daemon"]) is None  # another mode's arguments are not ours
     settings = serve_settings(["--serve", "tcp://127.0.0.1:0", "--keys", str(tmp_path / "k")])
     assert settings is not None and settings.endpoint == "tcp://127.0.0.1:0" and settings.curve.allowed is None
     with pytest.raises(CurveSetupError, match=r"bad worker arguments"):
-        serve_settings(["--serve", "tcp://127.0.0.1:0"])
+        serve_settings(["--serve", "tcp://127.0.0.1:0"])  # no --keys
 
 
 def _echo_through(server_keys, client_pair: tuple[bytes, bytes], allowed) -> bytes | None:
