@@ -8,7 +8,9 @@ export default defineConfig({
     // zeromq.js must stay off worker_threads (it can crash on exit there): one forked process per file.
     pool: "forks",
     // Each run gets its own activation cache: tests never see a previous run's entries.
-    env: { LMPROBE_CACHE_DIR: mkdtempSync(join(tmpdir(), "lmprobe-ts-test-cache-")) },
+    // Daemons off: no test may attach to a user's `lmprobe worker start` (daemon.test.ts opts in,
+    // with a private LMPROBE_DAEMON_DIR).
+    env: { LMPROBE_CACHE_DIR: mkdtempSync(join(tmpdir(), "lmprobe-ts-test-cache-")), LMPROBE_DAEMON: "off" },
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // 2-core machines: integration files each hold a worker with torch; run two files at a time.

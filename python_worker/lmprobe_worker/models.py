@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
+from . import model_budget
 from .errors import WorkerFailure
 
 log = logging.getLogger("lmprobe_worker")
@@ -31,9 +33,11 @@ class LoadedModel:
     tokenizer: Any
     layers: list[Any]
     device: torch.device
+    nbytes: int = 0
 
 
-_LOADED: dict[tuple[str, str, str], LoadedModel] = {}
+# Least recently used first: loading a model beyond the budget evicts from the front.
+_LOADED: OrderedDict[tuple[str, str, str], LoadedModel] = OrderedDict()
 _LOCK = threading.Lock()
 
 
@@ -104,6 +108,7 @@ def load_model(path: str, dtype: str = "float32", device: str = "auto") -> Loade
     with _LOCK:
         hit = _LOADED.get(key)
         if hit is not None:
+            _LOADED.move_to_end(key)
             return hit
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -119,10 +124,35 @@ def load_model(path: str, dtype: str = "float32", device: str = "auto") -> Loade
         )
         model.to(dev)
         model.eval()
-        loaded = LoadedModel(model, tokenizer, decoder_layers(model), dev)
+        loaded = LoadedModel(model, tokenizer, decoder_layers(model), dev, model_bytes(model))
+        _evict_for(loaded.nbytes)
         _LOADED[key] = loaded
-        log.info("loaded %s (%s, %s)", path, dtype, dev)
+        log.info("loaded %s (%s, %s, %d MB)", path, dtype, dev, loaded.nbytes >> 20)
         return loaded
+
+
+def model_bytes(model: Any) -> int:
+    """The bytes a model's parameters and buffers hold (what the budget counts)."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return int(sum(t.numel() * t.element_size() for t in tensors))
+
+
+def _evict_for(nbytes: int) -> None:
+    """Drop least recently used models until ``nbytes`` more fit the budget (caller holds _LOCK).
+
+    A request already running on an evicted model keeps its own reference: the memory is freed
+    when that request ends, not under it.
+    """
+    limit = model_budget.budget()
+    while _LOADED and sum(m.nbytes for m in _LOADED.values()) + nbytes > limit:
+        key, _old = _LOADED.popitem(last=False)
+        log.info("evicted %s (%s, %s) to stay within the model memory budget", *key)
+
+
+def loaded_bytes() -> int:
+    """The bytes all loaded models hold."""
+    with _LOCK:
+        return sum(m.nbytes for m in _LOADED.values())
 
 
 def loaded_keys() -> list[list[str]]:

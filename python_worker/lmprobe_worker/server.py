@@ -6,6 +6,9 @@ model, one device: running them side by side would only fight for the same cores
 extractions are the exception: each runs on a thread of its own (``_network_bound``). The compute
 thread hands its replies back over an inproc PUSH/PULL pair, because a zmq socket must stay in
 the thread that uses it.
+
+Several clients may share one worker (daemon mode, daemon.py): each request is known by its
+client's identity and its id, so one client can neither cancel nor receive another's work.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ import zmq
 
 from . import curve as curve_auth
 from .context import Handler, RequestContext
+from .daemon import Daemon, DaemonOptions, parse_daemon_args, stop_on_signals
 from .errors import WorkerFailure
 from .protocol import decode, encode, error_body, reply_header
 
 log = logging.getLogger("lmprobe_worker")
 
 _OUTBOX = "inproc://lmprobe-outbox"
-_CONTROL_TYPES = {"ping", "cancel", "shutdown"}
+_CONTROL_TYPES = {"ping", "cancel", "shutdown", "status"}
 
 
 def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
@@ -42,7 +46,12 @@ def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
 
 class WorkerServer:
     def __init__(
-        self, handlers: dict[str, Handler], endpoint: str, *, curve: curve_auth.CurveConfig | None = None
+        self,
+        handlers: dict[str, Handler],
+        endpoint: str,
+        daemon: DaemonOptions | None = None,
+        *,
+        curve: curve_auth.CurveConfig | None = None,
     ) -> None:
         self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
@@ -60,8 +69,11 @@ class WorkerServer:
         self.outbox.linger = 0
         self.outbox.bind(_OUTBOX)
         self.jobs: queue.Queue[tuple[bytes, dict[str, Any], dict[str, Any]] | None] = queue.Queue()
-        self.cancel_flags: dict[str, threading.Event] = {}
+        # (client identity, request id) -> cancel flag, from arrival until the reply: also the
+        # registry of work in flight that a dead client's requests are cancelled through.
+        self.cancel_flags: dict[tuple[bytes, str], threading.Event] = {}
         self.lock = threading.Lock()
+        self.daemon = Daemon(daemon, self.router) if daemon else None
 
     # -- compute thread ---------------------------------------------------------------------
     def _compute_loop(self) -> None:
@@ -95,7 +107,7 @@ class WorkerServer:
             push.send_multipart([identity, *encode(reply_header(kind, rid), payload)], copy=False)
 
         with self.lock:
-            flag = self.cancel_flags.setdefault(rid, threading.Event())
+            flag = self.cancel_flags.setdefault((identity, rid), threading.Event())
         ctx = RequestContext(rid, send, flag)
         try:
             ctx.check_cancelled()
@@ -109,11 +121,34 @@ class WorkerServer:
             send("error", error_body(exc))
         finally:
             with self.lock:
-                self.cancel_flags.pop(rid, None)
+                self.cancel_flags.pop((identity, rid), None)
+
+    # -- clients ----------------------------------------------------------------------------
+    def identities_with_work(self) -> set[bytes]:
+        with self.lock:
+            return {identity for identity, _ in self.cancel_flags if identity}
+
+    def inflight_count(self) -> int:
+        with self.lock:
+            return sum(1 for identity, _ in self.cancel_flags if identity)
+
+    def cancel_client(self, identity: bytes) -> int:
+        """Cancel every queued and running request of one client (it disconnected)."""
+        with self.lock:
+            flags = [flag for (who, _), flag in self.cancel_flags.items() if who == identity]
+        for flag in flags:
+            flag.set()
+        return len(flags)
 
     # -- main thread ------------------------------------------------------------------------
     def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
-        self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+        try:
+            self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+        except zmq.ZMQError as exc:
+            # ROUTER_MANDATORY: the client went away with messages still queued here. Never fatal
+            # (other clients are being served); what it left queued is cancelled.
+            log.debug("dropping a %s reply: %s", kind, exc)
+            self.cancel_client(identity)
 
     def _control(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> bool:
         kind, rid = header.get("type"), str(header.get("id"))
@@ -121,12 +156,33 @@ class WorkerServer:
             self._reply(identity, "result", rid, {"pong": True, "pid": os.getpid()})
         elif kind == "cancel":
             target = str(body.get("target"))
-            with self.lock:
-                self.cancel_flags.setdefault(target, threading.Event()).set()
+            with self.lock:  # only the sender's own request: the key includes its identity
+                flag = self.cancel_flags.get((identity, target))
+            if flag is not None:  # registered on arrival, so absent means finished (or never sent)
+                flag.set()
             self._reply(identity, "result", rid, {"cancelled": target})
+        elif kind == "status" and self.daemon is not None:
+            self._reply(identity, "result", rid, self.daemon.status(self))
         elif kind == "shutdown":
-            self._reply(identity, "result", rid, {"bye": not self.served})
-            return self.served
+            # A shared daemon outlives its clients' close(): only `lmprobe worker stop` ends it.
+            # A served (TCP + CURVE) worker too: only SIGINT/SIGTERM on its machine ends it.
+            shared = (self.daemon is not None and body.get("daemon") is not True) or self.served
+            daemonish = self.daemon is not None or self.served
+            self._reply(identity, "result", rid, {"bye": True, "shared": shared} if daemonish else {"bye": True})
+            return shared
+        return True
+
+    def _daemon_tick(self, events: dict[Any, int]) -> bool:
+        """Daemon bookkeeping once per loop turn: connections, dead clients, idle exit."""
+        daemon = self.daemon
+        assert daemon is not None
+        disconnected = daemon.on_monitor_event() if daemon.monitor in events else False
+        if self.router in events:
+            daemon.touch()
+        daemon.probe_clients(self, force=disconnected)
+        if daemon.idle_expired(busy=self.inflight_count() > 0 or not self.jobs.empty()):
+            log.warning("no client for %.0f s: the daemon exits", daemon.options.idle_timeout_s)
+            return False
         return True
 
     def serve(self, preload: Callable[[], None] | None = None) -> None:
@@ -137,9 +193,16 @@ class WorkerServer:
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         poller.register(self.outbox, zmq.POLLIN)
+        if self.daemon is not None:
+            poller.register(self.daemon.monitor, zmq.POLLIN)
         running = True
         while running:
-            for sock, _ in poller.poll():
+            events = poller.poll(250 if self.daemon is not None else None)
+            if self.daemon is not None:
+                running = self._daemon_tick(dict(events))
+            for sock, _ in events:
+                if self.daemon is not None and sock is self.daemon.monitor:
+                    continue
                 if sock is self.outbox:
                     frames = self.outbox.recv_multipart(copy=False)
                     if frames[0].bytes:  # the preload job has no caller to answer
@@ -157,8 +220,15 @@ class WorkerServer:
                 if header.get("type") in _CONTROL_TYPES:
                     running = self._control(identity.bytes, header, body)
                 else:
-                    self._reply(identity.bytes, "ack", str(header.get("id")), {})
+                    rid = str(header.get("id"))
+                    with self.lock:  # registered before it queues: a dead client's queue is cancellable
+                        self.cancel_flags.setdefault((identity.bytes, rid), threading.Event())
+                    self._reply(identity.bytes, "ack", rid, {})
                     self.jobs.put((identity.bytes, header, body))
+                    if self.daemon is not None:
+                        self.daemon.requests_served += 1
+        if self.daemon is not None:
+            self.daemon.remove_discovery()
         # Closes every socket (the compute thread's too) and waits up to 0.5 s so the shutdown
         # reply still leaves; os._exit later would otherwise drop it.
         self.ctx.destroy(linger=500)
@@ -237,12 +307,16 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
     else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
-    server = WorkerServer(handlers, endpoint, curve=curve)
+    daemon = None if served else parse_daemon_args(sys.argv[1:])
+    server = WorkerServer(handlers, endpoint, daemon, curve=curve)
     announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
     if served:
         announce |= curve_auth.serve_in_foreground(served)
-    else:
+    elif server.daemon is None:
         threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
+    else:
+        stop_on_signals(server.daemon, lambda: _remove_socket(endpoint))
+        server.daemon.write_discovery(server.endpoint)
     print(json.dumps(announce), flush=True)
     server.serve(preload)
     _remove_socket(endpoint)

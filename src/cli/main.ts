@@ -14,7 +14,7 @@ import { cacheCommand } from "./cache-command.js";
 import { runDemo } from "./demo.js";
 import { predictCommand, trainCommand } from "./probe-commands.js";
 import { HELP, MAIN_USAGE, type CommandName } from "./usage.js";
-import { workerServe } from "./worker-serve.js";
+import { workerCommand } from "./worker-command.js";
 
 const stdout = (line: string) => process.stdout.write(`${line}\n`);
 const stderr = (line: string) => process.stderr.write(`${line}\n`);
@@ -82,12 +82,6 @@ async function execCommand(args: string[]): Promise<number> {
   return result.exitCode ?? 1;
 }
 
-async function workerCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === "serve") return workerServe(rest, stdout, stderr);
-  throw new InvalidOptionError("worker", `unknown subcommand ${JSON.stringify(sub ?? "")}: use lmprobe worker serve.`);
-}
-
 const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number> = {
   setup: setupCommand,
   env: envCommand,
@@ -96,7 +90,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number> | number
   cache: (args) => cacheCommand(args, stdout),
   train: (args) => trainCommand(args, stdout),
   predict: (args) => predictCommand(args, stdout),
-  worker: workerCommand,
+  worker: (args) => workerCommand(args, stdout),
 };
 
 async function main(argv: string[]): Promise<number> {

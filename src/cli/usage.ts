@@ -24,11 +24,12 @@ Commands:
                              predictions of a saved probe (and metrics when F has labels)
   exec -- ARGS...            run the worker's Python interpreter with ARGS (e.g. -m pytest)
   cache info|prune|clear     inspect and bound the activation cache
+  worker start|status|stop   a long-lived worker shared by every process of this user (no Python start per run)
   worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
                              serve a worker to other machines over TCP with CURVE keys
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
-LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, HF_HOME, HF_TOKEN,
+LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, LMPROBE_DAEMON, LMPROBE_DAEMON_DIR, HF_HOME, HF_TOKEN,
 LMPROBE_WORKER_CONNECT, LMPROBE_WORKER_SERVER_KEY, LMPROBE_WORKER_SECRET_KEY (a served worker)`;
 
 /** `lmprobe <command> --help`. */
@@ -106,7 +107,24 @@ Inspect and bound the activation cache (LMPROBE_CACHE_DIR, default LMPROBE_HOME/
 Options:
   --dir D       use the cache in folder D
   -h, --help    show this help`,
-  worker: `Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE] | status | stop   [--json]
+
+A long-lived worker ("daemon") that every process of this user with this LMPROBE_HOME uses
+instead of starting Python each run. It keeps loaded models (least recently used evicted beyond
+--model-memory). Found through LMPROBE_HOME/daemon/daemon.json (or LMPROBE_DAEMON_DIR), a file
+private to this user; a runtime with its own pythonPath/env, or LMPROBE_DAEMON=off, never uses it.
+
+  start         start it in the background (one per folder; a second start reports the running one)
+  status        pid, uptime, clients, requests, loaded models, memory (exit 1 when none runs)
+  stop          stop it (a client's close() never does)
+
+Options:
+  --idle-timeout T    exit after T without clients: 30m (default), 90s, 2h, or 0 (never)
+  --model-memory S    bytes of loaded models to keep: 8GiB, 512MB (default: half of RAM)
+  --json              print one JSON object
+  -h, --help          show this help
+
+Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
 
 Serve a worker in the foreground on TCP, authenticated and encrypted with ZeroMQ CURVE, for
 PythonRuntime({ connect }) on other machines. The first serve generates a server key pair in DIR

@@ -24,6 +24,8 @@ import type { ProgressEvent } from "../types.js";
 import { RpcClient, type RequestOptions } from "./rpc-client.js";
 import { WorkerProcess } from "./worker-process.js";
 import type { WorkerHandle } from "./worker-handle.js";
+import { attachDaemon } from "./daemon-attach.js";
+import { checkDaemonOption, type DaemonMode } from "./daemon-paths.js";
 import { definedEntries, emit } from "./runtime-util.js";
 import { errorMessage } from "../internal/unknown-values.js";
 import { connectServedWorker } from "./remote-connection.js";
@@ -64,6 +66,12 @@ export interface PythonRuntimeOptions {
    * / `LMPROBE_WORKER_SECRET_KEY` variables (README "Remote workers"), else a local child worker.
    */
   connect?: RemoteConnectOptions;
+  /**
+   * `"auto"`: use this user's running daemon (`lmprobe worker start`) when there is one and the
+   * runtime sets no `pythonPath`, `env` or `workerArgs`; `"off"`: always a child worker.
+   * @default `LMPROBE_DAEMON` ("off" turns it off), else "auto"
+   */
+  daemon?: DaemonMode;
 }
 
 /** Per-call settings of {@link PythonRuntime.call}. */
@@ -98,6 +106,7 @@ export class PythonRuntime implements AsyncDisposable {
         "coalesceMs",
         `coalesceMs must be a number of milliseconds ≥ 0 (0 turns coalescing off), got ${String(ms)}.`,
       );
+    checkDaemonOption(options.daemon);
     this.options = options;
     this.served = remoteTarget(options.connect, { ...process.env, ...options.env });
   }
@@ -170,6 +179,8 @@ export class PythonRuntime implements AsyncDisposable {
   ): Promise<Connection> {
     const env = { ...process.env, ...this.options.env };
     refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
+    const daemon = await attachDaemon(this.options, onProgress && ((e) => emit(onProgress, e)), onExit);
+    if (daemon) return daemon; // else this runtime's own child worker, as without a daemon
     const python = this.options.pythonPath
       ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
@@ -291,7 +302,10 @@ export class PythonRuntime implements AsyncDisposable {
     return this.connection ? (await this.connection.catch(() => undefined))?.proc.pid : undefined;
   }
 
-  /** Shuts the worker down (shutdown request, then stdin EOF, SIGTERM, SIGKILL). Idempotent. */
+  /**
+   * Shuts the worker down (shutdown request, then stdin EOF, SIGTERM, SIGKILL). Idempotent. A shared
+   * daemon is not shut down (it ignores a client's shutdown): the runtime only disconnects.
+   */
   close(): Promise<void> {
     this.closing ??= (async () => {
       const conn = await this.connection?.catch(() => undefined);

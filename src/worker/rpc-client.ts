@@ -95,6 +95,8 @@ export class RpcClient {
           this.failAll(() => new ProtocolError(`the worker sent a malformed message (${describe(err)})`));
           continue;
         }
+        // A daemon probes clients with work in flight (a dead one gets its work cancelled): no reply to anything.
+        if (typeof header === "object" && header !== null && header.type === "keepalive") continue;
         if (typeof header !== "object" || header === null || typeof header.parent !== "string") {
           // A reply that names no request (a non-map header, or the worker's answer to a message it
           // could not decode, parent null) would otherwise leave every caller waiting forever.

@@ -13,7 +13,7 @@ const cliPath = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const cli = (...args: string[]) => execa("node", [cliPath, ...args], { reject: false });
 /** An interpreter that does not exist: a command that starts Python fails with PythonEnvError (exit 1). */
 const noPython = { ...process.env, LMPROBE_PYTHON: "/nonexistent/python3" };
-const SUBCOMMANDS = ["setup", "env", "demo", "train", "predict", "exec", "cache"];
+const SUBCOMMANDS = ["setup", "env", "demo", "train", "predict", "exec", "cache", "worker"];
 
 describe("lmprobe CLI usage (no Python started)", () => {
   it.each(SUBCOMMANDS)("%s --help prints its usage to stdout and exits 0", async (command) => {

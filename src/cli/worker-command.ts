@@ -1,0 +1,115 @@
+/** `lmprobe worker start|status|stop`: the long-lived worker ("daemon"); `serve`: worker-serve.ts. */
+import { InvalidOptionError } from "../errors.js";
+import { daemonDir } from "../worker/daemon-paths.js";
+import { daemonStatus, startDaemon, stopDaemon } from "../worker/daemon-control.js";
+import { parseCommand } from "./args.js";
+import { HELP } from "./usage.js";
+import { workerServe } from "./worker-serve.js";
+
+const UNITS_S: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 };
+const UNITS_B: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 2 ** 10, m: 1e6, mb: 1e6, mib: 2 ** 20 };
+Object.assign(UNITS_B, { g: 1e9, gb: 1e9, gib: 2 ** 30, t: 1e12, tb: 1e12, tib: 2 ** 40 });
+
+/** A duration option (`30m`, `90s`, `2h`, `1d`, or seconds; 0 = never) in seconds. */
+export function durationOption(name: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/i.exec(value.trim());
+  const unit = m ? UNITS_S[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined)
+    throw new InvalidOptionError(
+      name,
+      `${name} must be a duration such as 30m, 90s, 2h or 0 (never), got ${JSON.stringify(value)}.`,
+    );
+  return Number(m[1]) * unit;
+}
+
+/** A size option (`8GiB`, `512MB`, `4G`, or bytes) in bytes. */
+export function bytesOption(name: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? UNITS_B[m[2]!.toLowerCase()] : undefined;
+  const bytes = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : 0;
+  if (bytes <= 0)
+    throw new InvalidOptionError(
+      name,
+      `${name} must be a positive size such as 8GiB or 512MB, got ${JSON.stringify(value)}.`,
+    );
+  return bytes;
+}
+
+const mb = (bytes: unknown) => `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB`;
+const since = (s: unknown) => {
+  const t = Math.round(Number(s));
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${Math.floor(t / 3600)}h${pad(Math.floor((t % 3600) / 60))}m${pad(t % 60)}s`;
+};
+
+/** `lmprobe worker ACTION`; returns the exit code. */
+export async function workerCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === "serve") return workerServe(rest, out, (line) => process.stderr.write(`${line}\n`));
+  if (action !== "start" && action !== "status" && action !== "stop") {
+    const problem = action === undefined ? "no action given" : `unknown action ${JSON.stringify(action)}`;
+    process.stderr.write(`lmprobe worker: ${problem}\n\n${HELP.worker}\n`);
+    return 2;
+  }
+  const { values } = parseCommand({
+    args: rest,
+    options: { "idle-timeout": { type: "string" }, "model-memory": { type: "string" }, json: { type: "boolean" } },
+  });
+  if (action !== "start" && (values["idle-timeout"] !== undefined || values["model-memory"] !== undefined))
+    throw new InvalidOptionError(
+      "--idle-timeout",
+      `--idle-timeout and --model-memory are options of worker start only.`,
+    );
+  const print = (human: string, json: object) => out(values.json ? JSON.stringify(json, null, 2) : human);
+  switch (action) {
+    case "start": {
+      const idleTimeoutS = durationOption("--idle-timeout", values["idle-timeout"] ?? "30m");
+      const modelMemory = values["model-memory"];
+      const started = await startDaemon({
+        idleTimeoutS,
+        modelMemoryBytes: modelMemory !== undefined ? bytesOption("--model-memory", modelMemory) : undefined,
+        onProgress: (e) => {
+          if (e.type === "setup") process.stderr.write(`[setup] ${e.message}\n`);
+        },
+      });
+      const { pid, endpoint } = started.info;
+      print(`${started.started ? "started" : "already running"}: pid ${pid}, ${endpoint} (log: ${started.log})`, {
+        started: started.started,
+        pid,
+        endpoint,
+        log: started.log,
+        dir: daemonDir(),
+      });
+      return 0;
+    }
+    case "status": {
+      const result = await daemonStatus();
+      if ("none" in result) {
+        print(`no daemon running (${result.none})`, { running: false, reason: result.none });
+        return 1;
+      }
+      const s = result.status;
+      const models = Array.isArray(s.models) ? s.models.map((m) => (Array.isArray(m) ? m.join(" ") : String(m))) : [];
+      print(
+        [
+          `pid: ${String(s.pid)}`,
+          `endpoint: ${String(s.endpoint)}`,
+          `uptime: ${since(s.uptime_s)}`,
+          `clients: ${String(s.clients)}`,
+          `requests in flight: ${String(s.requests_in_flight)} (served: ${String(s.requests_served)})`,
+          `loaded models: ${models.length ? models.join(", ") : "none"}`,
+          `memory: ${mb(s.rss_bytes)} resident; models ${mb(s.model_bytes)} of a ${mb(s.model_memory_budget)} budget`,
+          `idle timeout: ${Number(s.idle_timeout_s) > 0 ? `${String(s.idle_timeout_s)} s` : "never"}`,
+        ].join("\n"),
+        { running: true, ...s },
+      );
+      return 0;
+    }
+    case "stop": {
+      const result = await stopDaemon();
+      if ("none" in result) print(`no daemon running (${result.none})`, { stopped: null, reason: result.none });
+      else print(`stopped: pid ${result.pid}`, { stopped: result.pid });
+      return 0;
+    }
+  }
+}
