@@ -28,7 +28,8 @@ export type LmprobeErrorCode =
   | "REMOTE_REJECTED"
   | "REMOTE_JOB"
   | "REMOTE_TIMEOUT"
-  | "MISSING_DEPENDENCY";
+  | "MISSING_DEPENDENCY"
+  | "WORKER_CONNECT";
 
 /** Base class of every error thrown by lmprobe-ts. */
 export class LmprobeError extends Error {
@@ -157,6 +158,26 @@ export class WorkerExitedError extends WorkerError {
     super("WORKER_EXITED", message, stderrTail);
     this.exitCode = exitCode;
     this.signal = signal;
+  }
+}
+
+/** Why a connection to a served worker (`PythonRuntime({ connect })`) failed. */
+export type WorkerConnectReason = "refused" | "server-key" | "unreachable" | "timeout";
+
+/**
+ * A served worker (`lmprobe worker serve`, reached with `connect`) could not be reached or
+ * refused this client: `reason` tells which, the message names the fix. Never holds a secret key.
+ */
+export class WorkerConnectError extends WorkerError {
+  /** The `tcp://` endpoint. */
+  readonly endpoint: string;
+  /** `refused` (the server's allow-list lacks this client's public key), `server-key` (the handshake failed:
+   * wrong server public key, or not a CURVE worker), `unreachable` (nothing listens), `timeout`. */
+  readonly reason: WorkerConnectReason;
+  constructor(endpoint: string, reason: WorkerConnectReason, message: string) {
+    super("WORKER_CONNECT", message, "");
+    this.endpoint = endpoint;
+    this.reason = reason;
   }
 }
 

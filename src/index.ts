@@ -49,6 +49,7 @@ export {
 export type { Pooling, TrainPooling, InferencePooling, Reduction, StreamReduction } from "./estimator/pooling.js";
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
+export { REMOTE_ENV, type RemoteConnectOptions } from "./worker/remote-options.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";
 export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
 export {
@@ -99,6 +100,8 @@ export {
   type RemoteErrorInfo,
   type PythonErrorInfo,
   type LmprobeErrorCode,
+  WorkerConnectError,
+  type WorkerConnectReason,
 } from "./errors.js";
 export { BaselineProbe } from "./baselines/baseline-probe.js";
 export {

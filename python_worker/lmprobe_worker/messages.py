@@ -368,3 +368,21 @@ class TokenizeReply(TypedDict):
     tokens: list[list[str]]  # the kept tokens, decoded one by one
     offsets: list[list[list[int]]]  # [start, end) of each kept token in its text, in code points
     ids: list[list[int]]  # the kept tokens' ids
+
+
+# -- model_resolve (served workers: the server resolves model names on its own disk) -----------
+
+
+class _ModelResolveRequired(TypedDict):
+    model: str  # the name the user wrote: a folder on the server, a hub id, or "embedded:NAME"
+
+
+class ModelResolveRequest(_ModelResolveRequired, total=False):
+    revision: str
+
+
+class ModelResolveReply(TypedDict):
+    path: str  # the folder on the server that extract loads
+    revision: str | None  # the hub commit sha, for hub models
+    config: dict[str, Any]  # its config.json
+    source: dict[str, Any]  # what the activation cache keys on (model-identity.ts)

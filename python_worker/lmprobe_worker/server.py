@@ -25,6 +25,7 @@ from typing import Any
 
 import zmq
 
+from . import curve as curve_auth
 from .context import Handler, RequestContext
 from .daemon import Daemon, DaemonOptions, parse_daemon_args, stop_on_signals
 from .errors import WorkerFailure
@@ -44,12 +45,24 @@ def _network_bound(header: dict[str, Any], body: dict[str, Any]) -> bool:
 
 
 class WorkerServer:
-    def __init__(self, handlers: dict[str, Handler], endpoint: str, daemon: DaemonOptions | None = None) -> None:
+    def __init__(
+        self,
+        handlers: dict[str, Handler],
+        endpoint: str,
+        daemon: DaemonOptions | None = None,
+        *,
+        curve: curve_auth.CurveConfig | None = None,
+    ) -> None:
         self.handlers = dict(handlers)  # serve() adds "__preload__"; the caller's registry stays as it is
         self.ctx = zmq.Context()
+        # A served (TCP + CURVE) worker outlives its clients: their close() sends shutdown, ignored here.
+        self.served = curve is not None
+        self.auth = curve_auth.start_authenticator(self.ctx, curve.allowed) if curve else None
         self.router = self.ctx.socket(zmq.ROUTER)
         self.router.linger = 0
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        if curve:
+            curve_auth.make_curve_server(self.router, curve.keys)
         self.router.bind(endpoint)
         self.endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.outbox = self.ctx.socket(zmq.PULL)
@@ -152,8 +165,10 @@ class WorkerServer:
             self._reply(identity, "result", rid, self.daemon.status(self))
         elif kind == "shutdown":
             # A shared daemon outlives its clients' close(): only `lmprobe worker stop` ends it.
-            shared = self.daemon is not None and body.get("daemon") is not True
-            self._reply(identity, "result", rid, {"bye": True, "shared": shared} if self.daemon else {"bye": True})
+            # A served (TCP + CURVE) worker too: only SIGINT/SIGTERM on its machine ends it.
+            shared = (self.daemon is not None and body.get("daemon") is not True) or self.served
+            daemonish = self.daemon is not None or self.served
+            self._reply(identity, "result", rid, {"bye": True, "shared": shared} if daemonish else {"bye": True})
             return shared
         return True
 
@@ -246,17 +261,20 @@ def _exit_when_parent_dies(endpoint: str) -> None:
     os._exit(0)
 
 
-def endpoint_problem(endpoint: str) -> str | None:
+def endpoint_problem(endpoint: str, curve: curve_auth.CurveConfig | None = None) -> str | None:
     """Why an endpoint named by the environment must not be bound, or None when it is private.
 
-    The worker has no authentication of its own: whoever can connect can drive it (load models,
-    read files it can read). So only an ``ipc://`` socket inside a folder that belongs to this user
-    and no one else is accepted; TCP needs CURVE keys, which this worker does not configure.
+    Whoever can connect can drive the worker (load models, read files it can read). So TCP is
+    bound only with CURVE (``lmprobe worker serve``: keys and ZAP, see curve.py), and otherwise
+    only an ``ipc://`` socket inside a folder that belongs to this user and no one else.
     """
+    if curve is not None:
+        return None if endpoint.startswith("tcp://") else "a CURVE worker serves tcp:// endpoints only"
     if not endpoint.startswith("ipc://"):
         return (
-            "only ipc:// endpoints are served: on TCP any local user (or host) that reaches the port could drive "
-            "this unauthenticated worker, and CURVE keys are not configured. Unset LMPROBE_WORKER_ENDPOINT."
+            "only ipc:// endpoints are served without CURVE: on TCP any local user (or host) that reaches the port "
+            "could drive an unauthenticated worker. Unset LMPROBE_WORKER_ENDPOINT, or serve with CURVE keys "
+            "(`lmprobe worker serve --bind tcp://HOST:PORT`)."
         )
     folder = os.path.dirname(os.path.abspath(endpoint[len("ipc://") :]))
     try:
@@ -274,23 +292,32 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
         level=os.environ.get("LMPROBE_WORKER_LOG", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    endpoint = os.environ.get("LMPROBE_WORKER_ENDPOINT")
+    try:
+        served = curve_auth.serve_settings(sys.argv[1:])
+    except curve_auth.CurveSetupError as exc:
+        print(f"lmprobe worker: cannot serve: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
+    curve = served.curve if served else None
+    endpoint = served.endpoint if served else os.environ.get("LMPROBE_WORKER_ENDPOINT")
     if endpoint:
-        problem = endpoint_problem(endpoint)
+        problem = endpoint_problem(endpoint, curve)
         if problem:
-            print(f"lmprobe worker: LMPROBE_WORKER_ENDPOINT={endpoint} refused: {problem}", file=sys.stderr, flush=True)
+            print(f"lmprobe worker: endpoint {endpoint} refused: {problem}", file=sys.stderr, flush=True)
             os._exit(2)
     else:
         sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
         endpoint = f"ipc://{sock_dir}/w.sock"
-    daemon = parse_daemon_args(sys.argv[1:])
-    server = WorkerServer(handlers, endpoint, daemon)
-    if server.daemon is None:
+    daemon = None if served else parse_daemon_args(sys.argv[1:])
+    server = WorkerServer(handlers, endpoint, daemon, curve=curve)
+    announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
+    if served:
+        announce |= curve_auth.serve_in_foreground(served)
+    elif server.daemon is None:
         threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
     else:
         stop_on_signals(server.daemon, lambda: _remove_socket(endpoint))
         server.daemon.write_discovery(server.endpoint)
-    print(json.dumps({"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}), flush=True)
+    print(json.dumps(announce), flush=True)
     server.serve(preload)
     _remove_socket(endpoint)
     sys.stdout.flush()

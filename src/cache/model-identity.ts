@@ -69,7 +69,9 @@ async function identify(
   cache: ActivationCache,
 ): Promise<{ modelKey: string; identity: Record<string, unknown> }> {
   let source: Record<string, unknown>;
-  if (model.name.startsWith("embedded:")) {
+  if (model.source) {
+    source = model.source; // a served worker's model, identified on its machine the same way
+  } else if (model.name.startsWith("embedded:")) {
     const marker = parseJsonObject(readFileSync(join(model.path, "lmprobe_embedded.json"), "utf8"));
     source = { kind: "embedded", name: model.name, gguf_sha256: marker.gguf_sha256 ?? marker.sha256 ?? null };
   } else if (model.revision) {

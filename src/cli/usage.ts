@@ -29,9 +29,12 @@ Commands:
   cache info|prune|clear     inspect and bound the activation cache
   export PROBE OUT [--force] export a saved probe for inference without Python (lmprobe-ts/native)
   worker start|status|stop   a long-lived worker shared by every process of this user (no Python start per run)
+  worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+                             serve a worker to other machines over TCP with CURVE keys
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
-LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, LMPROBE_DAEMON, LMPROBE_DAEMON_DIR, HF_HOME, HF_TOKEN`;
+LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, LMPROBE_DAEMON, LMPROBE_DAEMON_DIR, HF_HOME, HF_TOKEN,
+LMPROBE_WORKER_CONNECT, LMPROBE_WORKER_SERVER_KEY, LMPROBE_WORKER_SECRET_KEY (a served worker)`;
 
 /** `lmprobe <command> --help`. */
 export const HELP: Record<CommandName, string> = {
@@ -172,5 +175,25 @@ Options:
   --idle-timeout T    exit after T without clients: 30m (default), 90s, 2h, or 0 (never)
   --model-memory S    bytes of loaded models to keep: 8GiB, 512MB (default: half of RAM)
   --json              print one JSON object
-  -h, --help          show this help`,
+  -h, --help          show this help
+
+Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+
+Serve a worker in the foreground on TCP, authenticated and encrypted with ZeroMQ CURVE, for
+PythonRuntime({ connect }) on other machines. The first serve generates a server key pair in DIR
+(a 0700 folder, files 0600); later ones read it. Prints the server public key and how to connect;
+never prints the secret key. Clients close their runtime without stopping the worker; it serves
+until SIGINT (Ctrl-C) or SIGTERM. Models load from this machine's disk (folders, its Hugging Face
+cache, embedded: models under its LMPROBE_HOME); activations travel back over the connection.
+
+Options:
+  --bind tcp://HOST:PORT  address to listen on (127.0.0.1, an interface address, or * for all;
+                          port 0 picks a free port)
+  --keys DIR              key folder (default LMPROBE_HOME/worker-keys)
+  --allow FILE            let in only the client public keys listed in FILE (one Z85 key per line,
+                          # comments); default: any client that has the server public key
+  -h, --help              show this help
+
+Clients: LMPROBE_WORKER_CONNECT=tcp://HOST:PORT LMPROBE_WORKER_SERVER_KEY=KEY
+(LMPROBE_WORKER_SECRET_KEY=KEY for a client listed in --allow), or the connect option.`,
 };

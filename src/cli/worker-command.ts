@@ -1,9 +1,10 @@
-/** `lmprobe worker start|status|stop`: the long-lived worker ("daemon") of this LMPROBE_HOME. */
+/** `lmprobe worker start|status|stop`: the long-lived worker ("daemon"); `serve`: worker-serve.ts. */
 import { InvalidOptionError } from "../errors.js";
 import { daemonDir } from "../worker/daemon-paths.js";
 import { daemonStatus, startDaemon, stopDaemon } from "../worker/daemon-control.js";
 import { parseCommand } from "./args.js";
 import { HELP } from "./usage.js";
+import { workerServe } from "./worker-serve.js";
 
 const UNITS_S: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 };
 const UNITS_B: Record<string, number> = { "": 1, b: 1, k: 1e3, kb: 1e3, kib: 2 ** 10, m: 1e6, mb: 1e6, mib: 2 ** 20 };
@@ -44,6 +45,7 @@ const since = (s: unknown) => {
 /** `lmprobe worker ACTION`; returns the exit code. */
 export async function workerCommand(args: string[], out: (line: string) => void): Promise<number> {
   const [action, ...rest] = args;
+  if (action === "serve") return workerServe(rest, out, (line) => process.stderr.write(`${line}\n`));
   if (action !== "start" && action !== "status" && action !== "stop") {
     const problem = action === undefined ? "no action given" : `unknown action ${JSON.stringify(action)}`;
     process.stderr.write(`lmprobe worker: ${problem}\n\n${HELP.worker}\n`);

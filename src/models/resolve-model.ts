@@ -15,22 +15,14 @@ import type { ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { EMBEDDED_MODELS, EMBEDDED_PREFIX, isEmbeddedModel } from "./embedded-models.js";
 import { readModelConfig } from "./model-config.js";
+import type { ResolvedModel } from "./resolved-model.js";
+import { resolveOnServedWorker } from "./served-model.js";
 import { downloadWeightless, hfToken, hubAuth } from "./weightless-model.js";
 import { errorMessage } from "../internal/unknown-values.js";
 
 export { EMBEDDED_MODELS, EMBEDDED_PREFIX } from "./embedded-models.js";
 
-/** A model resolved to a local folder. */
-export interface ResolvedModel {
-  /** The model, named the way the user wrote it. */
-  name: string;
-  /** Local folder the worker loads. */
-  path: string;
-  /** Commit sha for hub models, when known. */
-  revision?: string;
-  numLayers: number;
-  config: Record<string, unknown>;
-}
+export type { ResolvedModel } from "./resolved-model.js";
 
 /** True for strings that name a local path rather than a hub id. */
 function looksLikePath(model: string): boolean {
@@ -70,6 +62,8 @@ export async function resolveModel(
     weightless?: boolean;
   },
 ): Promise<ResolvedModel> {
+  // A served worker's folders are on its machine: it resolves the name itself.
+  if (options.runtime.servedEndpoint) return resolveOnServedWorker(model, options);
   const env = options.env ?? process.env;
   if (model.startsWith(EMBEDDED_PREFIX)) {
     const path = await prepareEmbedded(model.slice(EMBEDDED_PREFIX.length), options.runtime, env, options);

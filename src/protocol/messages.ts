@@ -107,6 +107,25 @@ export interface ExportNativeReply {
   seconds: { load: number; total: number };
 }
 
+/** `model_resolve`: a served worker resolves a model name on its own disk (no shared file system). */
+export interface ModelResolveRequest {
+  /** The name the user wrote: a folder on the server, a hub id in its cache, or `embedded:NAME`. */
+  model: string;
+  revision?: string;
+}
+
+/** `model_resolve` reply. */
+export interface ModelResolveReply {
+  /** The folder on the server that `extract` loads. */
+  path: string;
+  /** The hub commit sha, for hub models. */
+  revision: string | null;
+  /** Its config.json. */
+  config: Record<string, unknown>;
+  /** What the activation cache keys on (cache/model-identity.ts), computed on the server. */
+  source: Record<string, unknown>;
+}
+
 /** Requests without fields. */
 export type EmptyRequest = Record<string, never>;
 
@@ -123,6 +142,7 @@ export interface RpcMap {
   baseline_predict: { request: BaselinePredictRequest; reply: BaselinePredictReply };
   export_native: { request: ExportNativeRequest; reply: ExportNativeReply };
   tokenize: { request: TokenizeRequest; reply: TokenizeReply };
+  model_resolve: { request: ModelResolveRequest; reply: ModelResolveReply };
 }
 
 /** An RPC name. */
@@ -145,6 +165,7 @@ export const RPC_NAMES = [
   "baseline_predict",
   "export_native",
   "tokenize",
+  "model_resolve",
 ] as const satisfies readonly RpcName[];
 type Missing = Exclude<RpcName, (typeof RPC_NAMES)[number]>;
 /** Compile-time check: fails to type-check when an RPC of the map is missing from RPC_NAMES. */

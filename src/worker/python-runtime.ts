@@ -28,6 +28,8 @@ import { attachDaemon } from "./daemon-attach.js";
 import { checkDaemonOption, type DaemonMode } from "./daemon-paths.js";
 import { definedEntries, emit } from "./runtime-util.js";
 import { errorMessage } from "../internal/unknown-values.js";
+import { connectServedWorker } from "./remote-connection.js";
+import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
 
 /** What the worker reports about itself in the handshake. */
 export type WorkerInfo = HelloReply;
@@ -59,6 +61,12 @@ export interface PythonRuntimeOptions {
    */
   workerArgs?: string[];
   /**
+   * A served worker (`lmprobe worker serve --bind tcp://HOST:PORT`) instead of a child process,
+   * reached over TCP with CURVE. Default: the `LMPROBE_WORKER_CONNECT` / `LMPROBE_WORKER_SERVER_KEY`
+   * / `LMPROBE_WORKER_SECRET_KEY` variables (README "Remote workers"), else a local child worker.
+   */
+  connect?: RemoteConnectOptions;
+  /**
    * `"auto"`: use this user's running daemon (`lmprobe worker start`) when there is one and the
    * runtime sets no `pythonPath`, `env` or `workerArgs`; `"off"`: always a child worker.
    * @default `LMPROBE_DAEMON` ("off" turns it off), else "auto"
@@ -85,8 +93,12 @@ export class PythonRuntime implements AsyncDisposable {
   private connection: Promise<Connection> | undefined;
   private closing: Promise<void> | undefined;
   private readonly options: PythonRuntimeOptions;
+  private readonly served: RemoteTarget | undefined;
 
-  /** @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0. */
+  /**
+   * @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0, or `connect`
+   *   (or its environment variables) is malformed: checked here, before anything connects.
+   */
   constructor(options: PythonRuntimeOptions = {}) {
     const ms = options.coalesceMs;
     if (ms !== undefined && (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0))
@@ -96,6 +108,12 @@ export class PythonRuntime implements AsyncDisposable {
       );
     checkDaemonOption(options.daemon);
     this.options = options;
+    this.served = remoteTarget(options.connect, { ...process.env, ...options.env });
+  }
+
+  /** The `tcp://` endpoint of the served worker this runtime uses, or undefined for a child worker. */
+  get servedEndpoint(): string | undefined {
+    return this.served?.endpoint;
   }
 
   /** The coalescing window of extractions, in milliseconds (0: off). */
@@ -136,15 +154,23 @@ export class PythonRuntime implements AsyncDisposable {
   private connect(onProgress?: (e: ProgressEvent) => void): Promise<Connection> {
     if (this.closing) return Promise.reject(new WorkerExitedError("the Python runtime is closed", null, null, ""));
     if (!this.connection) {
-      const attempt: Promise<Connection> = this.spawnAndHandshake(onProgress, () => {
+      const onExit = () => {
         if (this.connection === attempt) this.connection = undefined; // the next call starts afresh
-      });
+      };
+      const attempt: Promise<Connection> = this.served
+        ? connectServedWorker(this.served, { ...this.startSettings(), onGone: onExit })
+        : this.spawnAndHandshake(onProgress, onExit);
       this.connection = attempt;
       attempt.catch(() => {
         if (this.connection === attempt) this.connection = undefined;
       });
     }
     return this.connection;
+  }
+
+  private startSettings(): { cancelGraceMs?: number; startTimeoutMs: number } {
+    const { cancelGraceMs, startTimeoutMs } = this.options;
+    return { startTimeoutMs: startTimeoutMs ?? 180_000, ...(cancelGraceMs !== undefined ? { cancelGraceMs } : {}) };
   }
 
   private async spawnAndHandshake(
@@ -311,9 +337,10 @@ export class PythonRuntime implements AsyncDisposable {
 function refuseOpenEndpoint(endpoint: string | undefined): void {
   if (endpoint && !endpoint.startsWith("ipc://")) {
     throw new WorkerStartError(
-      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: only private ipc:// endpoints are served, because on TCP ` +
-        "anyone who reaches the port could drive the unauthenticated worker (TCP needs CURVE keys, which are not " +
-        "configured). Unset LMPROBE_WORKER_ENDPOINT.",
+      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: a child worker serves only private ipc:// endpoints, ` +
+        "because on TCP anyone who reaches the port could drive it. Unset LMPROBE_WORKER_ENDPOINT; for a worker on " +
+        "TCP with CURVE keys, run `lmprobe worker serve --bind tcp://HOST:PORT` and connect with the `connect` " +
+        "option (or LMPROBE_WORKER_CONNECT).",
       "",
     );
   }

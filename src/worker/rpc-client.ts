@@ -6,7 +6,7 @@
  * lets the process exit; replies arriving meanwhile wait in ZeroMQ's queue.
  */
 import { randomUUID } from "node:crypto";
-import { Dealer } from "zeromq";
+import { Dealer, type SocketOptions } from "zeromq";
 import { AbortError, ProtocolError, type LmprobeError } from "../errors.js";
 import { decodeMessage, encodeMessage } from "../protocol/codec.js";
 import { errorFromWire } from "../protocol/error-from-wire.js";
@@ -45,9 +45,14 @@ export class RpcClient {
   /** Called when the client goes from idle to waiting for a reply (true) and back (false). */
   onBusyChange: ((busy: boolean) => void) | undefined;
 
+  /**
+   * @param socket CURVE options of a served worker (remote-connection.ts), and a hook that sees the
+   *   Dealer before it connects (its `events` must be observed from the start to see the handshake).
+   */
   constructor(
     endpoint: string,
     private readonly cancelGraceMs = 5000,
+    socket: { options?: SocketOptions<Dealer>; beforeConnect?: (dealer: Dealer) => void } = {},
   ) {
     // linger 0: a closed socket never holds the Node process open with unsent messages.
     // ZMTP heartbeats drop a silent peer (matters for tcp workers; a local one is also watched by its exit).
@@ -57,7 +62,9 @@ export class RpcClient {
       receiveHighWaterMark: 0,
       heartbeatInterval: 5000,
       heartbeatTimeout: 30000,
+      ...socket.options,
     });
+    socket.beforeConnect?.(this.socket);
     this.socket.connect(endpoint);
   }
 

@@ -13,6 +13,7 @@ from .export_native import export_native
 from .extract import extract
 from .fit import fit
 from .hello import hello
+from .model_resolve import model_resolve
 from .models import loaded_models, unload
 from .score import score
 from .tokenize import tokenize
@@ -29,6 +30,7 @@ HANDLERS: dict[str, Handler] = {
     "baseline_predict": baseline_predict,
     "export_native": export_native,
     "tokenize": tokenize,
+    "model_resolve": model_resolve,
 }
 
 

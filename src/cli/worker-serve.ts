@@ -1,0 +1,119 @@
+/**
+ * `lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]`: a worker in the
+ * foreground on TCP with CURVE, for clients on other machines (`PythonRuntime({ connect })`).
+ * The Python worker generates or reads the server key pair and runs the ZAP authenticator
+ * (python_worker/lmprobe_worker/curve.py); this command starts it, prints the public key and how
+ * to connect, and forwards SIGINT/SIGTERM. It never prints the secret key.
+ */
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { execa } from "execa";
+import { ensurePythonEnv } from "../env/python-env.js";
+import { embeddedModelsDir, lmprobeHome } from "../env/paths.js";
+import { InvalidOptionError } from "../errors.js";
+import { isRecord } from "../internal/unknown-values.js";
+import { workerArgs } from "../worker/worker-process.js";
+import { REMOTE_ENV } from "../worker/remote-options.js";
+import { parseCommand } from "./args.js";
+
+/** `tcp://*:PORT`, `tcp://HOST:PORT` or `tcp://[IPv6]:PORT`; port 0 lets the system pick a free one. */
+const BIND = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+/** The default key folder: `LMPROBE_HOME/worker-keys`. */
+export function defaultKeyFolder(env: NodeJS.ProcessEnv = process.env): string {
+  return join(lmprobeHome(env), "worker-keys");
+}
+
+interface Announce {
+  endpoint: string;
+  pid: number;
+  server_public_key: string;
+  key_folder: string;
+  keys_created: boolean;
+  allow_list: number | null;
+}
+
+function parseServe(args: string[]): { bind: string; keys: string; allow: string | undefined } {
+  const { values } = parseCommand({
+    args,
+    options: { bind: { type: "string" }, keys: { type: "string" }, allow: { type: "string" } },
+  });
+  const bind = values.bind;
+  if (bind === undefined) throw new InvalidOptionError("--bind", "--bind tcp://HOST:PORT is required.");
+  const port = Number(BIND.exec(bind)?.[2] ?? Number.NaN);
+  if (!(port >= 0 && port <= 65535))
+    throw new InvalidOptionError(
+      "--bind",
+      `--bind must be tcp://HOST:PORT (HOST: an address of this machine, 127.0.0.1, or * for all; PORT 0-65535), ` +
+        `got ${JSON.stringify(bind)}.`,
+    );
+  const allow = values.allow === undefined ? undefined : resolve(values.allow);
+  if (allow !== undefined && !(existsSync(allow) && statSync(allow).isFile()))
+    throw new InvalidOptionError("--allow", `--allow ${values.allow}: no such file (one client public key per line).`);
+  return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow };
+}
+
+function announcement(line: string): Announce | undefined {
+  try {
+    const msg: unknown = JSON.parse(line);
+    return isRecord(msg) && msg.event === "listening" ? (msg as unknown as Announce) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(a: Announce): string[] {
+  const connectTo = a.endpoint.replace(/^tcp:\/\/(0\.0\.0\.0|\*|\[::\])/, "tcp://HOST");
+  const clients =
+    a.allow_list === null ? "any client that has the server public key" : `${a.allow_list} allowed client key(s)`;
+  return [
+    `lmprobe worker serving on ${a.endpoint} (pid ${a.pid}), CURVE on, clients: ${clients}`,
+    `server public key: ${a.server_public_key}`,
+    `  (${a.keys_created ? "new key pair" : "key pair"} in ${a.key_folder}; the secret key stays there)`,
+    "connect with:",
+    `  ${REMOTE_ENV.endpoint}=${connectTo} ${REMOTE_ENV.serverPublicKey}='${a.server_public_key}'`,
+    `  new PythonRuntime({ connect: { endpoint: "${connectTo}", serverPublicKey: "${a.server_public_key}" } })`,
+    "Models load from this machine's disk. Stop with Ctrl-C (SIGINT) or SIGTERM.",
+  ];
+}
+
+/** Runs `lmprobe worker serve` until SIGINT/SIGTERM; resolves with the exit code. */
+export async function workerServe(
+  args: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const settings = parseServe(args);
+  const { python } = await ensurePythonEnv({
+    onProgress: (e) => {
+      if (e.type === "setup" && e.message) err(`[setup] ${e.message}`);
+    },
+  });
+  const serveArgs = ["--serve", settings.bind, "--keys", settings.keys, "--embedded-dir", embeddedModelsDir()];
+  if (settings.allow) serveArgs.push("--allow", settings.allow);
+  const child = execa(python, [...workerArgs(), ...serveArgs], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+    reject: false,
+    buffer: false,
+  });
+  const stop = () => child.kill("SIGTERM");
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let announced = false;
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const a = announced ? undefined : announcement(line);
+    if (a) {
+      announced = true;
+      for (const text of describe(a)) out(text);
+    } else err(`[worker] ${line}`);
+  });
+  const result = await child;
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
+  if (!announced) return result.exitCode ?? 1; // the worker said why on stderr (keys, bind)
+  err("lmprobe worker: stopped");
+  return 0;
+}
