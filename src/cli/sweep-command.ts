@@ -7,12 +7,15 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLASSIFIERS, type LayerSpec } from "../config/probe-options.js";
 import { InvalidOptionError } from "../errors.js";
+import { hasProba } from "../estimator/scoring.js";
 import { Probe } from "../probe/probe.js";
 import type { LayerSweepResult } from "../probe/sweep.js";
+import type { EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { choiceOption, integerOption, parseCommand } from "./args.js";
 import { layerSpec, poolingSpec } from "./probe-commands.js";
 import { CliProgress, progressMode } from "./progress.js";
+import { baselineList, baselineTerminalTable, bareBaselinesFlag, runSweepBaselines } from "./sweep-baselines.js";
 import { layerTable, terminalChart } from "./sweep-chart.js";
 import { loadSweepData, splitOption, type DataSources } from "./sweep-data.js";
 import { HELP } from "./usage.js";
@@ -32,7 +35,11 @@ const OPTIONS = {
   out: { type: "string" },
   json: { type: "boolean" },
   "no-importance": { type: "boolean" },
+  baselines: { type: "string" },
 } as const;
+
+/** Target FPRs of the test split's recall@FPR (monitoring metrics, binary probes with probabilities). */
+const MONITOR_FPR = [0.01, 0.05];
 
 type SweepLayers = Exclude<LayerSpec, "auto" | "fast_auto">;
 
@@ -70,9 +77,23 @@ async function layerImportances(
   return new Map(sweep.layers.map((layer, i) => [layer, values[i]!]));
 }
 
+/** The layer `buildSweepResults` calls best: highest test accuracy, ties to the lowest layer. */
+function bestTestLayer(metrics: Map<number, EvaluationResult>): number {
+  const layers = [...metrics.keys()].sort((a, b) => a - b);
+  const acc = (l: number) => {
+    const m = metrics.get(l);
+    return m?.task === "classification" ? m.accuracy : -Infinity;
+  };
+  return layers.reduce((b, l) => (acc(l) > acc(b) ? l : b), layers[0]!);
+}
+
 /** `lmprobe sweep --model M (--data F.jsonl | --positive F --negative F) [options]`. */
 export async function sweepCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { values, positionals } = parseCommand({ args, allowPositionals: true, options: OPTIONS });
+  const { values, positionals } = parseCommand({
+    args: bareBaselinesFlag(args),
+    allowPositionals: true,
+    options: OPTIONS,
+  });
   const hasData = values.data !== undefined;
   const hasPair = values.positive !== undefined && values.negative !== undefined;
   if (
@@ -92,6 +113,7 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
   const batchSize = integerOption("--batch-size", values["batch-size"], { min: 1 });
   const layers = sweepLayerSpec(values.layers);
   const split = splitOption(values.split);
+  const baselines = baselineList(values.baselines, pooling);
   checkOutDir(values.out);
   const sources: DataSources = {
     ...(values.data ? { data: values.data } : { positive: values.positive!, negative: values.negative! }),
@@ -118,8 +140,29 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
       `evaluate: ${sweep.size} layers on ${train.prompts.length} train and ${test.prompts.length} test prompts`,
     );
     const trainMetrics = await sweep.evaluate(train.prompts, train.labels, call);
-    const testMetrics = await sweep.evaluate(test.prompts, test.labels, call);
+    // recall@FPR is a monitoring metric of held-out data: the test split only, binary probes only.
+    const first = sweep.stateOf(sweep.layers[0]!);
+    const fpr = first.model.classes.length === 2 && hasProba(first.model) ? MONITOR_FPR : undefined;
+    const testMetrics = await sweep.evaluate(test.prompts, test.labels, { ...call, ...(fpr ? { fpr } : {}) });
     const importances = values["no-importance"] ? undefined : await layerImportances(sweep, base, train, progress);
+    const bestLayer = bestTestLayer(testMetrics);
+    if (baselines && baselines.dropped.length > 0)
+      progress.note(`baselines: ${baselines.dropped.join(", ")} left out (they cannot pool with ${String(pooling)})`);
+    if (baselines) progress.note(`baselines: ${baselines.names.join(", ")} on the same split`);
+    const battery = baselines
+      ? await runSweepBaselines({
+          names: baselines.names,
+          model: values.model,
+          layer: bestLayer,
+          pooling,
+          classifier,
+          seed,
+          runtime,
+          train,
+          test,
+          call,
+        })
+      : undefined;
     const { modelInfo } = await import("../report/model-info.js");
     const { buildSweepResults } = await import("../report/sweep-results.js");
     const model = await modelInfo(values.model, { runtime, backend: "local", dtype: "float32" });
@@ -134,11 +177,14 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
         nTrain: train.prompts.length,
         nTest: test.prompts.length,
         ...(batchSize !== undefined ? { batchSize } : {}),
+        ...(baselines ? { baselines: baselines.names } : {}),
+        ...(fpr ? { fpr } : {}),
       },
       model,
       train: trainMetrics,
       test: testMetrics,
       ...(importances ? { importances } : {}),
+      ...(battery ? { baselines: battery } : {}),
     });
     progress.stop();
     if (values.json) out(JSON.stringify(results, null, 2));
@@ -151,6 +197,7 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
         `\nbest layer: ${best.layer} (test accuracy ${best.test.accuracy.toFixed(3)}, ` +
           `AUROC ${best.test.auroc?.toFixed(3) ?? "n/a"})`,
       );
+      if (results.baselines) out(`\n${baselineTerminalTable(results)}`);
     }
     if (values.out) {
       const { renderReportHtml } = await import("../report/report-html.js");

@@ -97,9 +97,10 @@ ${DATA_FORMAT}`,
                     [--test FILE.jsonl | --split F] [--layers L] [--out DIR] [options]
 
 Train one probe per layer from a single extraction (Probe.sweepLayers), score every layer on the
-training and the test set (accuracy, AUROC), and draw accuracy per layer in the terminal. With
---out DIR, also write DIR/results.json (settings, model revision and fingerprint, per-layer
-metrics, layer importances, best layer) and DIR/report.html (self-contained: opens offline).
+training and the test set (accuracy, AUROC; binary probes also recall at 1% and 5% FPR on the
+test set), and draw accuracy per layer in the terminal. With --out DIR, also write
+DIR/results.json (settings, model revision and fingerprint, per-layer metrics, layer importances,
+best layer, baselines) and DIR/report.html (self-contained: opens offline).
 Progress bars go to stderr on a terminal; one line per phase otherwise; none with --json.
 
 Options:
@@ -118,6 +119,12 @@ Options:
   --out DIR           write results.json and report.html to DIR (created if missing)
   --json              print the results as one JSON object (what results.json holds); no progress
   --no-importance     skip the layer importances (one extra probe on all swept layers)
+  --baselines [LIST]  also run lmprobe's baseline battery on the same train/test split and show it
+                      beside the probe (table, and the best baseline as a line in the chart). LIST:
+                      comma-separated names from bow, tfidf, random, majority, sentence_length,
+                      shuffled_labels (text) and random_direction, pca, layer_0 (activations, read
+                      at the best layer with --pooling last_token | first_token | mean), or default
+                      (every one but shuffled_labels: what a bare --baselines runs) or all
   -h, --help          show this help
 
 Data files (--data, --test, and --positive/--negative):

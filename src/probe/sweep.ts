@@ -23,7 +23,7 @@ import type { CallOptions, EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import type { ProbeCore } from "./core.js";
 import { runFit, type FitJob } from "./fit.js";
-import type { PredictOptions } from "./probe-types.js";
+import type { EvaluateOptions, PredictOptions } from "./probe-types.js";
 import { evaluateLayers } from "./sweep-evaluate.js";
 
 /** Arguments of `Probe.sweepLayers`: probe options plus the training data. */
@@ -143,8 +143,11 @@ export class LayerSweepResult<P extends SweepMember = SweepMember> implements As
     return scores;
   }
 
-  /** `evaluate`'s metrics (accuracy, AUROC...; R², MSE... for regression) of every layer, keyed by layer. */
-  evaluate(prompts: Prompt[], labels: number[], options: PredictOptions = {}): Promise<Map<number, EvaluationResult>> {
+  /**
+   * `evaluate`'s metrics (accuracy, AUROC...; R², MSE... for regression) of every layer, keyed by
+   * layer; `fpr`, `roc` and `bootstrap` add the monitoring metrics as in `Probe.evaluate`.
+   */
+  evaluate(prompts: Prompt[], labels: number[], options: EvaluateOptions = {}): Promise<Map<number, EvaluationResult>> {
     return evaluateLayers(this, prompts, labels, options);
   }
 

@@ -1,6 +1,7 @@
 /**
  * The report's charts as Vega-Lite specs, compiled to Vega here (Node), so the page needs only
- * the Vega runtime: accuracy and AUROC per layer (train and test, one point per layer each), and
+ * the Vega runtime: accuracy and AUROC per layer (train and test, one point per layer each), the
+ * best baseline of each metric as a horizontal reference line when the sweep ran baselines, and
  * layer importances when the sweep computed them.
  */
 import { compile, type TopLevelSpec } from "vega-lite";
@@ -26,6 +27,28 @@ export function metricPoints(results: SweepResults): MetricPoint[] {
   return points;
 }
 
+/** A horizontal reference line: the best baseline's value of one metric. */
+export interface ReferencePoint {
+  metric: "accuracy" | "AUROC";
+  reference: string;
+  value: number;
+}
+
+/** The best baseline by test accuracy and by test AUROC (ties: the first in table order). */
+export function baselineReferences(results: SweepResults): ReferencePoint[] {
+  const rows = results.baselines?.rows ?? [];
+  const out: ReferencePoint[] = [];
+  for (const metric of ["accuracy", "AUROC"] as const) {
+    let best: { name: string; value: number } | undefined;
+    for (const row of rows) {
+      const value = metric === "accuracy" ? row.accuracy : row.auroc;
+      if (value !== null && Number.isFinite(value) && (!best || value > best.value)) best = { name: row.name, value };
+    }
+    if (best) out.push({ metric, reference: `best baseline: ${best.name}`, value: best.value });
+  }
+  return out;
+}
+
 const X = { field: "layer", type: "quantitative", title: "layer", axis: { tickMinStep: 1 } } as const;
 
 /** Accuracy and AUROC per layer, one panel each; the best layer is marked with a dashed rule. */
@@ -33,7 +56,7 @@ export function metricsSpec(results: SweepResults): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     description: "Accuracy and AUROC per layer, train and test",
-    data: { values: metricPoints(results) },
+    data: { values: [...metricPoints(results), ...baselineReferences(results)] },
     facet: { column: { field: "metric", type: "nominal", title: null, sort: ["accuracy", "AUROC"] } },
     spec: {
       width: 340,
@@ -44,8 +67,9 @@ export function metricsSpec(results: SweepResults): TopLevelSpec {
         color: { field: "split", type: "nominal", sort: ["train", "test"], title: "split" },
       },
       layer: [
-        { mark: { type: "line", strokeWidth: 2 } },
+        { transform: [{ filter: "isValid(datum.split)" }], mark: { type: "line", strokeWidth: 2 } },
         {
+          transform: [{ filter: "isValid(datum.split)" }],
           mark: { type: "point", filled: true, size: 70 },
           encoding: {
             tooltip: [
@@ -60,6 +84,24 @@ export function metricsSpec(results: SweepResults): TopLevelSpec {
           transform: [{ filter: `datum.layer === ${results.bestLayer.layer} && datum.split === 'test'` }],
           mark: { type: "rule", strokeDash: [4, 4], color: "#888" },
           encoding: { x: X, y: null, color: null },
+        },
+        {
+          // The best baseline: is the probe above what the text alone (or a random direction) gets?
+          transform: [{ filter: "isValid(datum.reference)" }],
+          mark: { type: "rule", strokeDash: [6, 3], strokeWidth: 1.5, color: "#c0392b" },
+          encoding: {
+            x: null,
+            color: null,
+            tooltip: [
+              { field: "reference", type: "nominal" },
+              { field: "value", type: "quantitative", format: ".3f" },
+            ],
+          },
+        },
+        {
+          transform: [{ filter: "isValid(datum.reference)" }],
+          mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2, color: "#c0392b", fontSize: 11 },
+          encoding: { x: { value: 0 }, color: null, text: { field: "reference" } },
         },
       ],
     },

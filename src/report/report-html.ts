@@ -33,8 +33,17 @@ function table(head: string[], rows: string[][], highlight?: (i: number) => bool
   return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
+/** The test split's recall at each target FPR, when the sweep measured it (binary probes). */
+function recallColumns(r: SweepResults): number[] {
+  return r.layers[0]?.test.recallAtFpr?.map((x) => x.fpr) ?? [];
+}
+
+const pct = (fpr: number): string => `${+(fpr * 100).toFixed(2)}%`;
+
 function layerTable(r: SweepResults): string {
+  const fprs = recallColumns(r);
   const head = ["layer", "train accuracy", "train AUROC", "test accuracy", "test AUROC", "test F1"];
+  head.push(...fprs.map((f) => `test recall@${pct(f)}FPR`));
   if (r.layerImportances) head.push("importance");
   const rows = r.layers.map((l) => [
     String(l.layer),
@@ -43,19 +52,28 @@ function layerTable(r: SweepResults): string {
     num(l.test.accuracy),
     num(l.test.auroc),
     num(l.test.f1),
+    ...fprs.map((f) => num(l.test.recallAtFpr?.find((x) => x.fpr === f)?.recall)),
     ...(r.layerImportances ? [num(l.importance)] : []),
   ]);
   return table(head, rows, (i) => r.layers[i]!.layer === r.bestLayer.layer);
 }
 
 function baselineTable(r: SweepResults): string {
-  if (!r.baselines?.length) return "";
+  const b = r.baselines;
+  if (!b) return "";
   const best = r.bestLayer;
   const rows = [
-    [`probe (layer ${best.layer})`, num(best.test.accuracy), num(best.test.auroc)],
-    ...r.baselines.map((b) => [b.name, num(b.accuracy), num(b.auroc)]),
+    [`probe (layer ${best.layer})`, "probe", num(best.test.accuracy), num(best.test.auroc)],
+    ...b.rows.map((row) => [row.name, row.kind, num(row.accuracy), num(row.auroc)]),
   ];
-  return `<h2>Baselines (test set)</h2>\n${table(["", "accuracy", "AUROC"], rows, (i) => i === 0)}`;
+  const at = b.layer !== null ? ` Activation baselines read layer ${b.layer} (${b.pooling} pooling).` : "";
+  const why = b.skipped.map((s) => `${esc(s.name)} (${esc(s.code ?? "error")}: ${esc(s.message)})`);
+  const skipped = why.length ? `\n<p>Skipped: ${why.join("; ")}.</p>` : "";
+  return (
+    `<h2>Baselines (test set)</h2>\n<p>lmprobe's baseline battery on the same train/test split, ` +
+    `${b.nTest} test prompts.${esc(at)}</p>\n` +
+    `${table(["", "kind", "accuracy", "AUROC"], rows, (i) => i === 0)}${skipped}`
+  );
 }
 
 function settingsTable(r: SweepResults): string {

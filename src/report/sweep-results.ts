@@ -3,6 +3,7 @@
  * and test metrics, layer importances, the best layer and (optional) baselines. The HTML report
  * and the terminal chart are drawn from this one object.
  */
+import type { BaselineTable } from "../baselines/baseline-table.js";
 import type { ClassificationEvaluation, EvaluationResult } from "../types.js";
 import type { ModelInfo } from "./model-info.js";
 
@@ -21,6 +22,10 @@ export interface SweepSettings {
   nTrain: number;
   nTest: number;
   batchSize?: number;
+  /** The baselines asked for (`--baselines`), when any. */
+  baselines?: string[];
+  /** The target FPRs of the test split's `recallAtFpr` (binary probes with probabilities). */
+  fpr?: number[];
 }
 
 /** One layer's metrics on the training and the test set (evaluate's full result). */
@@ -32,12 +37,15 @@ export interface LayerMetrics {
   importance?: number;
 }
 
-/** A baseline's scores on the same test set (from a baseline battery), shown beside the probe. */
-export interface BaselineRow {
-  name: string;
-  accuracy: number | null;
-  auroc: number | null;
-  [metric: string]: unknown;
+/**
+ * A baseline battery's table on the sweep's own train/test split, shown beside the probe
+ * (`lmprobe sweep --baselines`): text baselines see the prompts, activation baselines read `layer`.
+ */
+export interface SweepBaselines extends BaselineTable {
+  /** The layer the activation baselines read (the best layer); null when none of them ran. */
+  layer: number | null;
+  /** The pooling the activation baselines used (the sweep's). */
+  pooling: string;
 }
 
 /** Everything a sweep produced. */
@@ -51,7 +59,8 @@ export interface SweepResults {
   /** Highest test accuracy (ties: the lowest layer), the rule `Probe.evaluate` uses for swept probes. */
   bestLayer: { layer: number; criterion: string; train: ClassificationEvaluation; test: ClassificationEvaluation };
   layerImportances: { metric: "l2"; normalized: true; note: string; values: Record<string, number> } | null;
-  baselines: BaselineRow[] | null;
+  /** The baseline battery's table, or null when the sweep ran none. */
+  baselines: SweepBaselines | null;
 }
 
 function classification(e: EvaluationResult | undefined, layer: number): ClassificationEvaluation {
@@ -68,7 +77,7 @@ export function buildSweepResults(input: {
   test: Map<number, EvaluationResult>;
   /** Per swept layer, in layer order, e.g. `computeLayerImportance()` of a probe on all swept layers. */
   importances?: Map<number, number>;
-  baselines?: BaselineRow[];
+  baselines?: SweepBaselines;
   createdAt?: Date;
 }): SweepResults {
   const layers = [...input.test.keys()].sort((a, b) => a - b);

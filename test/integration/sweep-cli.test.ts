@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { loadSweepData } from "../../src/cli/sweep-data.js";
-import { Probe, PythonRuntime, type ProgressEvent } from "../../src/index.js";
+import { BaselineBattery, Probe, PythonRuntime, type ProgressEvent } from "../../src/index.js";
 import type { SweepResults } from "../../src/report/sweep-results.js";
 import { freshDir } from "../helpers/cache.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
@@ -29,10 +29,11 @@ const runtime = new PythonRuntime();
 afterAll(() => runtime.close());
 
 describe("lmprobe sweep", () => {
-  it("--json: per-layer train/test metrics equal the library's on one seeded split; --out holds them", async () => {
+  it("--json: per-layer metrics, recall@FPR and --baselines equal the library's on one seeded split", async () => {
     const out = join(dir, "report");
     const args = ["sweep", "--model", models.gpt2.path, "--data", data, "--split", "0.3", "--layers", "0,2"];
-    const result = await execa("node", [cliPath, ...args, "--seed", "3", "--json", "--out", out], {
+    // A bare --baselines (followed by another option) runs lmprobe's default battery.
+    const result = await execa("node", [cliPath, ...args, "--baselines", "--seed", "3", "--json", "--out", out], {
       env,
       reject: false,
     });
@@ -62,23 +63,57 @@ describe("lmprobe sweep", () => {
       { type: "sweep", layer: 2, completed: 2, total: 2 },
     ]);
     expect(events.findLastIndex((e) => e.type === "fit")).toBeLessThan(events.findLastIndex((e) => e.type === "sweep"));
+    const fpr = [0.01, 0.05];
     const [trainMetrics, testMetrics] = [
       await sweep.evaluate(train.prompts, train.labels),
-      await sweep.evaluate(test.prompts, test.labels),
+      await sweep.evaluate(test.prompts, test.labels, { fpr }),
     ];
     // evaluate on the sweep (one extraction of all layers) = each layer's own probe evaluated alone.
     const scores = await sweep.score(test.prompts, test.labels);
     for (const layer of [0, 2]) {
-      expect(testMetrics.get(layer)).toEqual(await sweep.get(layer).evaluate(test.prompts, test.labels));
+      expect(testMetrics.get(layer)).toEqual(await sweep.get(layer).evaluate(test.prompts, test.labels, { fpr }));
       expect(testMetrics.get(layer)).toMatchObject({ accuracy: scores[layer], nEval: test.prompts.length });
     }
     expect(cli.layers.map((l) => l.layer)).toEqual([0, 2]);
     for (const row of cli.layers) {
       expect(row.train).toEqual(trainMetrics.get(row.layer));
-      expect(row.test).toEqual(testMetrics.get(row.layer));
+      // JSON has no Infinity: the ROC's first threshold (and a "flag nothing" one) is written as null.
+      expect(row.test).toEqual(JSON.parse(JSON.stringify(testMetrics.get(row.layer))));
     }
     const bestAccuracy = Math.max(...cli.layers.map((l) => l.test.accuracy));
     expect(cli.bestLayer.layer).toBe(cli.layers.find((l) => l.test.accuracy === bestAccuracy)!.layer);
+    // recall@1%/5%FPR on the test split only (a monitoring metric of held-out data).
+    expect(cli.settings.fpr).toEqual(fpr);
+    for (const row of cli.layers) {
+      expect(row.test.recallAtFpr?.map((r) => r.fpr)).toEqual(fpr);
+      expect(row.train.recallAtFpr).toBeUndefined();
+    }
+
+    // --baselines: the battery on the same split, activation baselines at the best layer, equal to
+    // BaselineBattery run by the library (timings aside).
+    const names = ["bow", "tfidf", "random", "majority", "sentence_length", "random_direction", "pca", "layer_0"];
+    expect(cli.settings.baselines).toEqual(names);
+    expect(cli.baselines).toMatchObject({
+      layer: cli.bestLayer.layer,
+      pooling: "last_token",
+      nTest: test.prompts.length,
+    });
+    await using battery = new BaselineBattery({
+      model: models.gpt2.path,
+      layers: cli.bestLayer.layer,
+      randomState: 3,
+      runtime,
+      cacheDir: null,
+      include: names as never,
+    });
+    const table = await battery.run(train, test);
+    const untimed = (rows: typeof table.rows) => rows.map(({ fitSeconds: _f, predictSeconds: _p, ...r }) => r);
+    expect(untimed(cli.baselines!.rows)).toEqual(untimed(table.rows));
+    expect(cli.baselines!.rows.map((r) => r.name)).toEqual(names);
+    expect(cli.baselines!.skipped).toEqual([]);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("<h2>Baselines (test set)</h2>");
+    expect(html).toContain("<th>test recall@1%FPR</th>");
     const importances = Object.values(cli.layerImportances!.values);
     expect(importances).toHaveLength(2);
     expect(importances.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
@@ -112,7 +147,7 @@ describe("lmprobe sweep", () => {
         negative,
         "--test",
         testFile,
-      ].concat("--no-importance"),
+      ].concat("--no-importance", "--baselines", "majority,bow"),
       { env, reject: false },
     );
     expect(result.exitCode, result.stderr).toBe(0);
@@ -122,6 +157,11 @@ describe("lmprobe sweep", () => {
     expect(rows.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual(layers);
     expect(rows.filter((l) => l.endsWith("<- best"))).toHaveLength(1);
     expect(result.stdout).toMatch(/best layer: \d+ \(test accuracy [01]\.\d{3}, AUROC/);
+    // Text baselines only: no activation layer; majority guesses one class of the balanced test set.
+    expect(result.stdout).toContain("\nbaselines (test set):\n");
+    expect(result.stdout).toMatch(/\nprobe \(layer \d+\)\s+probe\s+[01]\.\d{3}/);
+    expect(result.stdout).toMatch(/\nbow\s+text\s+[01]\.\d{3}\s+/);
+    expect(result.stdout).toMatch(/\nmajority\s+text\s+0\.500\s+0\.500\n?/);
     // Not a terminal: one line per phase (no bar redraws), each sweep phase present.
     expect(result.stderr).not.toContain("\r");
     for (const line of ["worker: ready", "extract: 14/14 prompts done", `fit layers: ${layers.length}/`, "evaluate: "])
