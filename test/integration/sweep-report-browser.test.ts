@@ -37,6 +37,8 @@ interface PageState {
   inkPixels: number;
   totalPixels: number;
   bestText: string;
+  references: Array<string | null>;
+  rules: number;
 }
 
 /**
@@ -67,6 +69,8 @@ const PAGE_STATE = `(async () => {
     inkPixels: ink,
     totalPixels: pixels.length / 4,
     bestText: document.getElementById("best-layer")?.textContent ?? "",
+    references: [...document.querySelectorAll("#metrics-chart g.mark-text.role-mark text")].map((t) => t.textContent),
+    rules: document.querySelectorAll("#metrics-chart g.mark-rule.role-mark line").length,
   };
 })()`;
 
@@ -94,6 +98,7 @@ describe.skipIf("missing" in chromium)("sweep report in headless Chromium", () =
           "--out",
           OUT,
           "--json",
+          "--baselines",
         ]),
         { reject: false },
       );
@@ -147,6 +152,22 @@ describe.skipIf("missing" in chromium)("sweep report in headless Chromium", () =
         }
       expect(state.inkPixels / state.totalPixels).toBeGreaterThan(0.005);
       expect(state.bestText).toContain(`Best layer: ${results.bestLayer.layer},`);
+      // --baselines: the best baseline of each metric is a labelled reference line on its panel.
+      const rows = results.baselines!.rows;
+      const top = (pick: (r: (typeof rows)[number]) => number | null) =>
+        rows.reduce((b, r) => ((pick(r) ?? -1) > (pick(b) ?? -1) ? r : b)).name;
+      expect(state.references).toEqual([
+        `best baseline: ${top((r) => r.accuracy)}`,
+        `best baseline: ${top((r) => r.auroc)}`,
+      ]);
+      // Two best-layer rules (one per panel) and two reference lines.
+      expect(state.rules).toBe(4);
+      console.info(
+        `baselines (test set, activation ones at layer ${results.baselines!.layer}):\n` +
+          rows
+            .map((r) => `  ${r.name.padEnd(16)} acc ${r.accuracy.toFixed(3)} AUROC ${r.auroc?.toFixed(3)}`)
+            .join("\n"),
+      );
       expect(statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
       console.info(`sweep report screenshot: ${SCREENSHOT}`);
     },
