@@ -1,24 +1,22 @@
 /**
  * Probe: train a linear probe on a language model's activations and run it on new text.
  * A thin facade: option parsing, the runtime and the fitted state live in a private core
- * (core.ts), extraction in extraction/, the numbers in estimator/, sweeps in sweep.ts.
+ * (core.ts), the state getters in probe-view.ts (its base class), extraction in extraction/, the
+ * numbers in estimator/, sweeps in sweep.ts.
  */
 import { tokenRoles, type Prompt } from "../chat/chat-input.js";
-import { parseProbeOptions, type ProbeOptions, type ResolvedProbeOptions } from "../config/probe-options.js";
+import { parseProbeOptions, type ProbeOptions } from "../config/probe-options.js";
 import type { ActivationsInput } from "../estimator/activation-matrix.js";
-import type { FittedState } from "../estimator/fitted-state.js";
 import type { ImportanceMetric, RowScores } from "../estimator/scoring.js";
 import { checkSampleWeight, trainingData } from "../estimator/training-data.js";
 import type { CallOptions, EvaluationResult } from "../types.js";
-import type { PythonRuntime } from "../worker/python-runtime.js";
 import type { Calibration } from "../estimator/decision-threshold.js";
-import { calibrateActivations, calibratePrompts, setThreshold } from "./calibrate.js";
-import { ProbeCore } from "./core.js";
+import { calibrateActivations, calibratePrompts } from "./calibrate.js";
+import type { ProbeCore } from "./core.js";
 import type { NativeExportResult } from "./export-native.js";
 import { computeImportance, evaluatePrompts, scoreActivationRows, scorePrompts } from "./evaluate.js";
 import type {
   CalibrateOptions,
-  CallProfile,
   EvaluateOptions,
   ExactOptions,
   FitOptions,
@@ -29,6 +27,7 @@ import type {
   WarmupOptions,
   WarmupResult,
 } from "./probe-types.js";
+import { probeCore, ProbeView } from "./probe-view.js";
 import { scoreTokens, type TokenScores } from "./score-tokens.js";
 import { sweepFit, sweepLayers, type LayerSweepResult, type ProbeFactory, type SweepArgs } from "./sweep.js";
 import { fitActivations, fitPlan, warmup } from "./training.js";
@@ -48,8 +47,6 @@ export type {
 } from "./probe-types.js";
 export type { TokenScore, TokenScores } from "./score-tokens.js";
 
-let coreOf: <L extends ProbeOptions>(probe: Probe<L>) => ProbeCore;
-
 /**
  * A linear probe on a language model's activations (lmprobe's `Probe`).
  *
@@ -61,96 +58,22 @@ let coreOf: <L extends ProbeOptions>(probe: Probe<L>) => ProbeCore;
  * await probe.close();
  * ```
  */
-export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDisposable {
+export class Probe<O extends ProbeOptions = ProbeOptions> extends ProbeView implements AsyncDisposable {
   readonly #core: ProbeCore;
   #sweep: LayerSweepResult<Probe> | undefined;
-
-  static {
-    coreOf = (probe) => probe.#core;
-  }
 
   /**
    * `ExactOptions<O>` turns a misspelt key into a compile error (a generic alone accepts any key).
    * @throws {InvalidOptionError} for unknown, mistyped or inconsistent options.
    */
   constructor(options: O & ExactOptions<O>) {
-    this.#core = new ProbeCore(options);
-  }
-
-  /** The options with defaults applied. */
-  get options(): Readonly<ResolvedProbeOptions> {
-    return this.#core.options;
-  }
-
-  /** The worker this probe uses (its own, or the shared `runtime` option). */
-  get runtime(): PythonRuntime {
-    return this.#core.runtime;
-  }
-
-  /** Class labels, in the order of `predictProba`'s columns (empty for regression). Python: `classes_`. */
-  get classes(): number[] {
-    return [...this.#core.fitted("classes").model.classes];
-  }
-
-  /** Decoder blocks the fitted probe reads, ascending (fixed, chosen or best-swept layers). */
-  get layers(): number[] {
-    return [...this.#core.fitted("layers").layers];
-  }
-
-  /** The layers "auto"/"fast_auto" chose; undefined for other layer specs or before fit. Python: `selected_layers_`. */
-  get selectedLayers(): number[] | undefined {
-    const { layers } = this.#core.options;
-    const state = this.#core.state;
-    return state && (layers === "auto" || layers === "fast_auto") ? [...state.layers] : undefined;
-  }
-
-  /**
-   * Layers "auto"/"fast_auto" chose from (or those of the last `computeLayerImportance`). Python: `candidate_layers_`.
-   */
-  get candidateLayers(): number[] | undefined {
-    const c = this.#core.state?.candidateLayers;
-    return c ? [...c] : undefined;
-  }
-
-  /** Importance of each candidate layer (Group Lasso norms, coefficient norms). Python: `layer_importances_`. */
-  get layerImportances(): number[] | undefined {
-    const v = this.#core.state?.layerImportances;
-    return v ? [...v] : undefined;
-  }
-
-  /** The fitted scaler, preprocessing and model, in plain arrays. */
-  get fittedState(): Readonly<FittedState> {
-    return this.#core.fitted("fittedState");
-  }
-
-  /**
-   * Binary probes: the decision threshold on P(classes[1]) that `predict` uses instead of the argmax
-   * (`P >= threshold` → classes[1]); null when unset. Set by `calibrate` or by hand; saved with the
-   * probe; null or undefined clears it; a new `fit` clears it.
-   * @throws {InvalidOptionError} (set) for a value that is not a finite number.
-   * @throws {NotSupportedError} (set) for multiclass, regression or probability-less probes.
-   */
-  get threshold(): number | null {
-    return this.#core.state?.threshold ?? null;
-  }
-
-  set threshold(value: number | null | undefined) {
-    setThreshold(this.#core, value);
-  }
-
-  /** True once `fit` has succeeded. */
-  get isFitted(): boolean {
-    return this.#core.state !== undefined;
+    super(options);
+    this.#core = probeCore(this);
   }
 
   /** Per-layer probes of the last sweep fit (`layers: "sweep…"`). Python: `sweep_result_`. */
   get sweepResult(): LayerSweepResult<Probe> | undefined {
     return this.#sweep;
-  }
-
-  /** Where the time of the last call went (fit, warmup, predictProba and the methods built on it). */
-  get lastProfile(): CallProfile | undefined {
-    return this.#core.lastProfile;
   }
 
   /**
@@ -318,7 +241,7 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
     const { options, state } = await loadProbe(path);
     // The file's options are untrusted: parsed like constructor options before the probe is built.
     const probe = new Probe(parseProbeOptions({ ...options, ...overrides }));
-    coreOf(probe).adopt(state);
+    probeCore(probe).adopt(state);
     return probe;
   }
 
@@ -343,5 +266,5 @@ export class Probe<O extends ProbeOptions = ProbeOptions> implements AsyncDispos
 /** Sweeps make their per-layer probes here: a Probe and its core, which only this module can read. */
 const factory: ProbeFactory<Probe> = (options) => {
   const probe = new Probe(options);
-  return { probe, core: coreOf(probe) };
+  return { probe, core: probeCore(probe) };
 };
