@@ -140,9 +140,11 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
       `evaluate: ${sweep.size} layers on ${train.prompts.length} train and ${test.prompts.length} test prompts`,
     );
     const trainMetrics = await sweep.evaluate(train.prompts, train.labels, call);
-    // recall@FPR is a monitoring metric of held-out data: the test split only, binary probes only.
-    const first = sweep.stateOf(sweep.layers[0]!);
-    const fpr = first.model.classes.length === 2 && hasProba(first.model) ? MONITOR_FPR : undefined;
+    // recall@FPR is a monitoring metric of held-out data: the test split only, binary probes with
+    // probabilities only, and a test set holding both classes (else it is undefined, not an error).
+    const { model: fitted } = sweep.stateOf(sweep.layers[0]!);
+    const monitorable = fitted.classes.length === 2 && hasProba(fitted) && new Set(test.labels).size === 2;
+    const fpr = monitorable ? MONITOR_FPR : undefined;
     const testMetrics = await sweep.evaluate(test.prompts, test.labels, { ...call, ...(fpr ? { fpr } : {}) });
     const importances = values["no-importance"] ? undefined : await layerImportances(sweep, base, train, progress);
     const bestLayer = bestTestLayer(testMetrics);

@@ -169,6 +169,23 @@ describe("lmprobe sweep", () => {
     expect(result.stderr).not.toContain("importance:");
   });
 
+  it("a --test set of one class: no recall@FPR (undefined there) instead of a failed sweep", async () => {
+    const cats = join(dir, "cats-only.jsonl");
+    writeFileSync(
+      cats,
+      CATS.slice(7)
+        .map((text) => JSON.stringify({ text, label: 1 }))
+        .join("\n"),
+    );
+    const args = ["sweep", "--model", models.gpt2.path, "--data", data, "--test", cats, "--layers", "0"];
+    const result = await execa("node", [cliPath, ...args, "--no-importance", "--json"], { env, reject: false });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const cli = JSON.parse(result.stdout) as SweepResults;
+    expect(cli.settings.fpr).toBeUndefined();
+    expect(cli.layers[0]!.test).toMatchObject({ nEval: 3, auroc: null });
+    expect(cli.layers[0]!.test.recallAtFpr).toBeUndefined();
+  });
+
   it("a bad line of --data or --test fails with the file and line number, before Python starts", async () => {
     const noPython = { ...env, LMPROBE_PYTHON: "/nonexistent/python3" };
     const bad = join(dir, "bad.jsonl");
