@@ -10,7 +10,6 @@ import { InvalidOptionError } from "../errors.js";
 import { hasProba } from "../estimator/scoring.js";
 import { Probe } from "../probe/probe.js";
 import type { LayerSweepResult } from "../probe/sweep.js";
-import type { EvaluationResult } from "../types.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
 import { choiceOption, integerOption, parseCommand } from "./args.js";
 import { layerSpec, poolingSpec } from "./probe-commands.js";
@@ -77,16 +76,6 @@ async function layerImportances(
   return new Map(sweep.layers.map((layer, i) => [layer, values[i]!]));
 }
 
-/** The layer `buildSweepResults` calls best: highest test accuracy, ties to the lowest layer. */
-function bestTestLayer(metrics: Map<number, EvaluationResult>): number {
-  const layers = [...metrics.keys()].sort((a, b) => a - b);
-  const acc = (l: number) => {
-    const m = metrics.get(l);
-    return m?.task === "classification" ? m.accuracy : -Infinity;
-  };
-  return layers.reduce((b, l) => (acc(l) > acc(b) ? l : b), layers[0]!);
-}
-
 /** `lmprobe sweep --model M (--data F.jsonl | --positive F --negative F) [options]`. */
 export async function sweepCommand(args: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseCommand({
@@ -147,6 +136,7 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
     const fpr = monitorable ? MONITOR_FPR : undefined;
     const testMetrics = await sweep.evaluate(test.prompts, test.labels, { ...call, ...(fpr ? { fpr } : {}) });
     const importances = values["no-importance"] ? undefined : await layerImportances(sweep, base, train, progress);
+    const { bestTestLayer, buildSweepResults } = await import("../report/sweep-results.js");
     const bestLayer = bestTestLayer(testMetrics);
     if (baselines && baselines.dropped.length > 0)
       progress.note(`baselines: ${baselines.dropped.join(", ")} left out (they cannot pool with ${String(pooling)})`);
@@ -166,7 +156,6 @@ export async function sweepCommand(args: string[], out: (line: string) => void):
         })
       : undefined;
     const { modelInfo } = await import("../report/model-info.js");
-    const { buildSweepResults } = await import("../report/sweep-results.js");
     const model = await modelInfo(values.model, { runtime, backend: "local", dtype: "float32" });
     const results = buildSweepResults({
       settings: {

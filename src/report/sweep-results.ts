@@ -69,6 +69,13 @@ function classification(e: EvaluationResult | undefined, layer: number): Classif
   return e;
 }
 
+/** The best layer: highest test accuracy, ties to the lowest layer (`SweepResults.bestLayer`). */
+export function bestTestLayer(test: Map<number, EvaluationResult>): number {
+  const layers = [...test.keys()].sort((a, b) => a - b);
+  const acc = (l: number) => classification(test.get(l), l).accuracy;
+  return layers.reduce((b, l) => (acc(l) > acc(b) ? l : b), layers[0]!);
+}
+
 /** Builds the results from per-layer evaluations (the sweep result's `evaluate` on each set). */
 export function buildSweepResults(input: {
   settings: SweepSettings;
@@ -90,7 +97,8 @@ export function buildSweepResults(input: {
       ...(importance !== undefined ? { importance } : {}),
     };
   });
-  const best = rows.reduce((b, r) => (r.test.accuracy > b.test.accuracy ? r : b), rows[0]!);
+  const bestLayer = bestTestLayer(input.test);
+  const best = rows.find((r) => r.layer === bestLayer)!;
   return {
     format: SWEEP_RESULTS_FORMAT,
     version: 1,
