@@ -4,6 +4,7 @@
  */
 import { InvalidOptionError } from "../errors.js";
 import { readPromptFile } from "./data-file.js";
+import { mulberry32 } from "../internal/mulberry32.js";
 
 /** Prompts and their class labels. */
 export interface LabelledSet {
@@ -21,18 +22,6 @@ export interface DataSources {
   split?: number;
 }
 
-/** Mulberry32: a small seeded PRNG, so a split is the same on every machine for one `--seed`. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Holds out `fraction` of each class (at least one prompt of a class with two or more), chosen by
  * a seeded shuffle: stratified, so the test set has every class and AUROC is defined.
@@ -42,7 +31,7 @@ export function stratifiedSplit(
   fraction: number,
   seed: number,
 ): { train: LabelledSet; test: LabelledSet } {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const held = new Set<number>();
   for (const cls of [...new Set(all.labels)].sort((a, b) => a - b)) {
     const members = all.labels.flatMap((l, i) => (l === cls ? [i] : []));

@@ -4,18 +4,7 @@
  * balanced, from a seeded generator. (Sums were dropped: a 135M model cannot check them, so
  * its activations carry no truth signal for them.)
  */
-
-/** Mulberry32: a small, fast, seeded PRNG so the data set is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../internal/mulberry32.js";
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ".split("");
 const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -42,7 +31,7 @@ export interface Statement {
 
 /** Generates `count` statements (half true, half false), shuffled with `seed`. */
 export function truthStatements(count: number, seed = 0): Statement[] {
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const wrong = (right: number) => {
     let w = right;

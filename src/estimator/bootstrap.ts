@@ -5,18 +5,7 @@
  * size and count give the same resamples on every platform (integer arithmetic only).
  */
 import type { Interval } from "../types.js";
-
-/** mulberry32: a small 32-bit generator, enough for resampling (not for cryptography). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../internal/mulberry32.js";
 
 /** The row indices of `count` bootstrap resamples of `size` rows each, from `seed`. */
 export function bootstrapIndices(size: number, count: number, seed: number): Uint32Array[] {

@@ -5,6 +5,7 @@
  * CRLF, digits, code, special-token look-alikes and long prompts. Seeded, so every run and
  * every tokenizer sees the same prompts.
  */
+import { mulberry32 } from "../../src/internal/mulberry32.js";
 
 const WORDS = ["the", "cat", "sat", "on", "a", "mat", "true", "false", "dog", "statement", "Paris", "is", "not"];
 const PIECES: Record<string, string[]> = {
@@ -38,24 +39,12 @@ const PIECES: Record<string, string[]> = {
 };
 const KINDS = Object.keys(PIECES);
 
-/** mulberry32: a small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `count` prompts (default 1,200): every piece alone and in NFD form, then random mixes of words
  * and pieces of 1 to 40 parts, and every 50th prompt a long one (2,000 to 6,000 characters).
  */
 export function tokenizerCorpus(count = 1200, seed = 14): string[] {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
   const out: string[] = [];
   for (const list of Object.values(PIECES))
