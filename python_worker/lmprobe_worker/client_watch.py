@@ -19,6 +19,7 @@ until ZMTP heartbeats time out: ``enable_heartbeats`` sets them on TCP sockets.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any, Protocol
 
@@ -32,9 +33,11 @@ log = logging.getLogger("lmprobe_worker")
 # How often clients with work in flight are probed while no disconnect event came.
 PROBE_INTERVAL_S = 1.0
 # Server-side ZMTP heartbeats (TCP only): a PING every 5 s; a peer silent for 30 s is dropped,
-# which the monitor reports as a disconnect. Long enough for a busy client's event loop.
+# which the monitor reports as a disconnect. Long enough for a busy client's event loop; the
+# operator of a served worker may change it (LMPROBE_WORKER_HEARTBEAT_TIMEOUT_MS; tests shorten it).
 HEARTBEAT_IVL_MS = 5000
 HEARTBEAT_TIMEOUT_MS = 30000
+HEARTBEAT_ENV = "LMPROBE_WORKER_HEARTBEAT_TIMEOUT_MS"
 
 
 class ClientRegistry(Protocol):
@@ -45,8 +48,21 @@ class ClientRegistry(Protocol):
     def cancel_client(self, identity: bytes) -> int: ...
 
 
-def enable_heartbeats(socket: zmq.Socket[Any], timeout_ms: int = HEARTBEAT_TIMEOUT_MS) -> None:
+def heartbeat_timeout_ms() -> int:
+    """The heartbeat timeout: ``LMPROBE_WORKER_HEARTBEAT_TIMEOUT_MS`` when it is a number ≥ 100, else 30 s."""
+    raw = os.environ.get(HEARTBEAT_ENV, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if raw and value < 100:
+        log.warning("%s=%r is not a number of milliseconds >= 100: using %d", HEARTBEAT_ENV, raw, HEARTBEAT_TIMEOUT_MS)
+    return value if value >= 100 else HEARTBEAT_TIMEOUT_MS
+
+
+def enable_heartbeats(socket: zmq.Socket[Any], timeout_ms: int | None = None) -> None:
     """ZMTP heartbeats on a socket that binds ``tcp://`` (set before ``bind``)."""
+    timeout_ms = heartbeat_timeout_ms() if timeout_ms is None else timeout_ms
     socket.setsockopt(zmq.HEARTBEAT_IVL, min(HEARTBEAT_IVL_MS, max(100, timeout_ms // 3)))
     socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, timeout_ms)
 
