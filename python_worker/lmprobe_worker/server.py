@@ -29,6 +29,7 @@ from .client_watch import ClientWatch, client_gone, enable_heartbeats
 from .context import Handler, RequestContext
 from .daemon import Daemon, DaemonOptions
 from .errors import WorkerFailure
+from .outbound import Outbound
 from .protocol import decode, encode, error_body, reply_header
 
 log = logging.getLogger("lmprobe_worker")
@@ -79,6 +80,7 @@ class WorkerServer:
         # Shared modes (daemon, served) outlive their clients: a dead client's work must be cancelled.
         self.watch = ClientWatch(self.router) if daemon or self.served else None
         self.daemon = Daemon(daemon, self.watch) if daemon and self.watch else None
+        self.outbound = Outbound(self.router) if self.watch else None
 
     # -- compute thread ---------------------------------------------------------------------
     def _compute_loop(self) -> None:
@@ -146,14 +148,24 @@ class WorkerServer:
         return len(flags)
 
     # -- main thread ------------------------------------------------------------------------
-    def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
+    def _send(self, identity: bytes, frames: list[Any]) -> None:
+        """Send to a client. A shared worker never blocks here on one client's full queue (outbound.py).
+
+        ROUTER_MANDATORY: a send to a client that went away fails. Never fatal (other clients are
+        being served); what it left queued or running is cancelled.
+        """
+        if self.outbound is not None:
+            if not self.outbound.send(identity, frames):
+                client_gone(self, identity)
+            return
         try:
-            self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+            self.router.send_multipart(frames, copy=False)
         except zmq.ZMQError as exc:
-            # ROUTER_MANDATORY: the client went away with messages still queued here. Never fatal
-            # (other clients are being served); what it left queued is cancelled.
-            log.debug("dropping a %s reply: %s", kind, exc)
+            log.debug("dropping a reply: %s", exc)
             client_gone(self, identity)
+
+    def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
+        self._send(identity, [identity, *encode(reply_header(kind, parent), body)])
 
     def _control(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> bool:
         kind, rid = header.get("type"), str(header.get("id"))
@@ -192,6 +204,8 @@ class WorkerServer:
         """Bookkeeping of a shared worker once per loop turn: connections, dead clients, idle exit."""
         disconnected = watch.on_monitor_event() if watch.monitor in events else False
         watch.probe(self, force=disconnected)
+        for identity in self.outbound.flush() if self.outbound is not None else []:
+            client_gone(self, identity)
         daemon = self.daemon
         if daemon is None:
             return True
@@ -205,14 +219,8 @@ class WorkerServer:
     def _forward(self, frames: list[zmq.Frame]) -> None:
         """Pass a compute thread's reply (or progress) on to its client."""
         identity = frames[0].bytes
-        if not identity:  # the preload job has no caller to answer
-            return
-        try:
-            self.router.send_multipart(frames, copy=False)
-        except zmq.ZMQError as exc:  # ROUTER_MANDATORY: the client went away; the rest of its work too
-            log.debug("dropping a reply: %s", exc)
-            if self.watch is not None:
-                client_gone(self, identity)
+        if identity:  # the preload job has no caller to answer
+            self._send(identity, frames)
 
     def serve(self, preload: Callable[[], None] | None = None) -> None:
         if preload is not None:
