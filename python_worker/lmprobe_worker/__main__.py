@@ -7,6 +7,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from .handlers import HANDLERS, preload  # noqa: E402
-from .server import main  # noqa: E402
+from .startup import main  # noqa: E402
 
 main(HANDLERS, preload)

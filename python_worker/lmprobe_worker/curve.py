@@ -176,12 +176,10 @@ def start_authenticator(ctx: zmq.Context[Any], allowed: frozenset[bytes] | None)
 
 
 def make_curve_server(socket: zmq.Socket[Any], keys: ServerKeys) -> None:
-    """Socket options of a CURVE server (set before ``bind``); heartbeats drop clients that went silent."""
+    """Socket options of a CURVE server (set before ``bind``); heartbeats are set by server.py for any TCP bind."""
     socket.curve_secretkey = keys.secret
     socket.curve_publickey = keys.public
     socket.curve_server = True
-    socket.setsockopt(zmq.HEARTBEAT_IVL, 5000)
-    socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30000)
 
 
 @dataclass(frozen=True)

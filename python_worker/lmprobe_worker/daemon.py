@@ -3,8 +3,8 @@
 A child worker has one client, its parent, and exits when the parent's stdin closes. A daemon
 has no parent to watch: it serves every process of the user that finds its discovery file, and
 so it must (1) tell clients where it is (the discovery file, written atomically, private),
-(2) notice clients that died with work in flight and cancel that work (a killed client never
-sends ``cancel``), and (3) exit by itself after an idle timeout. The ROUTER loop (server.py)
+(2) notice clients that died with work in flight and cancel that work (client_watch.py, shared
+with the served worker), and (3) exit by itself after an idle timeout. The ROUTER loop (server.py)
 calls in here; nothing here imports torch.
 """
 
@@ -23,17 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import zmq
-from zmq.utils.monitor import recv_monitor_message
-
 from . import model_budget
-from .protocol import PROTOCOL_VERSION, encode, reply_header
+from .client_watch import ClientWatch
+from .protocol import PROTOCOL_VERSION
 
 log = logging.getLogger("lmprobe_worker")
-
-# How often clients with work in flight are probed while no disconnect event came (a half-open
-# TCP peer sends none); a local client killed -9 is noticed at once through the monitor.
-PROBE_INTERVAL_S = 1.0
 
 
 class WorkerServer(Protocol):
@@ -41,11 +35,9 @@ class WorkerServer(Protocol):
 
     endpoint: str
 
-    def identities_with_work(self) -> set[bytes]: ...
+    requests_served: int
 
     def inflight_count(self) -> int: ...
-
-    def cancel_client(self, identity: bytes) -> int: ...
 
 
 @dataclass
@@ -104,15 +96,11 @@ def write_private_json(path: str, content: dict[str, Any]) -> None:
 class Daemon:
     """The daemon's state beside the ROUTER loop: connections, idle clock, discovery file."""
 
-    def __init__(self, options: DaemonOptions, router: zmq.Socket[Any]) -> None:
+    def __init__(self, options: DaemonOptions, watch: ClientWatch) -> None:
         self.options = options
-        self.router = router
-        self.monitor = router.get_monitor_socket(zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED)
-        self.connections = 0
+        self.watch = watch  # connections and dead clients (server.py drives it)
         self.started_at = time.time()
         self.last_activity = time.monotonic()
-        self.last_probe = 0.0
-        self.requests_served = 0
         if options.model_memory is not None:
             model_budget.set_budget(options.model_memory)
 
@@ -148,45 +136,13 @@ class Daemon:
     def touch(self) -> None:
         self.last_activity = time.monotonic()
 
-    def on_monitor_event(self) -> bool:
-        """Count a connection event; True when a peer disconnected (its work may be orphaned)."""
-        event = recv_monitor_message(self.monitor)["event"]
-        if event == zmq.EVENT_ACCEPTED:
-            self.connections += 1
-        elif event == zmq.EVENT_DISCONNECTED:
-            self.connections = max(0, self.connections - 1)
-            self.touch()
-            return True
-        return False
-
-    def probe_clients(self, server: WorkerServer, force: bool = False) -> None:
-        """Cancel the work of clients that are gone.
-
-        With ROUTER_MANDATORY a send to an identity whose connection closed fails at once with
-        EHOSTUNREACH, so a tiny ``keepalive`` (which clients ignore) tells the living from the dead.
-        Only clients with queued or running requests are probed.
-        """
-        now = time.monotonic()
-        if not force and now - self.last_probe < PROBE_INTERVAL_S:
-            return
-        self.last_probe = now
-        for identity in server.identities_with_work():
-            try:
-                self.router.send_multipart([identity, *encode(reply_header("keepalive", None), {})], zmq.NOBLOCK)
-            except zmq.Again:
-                pass  # its queue is full: it is alive, only slow to read
-            except zmq.ZMQError as exc:
-                if exc.errno == zmq.EHOSTUNREACH:
-                    n = server.cancel_client(identity)
-                    log.warning("a client disconnected with %d request(s) in flight: cancelled", n)
-
     def idle_expired(self, busy: bool) -> bool:
         """True when the idle timeout passed with no client connected and nothing to do."""
         if busy or self.options.idle_timeout_s <= 0:
             if busy:
                 self.touch()
             return False
-        return self.connections == 0 and time.monotonic() - self.last_activity > self.options.idle_timeout_s
+        return self.watch.connections == 0 and time.monotonic() - self.last_activity > self.options.idle_timeout_s
 
     def status(self, server: WorkerServer) -> dict[str, Any]:
         """What ``lmprobe worker status`` prints: pid, uptime, clients, models, memory."""
@@ -202,9 +158,9 @@ class Daemon:
             "protocol": PROTOCOL_VERSION,
             "started_at": self.started_at,
             "uptime_s": time.time() - self.started_at,
-            "clients": self.connections,
+            "clients": self.watch.connections,
             "requests_in_flight": server.inflight_count(),
-            "requests_served": self.requests_served,
+            "requests_served": server.requests_served,
             "models": models,
             "model_bytes": model_bytes,
             "model_memory_budget": model_budget.budget(),

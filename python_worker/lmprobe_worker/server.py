@@ -7,18 +7,17 @@ extractions are the exception: each runs on a thread of its own (``_network_boun
 thread hands its replies back over an inproc PUSH/PULL pair, because a zmq socket must stay in
 the thread that uses it.
 
-Several clients may share one worker (daemon mode, daemon.py): each request is known by its
-client's identity and its id, so one client can neither cancel nor receive another's work.
+Several clients may share one worker (daemon mode, daemon.py; a served worker, curve.py): each
+request is known by its client's identity and its id, so one client can neither cancel nor
+receive another's work, and a client that dies has its work cancelled (client_watch.py). How the
+worker is started in each mode (endpoint, announcement, what ends it) is startup.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
-import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,9 +25,11 @@ from typing import Any
 import zmq
 
 from . import curve as curve_auth
+from .client_watch import ClientWatch, client_gone, enable_heartbeats
 from .context import Handler, RequestContext
-from .daemon import Daemon, DaemonOptions, parse_daemon_args, stop_on_signals
+from .daemon import Daemon, DaemonOptions
 from .errors import WorkerFailure
+from .outbound import Outbound
 from .protocol import decode, encode, error_body, reply_header
 
 log = logging.getLogger("lmprobe_worker")
@@ -63,6 +64,8 @@ class WorkerServer:
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 1)
         if curve:
             curve_auth.make_curve_server(self.router, curve.keys)
+        if endpoint.startswith("tcp://"):
+            enable_heartbeats(self.router)  # a client gone without FIN is dropped, then its work cancelled
         self.router.bind(endpoint)
         self.endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.outbox = self.ctx.socket(zmq.PULL)
@@ -73,7 +76,11 @@ class WorkerServer:
         # registry of work in flight that a dead client's requests are cancelled through.
         self.cancel_flags: dict[tuple[bytes, str], threading.Event] = {}
         self.lock = threading.Lock()
-        self.daemon = Daemon(daemon, self.router) if daemon else None
+        self.requests_served = 0
+        # Shared modes (daemon, served) outlive their clients: a dead client's work must be cancelled.
+        self.watch = ClientWatch(self.router) if daemon or self.served else None
+        self.daemon = Daemon(daemon, self.watch) if daemon and self.watch else None
+        self.outbound = Outbound(self.router) if self.watch else None
 
     # -- compute thread ---------------------------------------------------------------------
     def _compute_loop(self) -> None:
@@ -133,22 +140,32 @@ class WorkerServer:
             return sum(1 for identity, _ in self.cancel_flags if identity)
 
     def cancel_client(self, identity: bytes) -> int:
-        """Cancel every queued and running request of one client (it disconnected)."""
+        """Cancel every queued and running request of one client (it disconnected); how many were not yet."""
         with self.lock:
-            flags = [flag for (who, _), flag in self.cancel_flags.items() if who == identity]
+            flags = [flag for (who, _), flag in self.cancel_flags.items() if who == identity and not flag.is_set()]
         for flag in flags:
             flag.set()
         return len(flags)
 
     # -- main thread ------------------------------------------------------------------------
-    def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
+    def _send(self, identity: bytes, frames: list[Any]) -> None:
+        """Send to a client. A shared worker never blocks here on one client's full queue (outbound.py).
+
+        ROUTER_MANDATORY: a send to a client that went away fails. Never fatal (other clients are
+        being served); what it left queued or running is cancelled.
+        """
+        if self.outbound is not None:
+            if not self.outbound.send(identity, frames):
+                client_gone(self, identity)
+            return
         try:
-            self.router.send_multipart([identity, *encode(reply_header(kind, parent), body)])
+            self.router.send_multipart(frames, copy=False)
         except zmq.ZMQError as exc:
-            # ROUTER_MANDATORY: the client went away with messages still queued here. Never fatal
-            # (other clients are being served); what it left queued is cancelled.
-            log.debug("dropping a %s reply: %s", kind, exc)
-            self.cancel_client(identity)
+            log.debug("dropping a reply: %s", exc)
+            client_gone(self, identity)
+
+    def _reply(self, identity: bytes, kind: str, parent: str | None, body: dict[str, Any]) -> None:
+        self._send(identity, [identity, *encode(reply_header(kind, parent), body)])
 
     def _control(self, identity: bytes, header: dict[str, Any], body: dict[str, Any]) -> bool:
         kind, rid = header.get("type"), str(header.get("id"))
@@ -163,6 +180,8 @@ class WorkerServer:
             self._reply(identity, "result", rid, {"cancelled": target})
         elif kind == "status" and self.daemon is not None:
             self._reply(identity, "result", rid, self.daemon.status(self))
+        elif kind == "status" and self.watch is not None:  # a served worker: its clients and work
+            self._reply(identity, "result", rid, self._served_status(self.watch))
         elif kind == "shutdown":
             # A shared daemon outlives its clients' close(): only `lmprobe worker stop` ends it.
             # A served (TCP + CURVE) worker too: only SIGINT/SIGTERM on its machine ends it.
@@ -172,18 +191,36 @@ class WorkerServer:
             return shared
         return True
 
-    def _daemon_tick(self, events: dict[Any, int]) -> bool:
-        """Daemon bookkeeping once per loop turn: connections, dead clients, idle exit."""
+    def _served_status(self, watch: ClientWatch) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "endpoint": self.endpoint,
+            "clients": watch.connections,
+            "requests_in_flight": self.inflight_count(),
+            "requests_served": self.requests_served,
+        }
+
+    def _shared_tick(self, watch: ClientWatch, events: dict[Any, int]) -> bool:
+        """Bookkeeping of a shared worker once per loop turn: connections, dead clients, idle exit."""
+        disconnected = watch.on_monitor_event() if watch.monitor in events else False
+        watch.probe(self, force=disconnected)
+        for identity in self.outbound.flush() if self.outbound is not None else []:
+            client_gone(self, identity)
         daemon = self.daemon
-        assert daemon is not None
-        disconnected = daemon.on_monitor_event() if daemon.monitor in events else False
-        if self.router in events:
+        if daemon is None:
+            return True
+        if self.router in events or disconnected:
             daemon.touch()
-        daemon.probe_clients(self, force=disconnected)
         if daemon.idle_expired(busy=self.inflight_count() > 0 or not self.jobs.empty()):
             log.warning("no client for %.0f s: the daemon exits", daemon.options.idle_timeout_s)
             return False
         return True
+
+    def _forward(self, frames: list[zmq.Frame]) -> None:
+        """Pass a compute thread's reply (or progress) on to its client."""
+        identity = frames[0].bytes
+        if identity:  # the preload job has no caller to answer
+            self._send(identity, frames)
 
     def serve(self, preload: Callable[[], None] | None = None) -> None:
         if preload is not None:
@@ -193,23 +230,19 @@ class WorkerServer:
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
         poller.register(self.outbox, zmq.POLLIN)
-        if self.daemon is not None:
-            poller.register(self.daemon.monitor, zmq.POLLIN)
+        watch = self.watch
+        if watch is not None:
+            poller.register(watch.monitor, zmq.POLLIN)
         running = True
         while running:
-            events = poller.poll(250 if self.daemon is not None else None)
-            if self.daemon is not None:
-                running = self._daemon_tick(dict(events))
+            events = poller.poll(250 if watch is not None else None)
+            if watch is not None:
+                running = self._shared_tick(watch, dict(events))
             for sock, _ in events:
-                if self.daemon is not None and sock is self.daemon.monitor:
+                if watch is not None and sock is watch.monitor:
                     continue
                 if sock is self.outbox:
-                    frames = self.outbox.recv_multipart(copy=False)
-                    if frames[0].bytes:  # the preload job has no caller to answer
-                        try:
-                            self.router.send_multipart(frames, copy=False)
-                        except zmq.ZMQError as exc:  # the client went away
-                            log.debug("dropping a reply: %s", exc)
+                    self._forward(self.outbox.recv_multipart(copy=False))
                     continue
                 identity, *rest = self.router.recv_multipart(copy=False)
                 try:
@@ -225,100 +258,11 @@ class WorkerServer:
                         self.cancel_flags.setdefault((identity.bytes, rid), threading.Event())
                     self._reply(identity.bytes, "ack", rid, {})
                     self.jobs.put((identity.bytes, header, body))
-                    if self.daemon is not None:
-                        self.daemon.requests_served += 1
+                    self.requests_served += 1
         if self.daemon is not None:
             self.daemon.remove_discovery()
+        if watch is not None:
+            watch.close()
         # Closes every socket (the compute thread's too) and waits up to 0.5 s so the shutdown
         # reply still leaves; os._exit later would otherwise drop it.
         self.ctx.destroy(linger=500)
-
-
-def _remove_socket(endpoint: str) -> None:
-    """Remove our ``ipc://`` socket file and the private folder ``mkdtemp`` made for it (idempotent)."""
-    if not endpoint.startswith("ipc://"):
-        return
-    path = endpoint[len("ipc://") :]
-    for leftover in (path, os.path.dirname(path)):
-        try:
-            os.remove(leftover) if leftover == path else os.rmdir(leftover)
-        except OSError:
-            pass
-
-
-def _exit_when_parent_dies(endpoint: str) -> None:
-    """The parent holds our stdin open; EOF means it died (or closed us), so we must not outlive it.
-
-    EOF can arrive while the main thread is still shutting down, and ``os._exit`` here would cut
-    its cleanup short: so this thread removes the socket folder itself before exiting.
-    """
-    try:
-        while sys.stdin.buffer.read(65536):
-            pass
-    except (OSError, ValueError):
-        pass
-    _remove_socket(endpoint)
-    os._exit(0)
-
-
-def endpoint_problem(endpoint: str, curve: curve_auth.CurveConfig | None = None) -> str | None:
-    """Why an endpoint named by the environment must not be bound, or None when it is private.
-
-    Whoever can connect can drive the worker (load models, read files it can read). So TCP is
-    bound only with CURVE (``lmprobe worker serve``: keys and ZAP, see curve.py), and otherwise
-    only an ``ipc://`` socket inside a folder that belongs to this user and no one else.
-    """
-    if curve is not None:
-        return None if endpoint.startswith("tcp://") else "a CURVE worker serves tcp:// endpoints only"
-    if not endpoint.startswith("ipc://"):
-        return (
-            "only ipc:// endpoints are served without CURVE: on TCP any local user (or host) that reaches the port "
-            "could drive an unauthenticated worker. Unset LMPROBE_WORKER_ENDPOINT, or serve with CURVE keys "
-            "(`lmprobe worker serve --bind tcp://HOST:PORT`)."
-        )
-    folder = os.path.dirname(os.path.abspath(endpoint[len("ipc://") :]))
-    try:
-        st = os.stat(folder)
-    except OSError:
-        return f"its folder {folder} does not exist"
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        return f"its folder {folder} must belong to this user and be private (mode 0700), so no other user can connect"
-    return None
-
-
-def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None) -> None:
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("LMPROBE_WORKER_LOG", "WARNING").upper(),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    try:
-        served = curve_auth.serve_settings(sys.argv[1:])
-    except curve_auth.CurveSetupError as exc:
-        print(f"lmprobe worker: cannot serve: {exc}", file=sys.stderr, flush=True)
-        os._exit(2)
-    curve = served.curve if served else None
-    endpoint = served.endpoint if served else os.environ.get("LMPROBE_WORKER_ENDPOINT")
-    if endpoint:
-        problem = endpoint_problem(endpoint, curve)
-        if problem:
-            print(f"lmprobe worker: endpoint {endpoint} refused: {problem}", file=sys.stderr, flush=True)
-            os._exit(2)
-    else:
-        sock_dir = tempfile.mkdtemp(prefix="lmprobe-")  # mkdtemp makes it 0700
-        endpoint = f"ipc://{sock_dir}/w.sock"
-    daemon = None if served else parse_daemon_args(sys.argv[1:])
-    server = WorkerServer(handlers, endpoint, daemon, curve=curve)
-    announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
-    if served:
-        announce |= curve_auth.serve_in_foreground(served)
-    elif server.daemon is None:
-        threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
-    else:
-        stop_on_signals(server.daemon, lambda: _remove_socket(endpoint))
-        server.daemon.write_discovery(server.endpoint)
-    print(json.dumps(announce), flush=True)
-    server.serve(preload)
-    _remove_socket(endpoint)
-    sys.stdout.flush()
-    os._exit(0)  # torch's thread pools can delay a normal interpreter exit

@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { PythonEnvError } from "../errors.js";
 import { parseJsonObject } from "../internal/unknown-values.js";
 import {
@@ -63,6 +63,7 @@ export async function installedTorch(python: string): Promise<{ version: string;
     "import json; from importlib import metadata as m; r = m.requires('torch') or []; " +
     "cuda = any(x.startswith('nvidia-') and 'extra ==' not in x for x in r); " +
     "print(json.dumps({'version': m.version('torch'), 'cuda': cuda}))";
+  const execa = await loadExeca();
   const result = await execa(python, ["-I", "-c", script], { reject: false, stdin: "ignore" });
   if (result.failed)
     throw new PythonEnvError(python, `torch is not installed in ${python} after setup: ${result.stderr.slice(-500)}`, [
@@ -83,6 +84,7 @@ export async function run(
   say: (m: string) => void,
   opts: { rejectOnFailure?: boolean } = {},
 ): Promise<string | undefined> {
+  const execa = await loadExeca();
   const child = execa(cmd, args, { all: true, reject: false, stdin: "ignore" });
   const tail: string[] = [];
   child.all?.setEncoding("utf8");

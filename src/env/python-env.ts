@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { PythonEnvError } from "../errors.js";
 import type { ProgressEvent } from "../types.js";
 import { withLock } from "../internal/lock.js";
@@ -212,6 +212,7 @@ async function checkUserPython(python: string): Promise<PythonEnv> {
   ].join("\n");
   // -I as for the worker itself: the check must see the packages the worker will see, and must not
   // import a module from the caller's working directory.
+  const execa = await loadExeca();
   const result = await execa(python, ["-I", "-c", script], { reject: false, stdin: "ignore" });
   if (result.failed) {
     const why = result.code === "ENOENT" ? "it does not exist" : `it failed: ${result.stderr.slice(-500)}`;

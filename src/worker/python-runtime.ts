@@ -6,28 +6,17 @@
  * one it never acknowledged, or one queued behind a cancelled request the runtime itself killed
  * the worker for (the user aborted that one; this one is a bystander).
  */
-import {
-  AbortError,
-  InvalidOptionError,
-  LmprobeError,
-  ProtocolError,
-  TimeoutError,
-  WorkerExitedError,
-  WorkerStartError,
-} from "../errors.js";
+import { AbortError, InvalidOptionError, WorkerExitedError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
 import type { HelloReply, Reply, Request, RpcName } from "../protocol/messages.js";
 import { progressFromWire } from "../protocol/progress.js";
-import { PROTOCOL_VERSION } from "../protocol/version.js";
 import type { WireBody } from "../protocol/wire-values.js";
 import type { ProgressEvent } from "../types.js";
-import { RpcClient, type RequestOptions } from "./rpc-client.js";
-import { WorkerProcess } from "./worker-process.js";
-import type { WorkerHandle } from "./worker-handle.js";
+import type { RequestOptions } from "./rpc-client.js";
+import { refuseOpenEndpoint, startChildWorker, type WorkerConnection } from "./child-connection.js";
 import { attachDaemon } from "./daemon-attach.js";
 import { checkDaemonOption, type DaemonMode } from "./daemon-paths.js";
 import { definedEntries, emit } from "./runtime-util.js";
-import { errorMessage } from "../internal/unknown-values.js";
 import { connectServedWorker } from "./remote-connection.js";
 import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
 
@@ -80,13 +69,7 @@ export interface CallSettings {
   onProgress?: (e: ProgressEvent) => void;
 }
 
-interface Connection {
-  proc: WorkerHandle;
-  rpc: RpcClient;
-  info: WorkerInfo;
-  /** Set when the runtime killed the worker because a cancelled request did not stop. */
-  killedForCancel: { value: boolean };
-}
+type Connection = WorkerConnection;
 
 /** A managed Python worker process. Close it with `close()` or `await using`. */
 export class PythonRuntime implements AsyncDisposable {
@@ -184,62 +167,17 @@ export class PythonRuntime implements AsyncDisposable {
     const python = this.options.pythonPath
       ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
       : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
-    const timeoutMs = this.options.startTimeoutMs ?? 180_000;
-    emit(onProgress, { type: "worker", phase: "starting" });
-    const proc = await WorkerProcess.spawn(python, {
-      env: definedEntries(env),
-      timeoutMs,
-      ...(this.options.workerArgs ? { args: this.options.workerArgs } : {}),
-    });
-    const rpc = new RpcClient(proc.endpoint, this.options.cancelGraceMs);
-    const killedForCancel = { value: false };
-    rpc.onCancelStuck = () => {
-      killedForCancel.value = true;
-      proc.kill();
-    };
-    // Idle workers must not keep a script alive that forgot close(); calls in flight must.
-    rpc.onBusyChange = (busy) => proc.holdEventLoop(busy);
-    void proc.exited.then((exit) => {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-      rpc.failAll(
-        () =>
-          new WorkerExitedError(
-            `The Python worker (pid ${proc.pid}) ${how}; the next call starts a fresh worker.`,
-            exit.exitCode,
-            exit.signal,
-            proc.stderrTail.toString(),
-          ),
-      );
-      rpc.close();
-      onExit();
-    });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const hello = rpc.call("hello", {});
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError("The Python worker's handshake", timeoutMs)), timeoutMs);
-      });
-      const info = await Promise.race([hello, timeout]);
-      if (info.protocol !== PROTOCOL_VERSION) {
-        throw new ProtocolError(
-          `the worker speaks protocol ${info.protocol}, this SDK speaks ${PROTOCOL_VERSION}: reinstall lmprobe-ts`,
-          proc.stderrTail.toString(),
-        );
-      }
-      emit(onProgress, { type: "worker", phase: "ready", pid: info.pid });
-      return { proc, rpc, info, killedForCancel };
-    } catch (err) {
-      rpc.close();
-      proc.kill();
-      if (err instanceof LmprobeError && !(err instanceof WorkerExitedError)) throw err;
-      throw new WorkerStartError(
-        `The Python worker failed to start with ${python}: ${errorMessage(err)}`,
-        proc.stderrTail.toString(),
-        { cause: err },
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+    return startChildWorker(
+      {
+        python,
+        env: definedEntries(env),
+        timeoutMs: this.options.startTimeoutMs ?? 180_000,
+        workerArgs: this.options.workerArgs,
+        cancelGraceMs: this.options.cancelGraceMs,
+      },
+      onProgress,
+      onExit,
+    );
   }
 
   /**
@@ -326,22 +264,5 @@ export class PythonRuntime implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-}
-
-/**
- * The worker has no authentication of its own: an inherited `LMPROBE_WORKER_ENDPOINT=tcp://...`
- * would let any local user (or host) that reaches the port drive it. Refused here, before Python
- * starts (the worker refuses it again, and also an ipc:// socket in a folder others can enter).
- */
-function refuseOpenEndpoint(endpoint: string | undefined): void {
-  if (endpoint && !endpoint.startsWith("ipc://")) {
-    throw new WorkerStartError(
-      `LMPROBE_WORKER_ENDPOINT=${endpoint} is refused: a child worker serves only private ipc:// endpoints, ` +
-        "because on TCP anyone who reaches the port could drive it. Unset LMPROBE_WORKER_ENDPOINT; for a worker on " +
-        "TCP with CURVE keys, run `lmprobe worker serve --bind tcp://HOST:PORT` and connect with the `connect` " +
-        "option (or LMPROBE_WORKER_CONNECT).",
-      "",
-    );
   }
 }

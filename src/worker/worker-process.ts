@@ -3,7 +3,8 @@
  * stderr for error messages, and stop it with the shutdown ladder (stdin EOF → SIGTERM → SIGKILL).
  */
 import { createInterface } from "node:readline";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise, execa as Execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { WORKER_PYTHONPATH } from "../env/paths.js";
 import { WorkerStartError } from "../errors.js";
 import { isRecord } from "../internal/unknown-values.js";
@@ -58,7 +59,7 @@ export class WorkerProcess {
   }>;
   private done = false;
 
-  private constructor(python: string, env: Record<string, string>, args: string[]) {
+  private constructor(execa: typeof Execa, python: string, env: Record<string, string>, args: string[]) {
     this.child = execa(python, args, {
       env,
       stdin: "pipe", // kept open: the worker exits on EOF, i.e. when this process dies
@@ -99,7 +100,7 @@ export class WorkerProcess {
     options: { env?: Record<string, string>; timeoutMs: number; args?: string[] },
   ): Promise<WorkerProcess> {
     const env = { ...(options.env ?? {}) };
-    const proc = new WorkerProcess(python, env, options.args ?? workerArgs());
+    const proc = new WorkerProcess(await loadExeca(), python, env, options.args ?? workerArgs());
     const lines = createInterface({ input: proc.child.stdout });
     let timer: NodeJS.Timeout | undefined;
     try {

@@ -254,10 +254,12 @@ describe("a served worker over loopback TCP + CURVE", () => {
     expect(killed).toBe(true);
     expect(err).toBeInstanceOf(WorkerExitedError);
     expect((err as Error).message).toMatch(/connection was lost.*served worker at tcp:/);
+    // SIGKILL is asynchronous: until the process is gone its listening socket still accepts (and then
+    // drops) a connection, which reads as a bad server key. The CLI ends (and reaps) its worker.
+    await open.exited;
     const next = await failure(runtime.ready());
     expect(next).toBeInstanceOf(WorkerConnectError);
     expect((next as WorkerConnectError).reason).toBe("unreachable");
-    await open.exited; // the CLI ends with its worker
   });
 });
 
