@@ -16,8 +16,9 @@ from .config import RayConfig, ray_config
 __all__ = ["RayConfig", "extract_on_ray", "ray_config"]
 
 
-def extract_on_ray(config: RayConfig, body: Any, prompts: list[Any], roles: list[str] | None,
-                   ctx: RequestContext) -> dict[str, Any]:
+def extract_on_ray(
+    config: RayConfig, body: Any, prompts: list[Any], roles: list[str] | None, ctx: RequestContext
+) -> dict[str, Any]:
     """The ``extract`` reply for a local-backend request, computed by the cluster's actors."""
     from .pool import pool_for
     from .shards import run_sharded

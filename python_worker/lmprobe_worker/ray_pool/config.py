@@ -43,8 +43,6 @@ def ray_config(env: dict[str, str] | None = None) -> RayConfig | None:
         raise WorkerFailure("BAD_REQUEST", f"malformed LMPROBE_RAY_* settings: {e}") from e
     if workers is not None and workers < 1:
         raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_WORKERS must be an integer ≥ 1")
-    if not isinstance(resources, dict) or not all(
-        isinstance(v, int | float) and v >= 0 for v in resources.values()
-    ):
+    if not isinstance(resources, dict) or not all(isinstance(v, int | float) and v >= 0 for v in resources.values()):
         raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_RESOURCES must be a JSON object of numbers ≥ 0")
     return RayConfig(address, workers, {str(k): float(v) for k, v in resources.items()}, timeout)

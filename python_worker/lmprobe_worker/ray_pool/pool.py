@@ -81,6 +81,7 @@ class ActorPool:
         self.args = (*spec, threads)
         self.actors: list[Any] = []
         self.pids: dict[Any, int] = {}
+        self.pending: dict[Any, Any] = {}  # model-load ref -> replacement actor still loading
         self.add(self.count)
 
     def add(self, n: int) -> list[Any]:
@@ -103,20 +104,31 @@ class ActorPool:
         self.actors.extend(fresh)
         return fresh
 
-    def replace(self, dead: Any) -> Any:
-        """Drop a dead actor and start one in its place (it loads the model again)."""
+    def replace(self, dead: Any) -> tuple[Any, Any]:
+        """Drop a dead actor and start one in its place without waiting: (actor, ref of its model load).
+        It stays in ``pending`` until the caller (or the next request) sees the load done (``ready``)."""
         if dead in self.actors:
             self.actors.remove(dead)
         self.pids.pop(dead, None)
-        return self.add(1)[0]
+        fresh = self._remote.remote(*self.args)
+        load = fresh.load.remote()
+        self.pending[load] = fresh
+        return fresh, load
+
+    def ready(self, load: Any, pid: int) -> Any:
+        actor = self.pending.pop(load)
+        self.actors.append(actor)
+        self.pids[actor] = pid
+        return actor
 
     def close(self) -> None:
-        for a in self.actors:
+        for a in [*self.actors, *self.pending.values()]:
             try:
                 self.ray.kill(a)
             except Exception:  # already dead
                 pass
         self.actors.clear()
+        self.pending.clear()
 
 
 def unwrap(ray: Any, get: Any) -> Any:

@@ -59,8 +59,10 @@ def run_sharded(
     results: list[Any] = [None] * len(idx_batches)
     queue = deque((s, 0) for s in range(len(shards)))
     idle = list(pool.actors)
-    inflight: dict[Any, tuple[int, int, Any]] = {}
+    inflight: dict[Any, tuple[int, int, Any, float]] = {}  # ref -> shard, attempt, actor, submitted at
+    starting = pool.pending  # model-load ref -> replacement actor (also from an earlier request)
     summary: dict[str, Any] = {"actors": len(pool.actors), "shards": len(shards), "retries": 0, "forward": 0.0}
+    retried_at: dict[int, float] = {}
     done = tokens = 0
 
     def submit(shard: int, attempt: int, actor: Any) -> None:
@@ -69,7 +71,7 @@ def run_sharded(
         part = [[local[i] for i in idx_batches[b]] for b in shards[shard]]
         die = shard == die_shard and attempt == 0
         ref = actor.run.remote(token, [prompts[i] for i in order], part, layers, pooling, roles, die)
-        inflight[ref] = (shard, attempt, actor)
+        inflight[ref] = (shard, attempt, actor, time.perf_counter())
 
     try:
         while queue or inflight:
@@ -77,9 +79,14 @@ def run_sharded(
             while queue and idle:
                 shard, attempt = queue.popleft()
                 submit(shard, attempt, idle.pop(0))
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.1)
+            if not inflight and not starting:
+                raise cluster_error("no Ray actor is left to run the shards", address=pool.config.address)
+            ready, _ = ray.wait([*inflight, *starting], num_returns=1, timeout=0.1)
             for ref in ready:
-                shard, attempt, actor = inflight.pop(ref)
+                if ref in starting:  # a replacement actor has loaded the model
+                    idle.append(pool.ready(ref, unwrap(ray, lambda r=ref: ray.get(r))))
+                    continue
+                shard, attempt, actor, submitted = inflight.pop(ref)
                 try:
                     out = unwrap(ray, lambda r=ref: ray.get(r))
                 except ray.exceptions.RayActorError as e:
@@ -88,12 +95,15 @@ def run_sharded(
                             f"shard {shard} failed on {attempt + 1} Ray actors (each died): {e}",
                             address=pool.config.address,
                         ) from e
+                    # Retried first, on whichever actor is free next; the replacement joins once loaded.
                     summary["retries"] += 1
-                    t0 = time.perf_counter()
-                    idle.append(pool.replace(actor))
-                    summary["replace_s"] = summary.get("replace_s", 0.0) + time.perf_counter() - t0
+                    summary["detect_s"] = time.perf_counter() - submitted  # submit -> death seen
+                    retried_at[shard] = time.perf_counter()
+                    pool.replace(actor)  # joins ``starting`` (pool.pending)
                     queue.appendleft((shard, attempt + 1))
                     continue
+                if shard in retried_at:  # death seen -> the retried shard's results in hand
+                    summary["reschedule_s"] = time.perf_counter() - retried_at.pop(shard)
                 per_batch, forward = out
                 for b, res in zip(shards[shard], per_batch, strict=True):
                     results[b] = res
