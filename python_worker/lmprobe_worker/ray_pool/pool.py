@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from typing import Any
@@ -38,11 +39,23 @@ def _import_ray() -> Any:
     return ray
 
 
+def _reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` would retry it for minutes."""
+    if address == "auto" or address.startswith("ray://"):
+        return  # "auto" reads the local node's address; Ray Client has its own connect timeout
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as e:
+        raise cluster_error(f"cannot reach the Ray cluster at {address}: {e}", address=address) from e
+
+
 def connect(config: RayConfig) -> Any:
     """The ``ray`` module, initialised as a driver of ``config.address`` (once per worker)."""
     ray = _import_ray()
     if ray.is_initialized():
         return ray
+    _reachable(config.address)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         ray.init(

@@ -63,6 +63,7 @@ def run_sharded(
     starting = pool.pending  # model-load ref -> replacement actor (also from an earlier request)
     summary: dict[str, Any] = {"actors": len(pool.actors), "shards": len(shards), "retries": 0, "forward": 0.0}
     retried_at: dict[int, float] = {}
+    last_progress = time.perf_counter()
     done = tokens = 0
 
     def submit(shard: int, attempt: int, actor: Any) -> None:
@@ -79,12 +80,14 @@ def run_sharded(
             while queue and idle:
                 shard, attempt = queue.popleft()
                 submit(shard, attempt, idle.pop(0))
-            if not inflight and not starting:
+            if not inflight and (not starting or time.perf_counter() - last_progress > pool.config.start_timeout_s):
+                # Every actor died and no replacement could start: the cluster is gone (or full).
                 raise cluster_error("no Ray actor is left to run the shards", address=pool.config.address)
             ready, _ = ray.wait([*inflight, *starting], num_returns=1, timeout=0.1)
             for ref in ready:
                 if ref in starting:  # a replacement actor has loaded the model
                     idle.append(pool.ready(ref, unwrap(ray, lambda r=ref: ray.get(r))))
+                    last_progress = time.perf_counter()
                     continue
                 shard, attempt, actor, submitted = inflight.pop(ref)
                 try:
@@ -105,6 +108,7 @@ def run_sharded(
                 if shard in retried_at:  # death seen -> the retried shard's results in hand
                     summary["reschedule_s"] = time.perf_counter() - retried_at.pop(shard)
                 per_batch, forward = out
+                last_progress = time.perf_counter()
                 for b, res in zip(shards[shard], per_batch, strict=True):
                     results[b] = res
                     done += len(idx_batches[b])
