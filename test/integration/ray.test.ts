@@ -7,7 +7,7 @@
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Probe, PythonRuntime, RayClusterError, ensurePythonEnv } from "../../src/index.js";
+import { AbortError, Probe, PythonRuntime, RayClusterError, ensurePythonEnv } from "../../src/index.js";
 import type { LinearModelState } from "../../src/estimator/fitted-state.js";
 import { ensureRay } from "../../src/env/ray-env.js";
 import type { Tensor } from "../../src/protocol/codec.js";
@@ -82,6 +82,30 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     const [viaRay, direct] = await Promise.all([fit(ray), fit(local)]);
     expect(viaRay.coef).toEqual(direct.coef);
     expect(viaRay.proba).toEqual(direct.proba);
+  }, 300_000);
+
+  it("cancels every actor's work on abort; the same worker then serves the next request", async () => {
+    // 400 one-prompt batches in 4 shards: when the first shard is done, at least two shards are
+    // still queued, so the abort always lands while the request runs.
+    const many = Array.from({ length: 400 }, (_, i) => `prompt number ${i}`);
+    const pid = await ray.pid();
+    const stop = new AbortController();
+    const err = await ray
+      .call(
+        "extract",
+        { ...body("mean"), prompts: many, batch_size: 1 },
+        {
+          signal: stop.signal,
+          onProgress: (e) => {
+            if (e.type === "extract") stop.abort();
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    const [after, direct] = await Promise.all([ray.call("extract", body("mean")), local.call("extract", body("mean"))]);
+    expect(await ray.pid()).toBe(pid); // stopped in time: not killed for a cancel it ignored
+    expect(bytes(after.activations)).toEqual(bytes(direct.activations));
   }, 300_000);
 
   it("retries the shard of an actor that dies mid-shard on another actor; the numbers do not change", async () => {
