@@ -134,6 +134,22 @@ class ActorPool:
         self.pids[actor] = pid
         return actor
 
+    def settle(self) -> None:
+        """Wait (bounded) for replacements still loading from an earlier request, so that a request
+        starts with the full pool; one that does not come up in time is dropped."""
+        if not self.pending:
+            return
+        done, late = self.ray.wait(
+            list(self.pending), num_returns=len(self.pending), timeout=self.config.start_timeout_s
+        )
+        for ref in done:
+            try:
+                self.ready(ref, unwrap(self.ray, lambda r=ref: self.ray.get(r)))
+            except self.ray.exceptions.RayActorError:
+                self.pending.pop(ref, None)  # died while loading: the next death-retry replaces it
+        for ref in late:
+            self.ray.kill(self.pending.pop(ref))
+
     def close(self) -> None:
         for a in [*self.actors, *self.pending.values()]:
             try:
@@ -160,8 +176,10 @@ def pool_for(config: RayConfig, spec: tuple[str, str, str]) -> ActorPool:
     global _POOL
     with _LOCK:
         ray = connect(config)
-        if _POOL is not None and (_POOL.spec, _POOL.config.key()) == (spec, config.key()) and _POOL.actors:
-            return _POOL
+        if _POOL is not None and (_POOL.spec, _POOL.config.key()) == (spec, config.key()):
+            _POOL.settle()
+            if _POOL.actors:
+                return _POOL
         if _POOL is not None:
             _POOL.close()
             _POOL = None

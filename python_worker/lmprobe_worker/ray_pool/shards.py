@@ -53,7 +53,7 @@ def run_sharded(
     ray = pool.ray
     args = (prompts, layers, pooling, batch_size, group_by_length, roles)
     idx_batches = unwrap(ray, lambda: ray.get(pool.actors[0].plan.remote(*args)))
-    shards = split(len(idx_batches), len(pool.actors) * SHARDS_PER_ACTOR)
+    shards = split(len(idx_batches), pool.count * SHARDS_PER_ACTOR)  # the same shards whatever died
     die_shard = int(os.environ.get("LMPROBE_RAY_TEST_DIE_SHARD", "-1"))  # test hook, see actor.run
     token = uuid.uuid4().hex
     results: list[Any] = [None] * len(idx_batches)
