@@ -1,6 +1,7 @@
 // Ray fan-out benchmark (issue 17): on the embedded SmolLM2-135M (CPU, float32), N prompts in
-// batches of 16 through (a) a local worker, (b) the Ray path with 1 actor (its overhead), (c) 2
-// actors (throughput on this 2-core machine; a local worker with 1 torch thread, as Ray gives an actor), (d) 2 actors where one dies mid-shard (the test hook
+// batches of 16 through (a) a local worker (also with 1 torch thread, as Ray gives a CPU actor),
+// (b) the Ray path with 1 actor (its overhead), (c) 2 actors (throughput on this 2-core machine),
+// (d) 2 actors where one dies mid-shard (the test hook
 // LMPROBE_RAY_TEST_DIE_SHARD): time to see the death and to have the shard's rows from another actor.
 // Each runtime is warmed (model loaded) before the timed call. The local Ray head is started here
 // and stopped by its pid. Run: npm run build && node bench/ray.mjs [N]
@@ -95,6 +96,8 @@ try {
   await Promise.race([head, new Promise((r) => setTimeout(r, 15_000))]);
   try {
     process.kill(-head.pid, "SIGKILL");
-  } catch {}
+  } catch {
+    // the group is already gone
+  }
   rmSync(temp, { recursive: true, force: true });
 }

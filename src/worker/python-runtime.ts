@@ -122,6 +122,11 @@ export class PythonRuntime implements AsyncDisposable {
     return this.served?.endpoint;
   }
 
+  /** Ray actors this runtime's worker shards over (`ray.workers`), 1 without Ray or when unset. */
+  get rayWorkers(): number {
+    return Number(this.rayEnv?.LMPROBE_RAY_WORKERS ?? 1);
+  }
+
   /** The coalescing window of extractions, in milliseconds (0: off). */
   get coalesceMs(): number {
     return this.options.coalesceMs ?? 3;

@@ -135,20 +135,16 @@ class ActorPool:
         return actor
 
     def settle(self) -> None:
-        """Wait (bounded) for replacements still loading from an earlier request, so that a request
-        starts with the full pool; one that does not come up in time is dropped."""
+        """Adopt the replacements from an earlier request that have loaded meanwhile (without waiting:
+        the others join the next request's shard loop when their load is done)."""
         if not self.pending:
             return
-        done, late = self.ray.wait(
-            list(self.pending), num_returns=len(self.pending), timeout=self.config.start_timeout_s
-        )
+        done, _ = self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=0)
         for ref in done:
             try:
                 self.ready(ref, unwrap(self.ray, lambda r=ref: self.ray.get(r)))
             except self.ray.exceptions.RayActorError:
-                self.pending.pop(ref, None)  # died while loading: the next death-retry replaces it
-        for ref in late:
-            self.ray.kill(self.pending.pop(ref))
+                self.pending.pop(ref, None)  # died while loading
 
     def close(self) -> None:
         for a in [*self.actors, *self.pending.values()]:
@@ -178,7 +174,7 @@ def pool_for(config: RayConfig, spec: tuple[str, str, str]) -> ActorPool:
         ray = connect(config)
         if _POOL is not None and (_POOL.spec, _POOL.config.key()) == (spec, config.key()):
             _POOL.settle()
-            if _POOL.actors:
+            if _POOL.actors or _POOL.pending:
                 return _POOL
         if _POOL is not None:
             _POOL.close()

@@ -52,7 +52,7 @@ def run_sharded(
     """Activations and token counts in input order (as extraction/local.extract), and a summary."""
     ray = pool.ray
     args = (prompts, layers, pooling, batch_size, group_by_length, roles)
-    idx_batches = unwrap(ray, lambda: ray.get(pool.actors[0].plan.remote(*args)))
+    idx_batches = _plan(pool, args)
     shards = split(len(idx_batches), pool.count * SHARDS_PER_ACTOR)  # the same shards whatever died
     die_shard = int(os.environ.get("LMPROBE_RAY_TEST_DIE_SHARD", "-1"))  # test hook, see actor.run
     token = uuid.uuid4().hex
@@ -123,6 +123,23 @@ def run_sharded(
         raise cluster_error(f"lost the Ray cluster at {pool.config.address}: {e}", address=pool.config.address) from e
     acts, lengths = gather(len(prompts), idx_batches, results, pooling)
     return acts, lengths, summary
+
+
+def _plan(pool: ActorPool, args: tuple[Any, ...]) -> list[list[int]]:
+    """The request's batches, planned by a live actor (one that dies meanwhile is replaced)."""
+    ray = pool.ray
+    for _ in range(MAX_RETRIES + 1):
+        if not pool.actors and pool.pending:  # every actor died: wait (bounded) for a replacement
+            ray.wait(list(pool.pending), num_returns=1, timeout=pool.config.start_timeout_s)
+            pool.settle()
+        if not pool.actors:
+            break
+        actor = pool.actors[0]
+        try:
+            return unwrap(ray, lambda a=actor: ray.get(a.plan.remote(*args)))
+        except ray.exceptions.RayActorError:
+            pool.replace(actor)
+    raise cluster_error("no Ray actor is left to plan the request", address=pool.config.address)
 
 
 def _stop(ray: Any, pool: ActorPool, token: str, inflight: dict[Any, Any]) -> None:
