@@ -81,7 +81,7 @@ export interface Activations {
  * at least two batches per actor, so that every actor has shards to run.
  */
 function chunkSize(batchSize: number, actors = 1): number {
-  return batchSize * Math.max(1, Math.ceil(64 / batchSize), 2 * actors);
+  return batchSize * Math.max(1, Math.ceil(64 / batchSize), actors > 1 ? 2 * actors : 1);
 }
 
 /**
