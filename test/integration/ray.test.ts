@@ -109,13 +109,13 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
   }, 300_000);
 
   it("retries the shard of an actor that dies mid-shard on another actor; the numbers do not change", async () => {
-    // The actor running shard 1 exits its process after the shard's first batch (a test hook,
+    // The actor running shard 0 (2 batches) exits its process after the first one (a test hook,
     // LMPROBE_RAY_TEST_DIE_SHARD, read by the worker; the death itself is real). The first Ray runtime
     // is closed first: its actors hold the cluster's 2 CPUs, and these (and the replacement) need them.
     await ray.close();
     await using dying = new PythonRuntime({
       ray: { address: cluster!.address, workers: 2 },
-      env: { LMPROBE_RAY_TEST_DIE_SHARD: "1", LMPROBE_RAY_START_TIMEOUT_S: "120" },
+      env: { LMPROBE_RAY_TEST_DIE_SHARD: "0", LMPROBE_RAY_START_TIMEOUT_S: "120" },
     });
     const progress: number[] = [];
     const [viaRay, direct] = await Promise.all([
