@@ -16,6 +16,11 @@ export interface RayCluster {
   address: string;
   /** Stops every process of the cluster (idempotent). */
   stop(): Promise<void>;
+  /**
+   * Kills the cluster's processes at once (SIGKILL to its process group): a lost cluster. Its temp
+   * dir stays until `stop()`, as on a real node whose head died (actors exit when they notice).
+   */
+  crash(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -90,5 +95,13 @@ export async function startRayCluster(python: string, timeoutMs = 120_000): Prom
     await stop();
     throw err;
   });
-  return { address: `127.0.0.1:${port}`, stop };
+  const crash = (): Promise<void> => {
+    try {
+      if (head.pid !== undefined) process.kill(-head.pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+    return head.then(() => undefined);
+  };
+  return { address: `127.0.0.1:${port}`, stop, crash };
 }

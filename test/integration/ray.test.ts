@@ -2,7 +2,8 @@
  * Extraction fanned out over a Ray cluster (issue 17), through the real worker and a real local
  * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
  * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
- * mid-shard has its shard retried and the numbers do not change; an unreachable cluster is a
+ * mid-shard has its shard retried and the numbers do not change; an abort stops the actors; a lost
+ * or unreachable cluster is a
  * RayClusterError. Skipped, saying why, only when Ray cannot be installed.
  */
 import { createServer } from "node:net";
@@ -131,6 +132,24 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     // Progress per finished shard, ending at every prompt.
     expect(progress.length).toBe(4);
     expect(progress.at(-1)).toBe(PROMPTS.length);
+  }, 300_000);
+
+  // Last: it kills this file's cluster (stop() is idempotent, so afterAll's call is then a no-op).
+  it("fails with RayClusterError when the cluster is lost mid-request", async () => {
+    await using lost = new PythonRuntime({ ray: { address: cluster!.address, workers: 2 } });
+    const many = Array.from({ length: 2000 }, (_, i) => `prompt number ${i}`);
+    let stopping: Promise<void> | undefined;
+    const err = await lost
+      .call(
+        "extract",
+        { ...body("mean"), prompts: many, batch_size: 1 },
+        // As soon as the actors are up (the model is loaded on them), the whole cluster is killed.
+        { onProgress: (e) => void (e.type === "model" && e.phase === "loaded" && (stopping ??= cluster!.crash())) },
+      )
+      .catch((e: unknown) => e);
+    await stopping;
+    expect(err).toBeInstanceOf(RayClusterError);
+    expect((err as RayClusterError).address).toBe(cluster!.address);
   }, 300_000);
 });
 

@@ -39,15 +39,16 @@ def _import_ray() -> Any:
     return ray
 
 
-def _reachable(address: str, timeout_s: float = 5.0) -> None:
-    """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` would retry it for minutes."""
+def reachable(address: str, timeout_s: float = 5.0, what: str = "cannot reach") -> None:
+    """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` would retry it for minutes, and
+    replacement actors of a lost cluster would wait for placement until the start timeout."""
     if address == "auto" or address.startswith("ray://"):
         return  # "auto" reads the local node's address; Ray Client has its own connect timeout
     host, _, port = address.rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except (OSError, ValueError) as e:
-        raise cluster_error(f"cannot reach the Ray cluster at {address}: {e}", address=address) from e
+        raise cluster_error(f"{what} the Ray cluster at {address}: {e}", address=address) from e
 
 
 def connect(config: RayConfig) -> Any:
@@ -55,7 +56,7 @@ def connect(config: RayConfig) -> Any:
     ray = _import_ray()
     if ray.is_initialized():
         return ray
-    _reachable(config.address)
+    reachable(config.address)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
         ray.init(
