@@ -3,8 +3,7 @@
  * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
  * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
  * mid-shard has its shard retried and the numbers do not change; an abort stops the actors; a lost
- * or unreachable cluster is a
- * RayClusterError. Skipped, saying why, only when Ray cannot be installed.
+ * or unreachable cluster is a RayClusterError. Skipped, saying why, only when Ray cannot be installed.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
