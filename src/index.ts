@@ -50,6 +50,7 @@ export type { Pooling, TrainPooling, InferencePooling, Reduction, StreamReductio
 export { PROBE_FORMAT_VERSION } from "./persist/probe-file.js";
 export { PythonRuntime, type PythonRuntimeOptions, type WorkerInfo } from "./worker/python-runtime.js";
 export { REMOTE_ENV, type RemoteConnectOptions } from "./worker/remote-options.js";
+export { RAY_ENV, type RayOptions } from "./worker/ray-options.js";
 export { ensurePythonEnv, type PythonEnv, type EnsureEnvOptions } from "./env/python-env.js";
 export { lmprobeHome, defaultCacheDir } from "./env/paths.js";
 export {
@@ -94,6 +95,7 @@ export {
   NotSupportedError,
   ProbeFileError,
   RemoteError,
+  RayClusterError,
   RemoteJobError,
   RemoteTimeoutError,
   MissingDependencyError,

@@ -27,6 +27,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "REMOTE_REJECTED",  # NDIF refused the request (4xx)
         "REMOTE_JOB",  # the NDIF job ended in ERROR
         "REMOTE_TIMEOUT",
+        "RAY_CLUSTER",  # the Ray cluster is unreachable or lost, or a shard's actors kept dying
     }
 )
 

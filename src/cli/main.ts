@@ -6,6 +6,7 @@
 import { delimiter } from "node:path";
 import { execa } from "execa";
 import { InvalidOptionError, LmprobeError } from "../errors.js";
+import { ensureRay } from "../env/ray-env.js";
 import { ensurePythonEnv, managedVenvTorch, torchIndexChoice } from "../env/python-env.js";
 import { lmprobeHome, venvDir, WORKER_PYTHONPATH } from "../env/paths.js";
 import { PythonRuntime } from "../worker/python-runtime.js";
@@ -28,9 +29,11 @@ const log = (event: { type: string; message?: string }) => {
 const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(HELP, name);
 
 async function setupCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand({ args, options: { test: { type: "boolean" }, force: { type: "boolean" } } });
+  const options = { test: { type: "boolean" }, force: { type: "boolean" }, ray: { type: "boolean" } } as const;
+  const { values } = parseCommand({ args, options });
   const started = performance.now();
   const env = await ensurePythonEnv({ test: values.test ?? false, force: values.force ?? false, onProgress: log });
+  if (values.ray) await ensureRay(env, log); // the optional Ray extra (python_worker/requirements-ray.txt)
   stderr(
     `[setup] ${env.managed ? "managed venv" : "LMPROBE_PYTHON"} ready: ${env.python} ` +
       `(${((performance.now() - started) / 1000).toFixed(2)} s)`,

@@ -16,7 +16,8 @@ const DATA_FORMAT = `Data files (--data, --positive, --negative):
 export const MAIN_USAGE = `Usage: lmprobe <command> [options]     (lmprobe <command> --help for its options)
 
 Commands:
-  setup [--test] [--force]   create or refresh the managed Python environment
+  setup [--test] [--force] [--ray]
+                             create or refresh the managed Python environment (--ray: the Ray extra)
   env [--json]               show paths, the interpreter in use, its package versions and torch build
   demo [--n N] [--layers L]  train a truth probe on the embedded SmolLM2-135M model
   train OUT --model M (--data F.jsonl | --positive F --negative F) [options]
@@ -38,7 +39,7 @@ LMPROBE_WORKER_CONNECT, LMPROBE_WORKER_SERVER_KEY, LMPROBE_WORKER_SECRET_KEY (a 
 
 /** `lmprobe <command> --help`. */
 export const HELP: Record<CommandName, string> = {
-  setup: `Usage: lmprobe setup [--test] [--force]
+  setup: `Usage: lmprobe setup [--test] [--force] [--ray]
 
 Create or refresh the managed Python environment (a venv under LMPROBE_HOME). Without an NVIDIA
 GPU on Linux, torch comes from PyTorch's CPU index; LMPROBE_TORCH_INDEX overrides ("cpu", "cu126",
@@ -47,6 +48,7 @@ GPU on Linux, torch comes from PyTorch's CPU index; LMPROBE_TORCH_INDEX override
 Options:
   --test        also install the test extras (pytest, the lmprobe parity oracle)
   --force       reinstall even when the environment is up to date
+  --ray         also install the optional Ray extra (PythonRuntime({ ray }), README "Scale-out on Ray")
   -h, --help    show this help`,
   env: `Usage: lmprobe env [--json]
 

@@ -29,7 +29,8 @@ export type LmprobeErrorCode =
   | "REMOTE_JOB"
   | "REMOTE_TIMEOUT"
   | "MISSING_DEPENDENCY"
-  | "WORKER_CONNECT";
+  | "WORKER_CONNECT"
+  | "RAY_CLUSTER";
 
 /** Base class of every error thrown by lmprobe-ts. */
 export class LmprobeError extends Error {

@@ -60,3 +60,16 @@ export class RemoteTimeoutError extends RemoteError {
     this.timeoutMs = timeoutMs;
   }
 }
+
+/**
+ * The Ray cluster could not be reached, was lost during a request, could not place the actors, or a
+ * shard's actors kept dying (after the retries). What the TypeScript cache committed before stays.
+ */
+export class RayClusterError extends LmprobeError {
+  /** The cluster address the worker used, when known. */
+  readonly address: string | undefined;
+  constructor(message: string, address?: string, options?: { cause?: unknown }) {
+    super("RAY_CLUSTER", message, options);
+    this.address = address;
+  }
+}

@@ -76,9 +76,12 @@ export interface Activations {
   profile: ExtractionProfile;
 }
 
-/** Prompts per worker request (a multiple of the batch size, so batches match uncached runs). */
-function chunkSize(batchSize: number): number {
-  return batchSize * Math.max(1, Math.ceil(64 / batchSize));
+/**
+ * Prompts per worker request (a multiple of the batch size, so batches match uncached runs); on Ray,
+ * at least two batches per actor, so that every actor has shards to run.
+ */
+function chunkSize(batchSize: number, actors = 1): number {
+  return batchSize * Math.max(1, Math.ceil(64 / batchSize), actors > 1 ? 2 * actors : 1);
 }
 
 /**
@@ -193,7 +196,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     workerSeconds: 0,
   };
 
-  const step = chunkSize(req.batchSize);
+  const step = chunkSize(req.batchSize, settings.runtime.rayWorkers);
   const chunks: string[][] = [];
   for (let start = 0; start < missing.length; start += step) chunks.push(missing.slice(start, start + step));
   // Remote: each chunk is one NDIF job; a short last chunk rides with the one before (≥ 64 prompts a job).

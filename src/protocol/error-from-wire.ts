@@ -12,6 +12,7 @@ import {
   PythonError,
   PythonOomError,
   RemoteError,
+  RayClusterError,
   RemoteJobError,
   RemoteTimeoutError,
   UnsupportedModelError,
@@ -36,6 +37,7 @@ export const WORKER_ERROR_CODES = [
   "REMOTE_REJECTED",
   "REMOTE_TIMEOUT",
   "UNSUPPORTED_MODEL",
+  "RAY_CLUSTER",
 ] as const;
 
 /** A code the worker may send. */
@@ -102,6 +104,8 @@ export function errorFromWire(method: string, body: WireErrorBody): LmprobeError
     case "REMOTE_AUTH":
     case "REMOTE_REJECTED":
       return new RemoteError(code as "REMOTE" | "REMOTE_AUTH" | "REMOTE_REJECTED", message, remoteInfo(details));
+    case "RAY_CLUSTER":
+      return new RayClusterError(message, typeof details.address === "string" ? details.address : undefined);
     default:
       // PYTHON_EXCEPTION, or a code from a newer worker: keep its code in `workerCode`.
       return new PythonError(method, info);

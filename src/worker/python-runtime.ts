@@ -19,6 +19,8 @@ import { checkDaemonOption, type DaemonMode } from "./daemon-paths.js";
 import { definedEntries, emit } from "./runtime-util.js";
 import { connectServedWorker } from "./remote-connection.js";
 import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
+import { rayWorkerEnv, type RayOptions } from "./ray-options.js";
+import { ensureRay } from "../env/ray-env.js";
 
 /** What the worker reports about itself in the handshake. */
 export type WorkerInfo = HelloReply;
@@ -61,6 +63,8 @@ export interface PythonRuntimeOptions {
    * @default `LMPROBE_DAEMON` ("off" turns it off), else "auto"
    */
   daemon?: DaemonMode;
+  /** Shard extractions over a Ray cluster's actors (README "Scale-out on Ray"). @default `LMPROBE_RAY_ADDRESS` */
+  ray?: RayOptions;
 }
 
 /** Per-call settings of {@link PythonRuntime.call}. */
@@ -77,6 +81,7 @@ export class PythonRuntime implements AsyncDisposable {
   private closing: Promise<void> | undefined;
   private readonly options: PythonRuntimeOptions;
   private readonly served: RemoteTarget | undefined;
+  private readonly rayEnv: Record<string, string> | undefined;
 
   /**
    * @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0, or `connect`
@@ -92,11 +97,17 @@ export class PythonRuntime implements AsyncDisposable {
     checkDaemonOption(options.daemon);
     this.options = options;
     this.served = remoteTarget(options.connect, { ...process.env, ...options.env });
+    this.rayEnv = rayWorkerEnv(options.ray, { ...process.env, ...options.env }, this.served !== undefined);
   }
 
   /** The `tcp://` endpoint of the served worker this runtime uses, or undefined for a child worker. */
   get servedEndpoint(): string | undefined {
     return this.served?.endpoint;
+  }
+
+  /** Ray actors this runtime's worker shards over (`ray.workers`), 1 without Ray or when unset. */
+  get rayWorkers(): number {
+    return Number(this.rayEnv?.LMPROBE_RAY_WORKERS ?? 1);
   }
 
   /** The coalescing window of extractions, in milliseconds (0: off). */
@@ -160,13 +171,18 @@ export class PythonRuntime implements AsyncDisposable {
     onProgress: ((e: ProgressEvent) => void) | undefined,
     onExit: () => void,
   ): Promise<Connection> {
-    const env = { ...process.env, ...this.options.env };
+    const env = { ...process.env, ...this.options.env, ...this.rayEnv };
     refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
-    const daemon = await attachDaemon(this.options, onProgress && ((e) => emit(onProgress, e)), onExit);
+    // A shared daemon has no Ray settings: a Ray runtime always gets its own child worker.
+    const daemon = this.rayEnv
+      ? undefined
+      : await attachDaemon(this.options, onProgress && ((e) => emit(onProgress, e)), onExit);
     if (daemon) return daemon; // else this runtime's own child worker, as without a daemon
-    const python = this.options.pythonPath
-      ? (await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })).python
-      : (await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) })).python;
+    const pyEnv = this.options.pythonPath
+      ? await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })
+      : await ensurePythonEnv({ env, ...(onProgress ? { onProgress } : {}) });
+    if (this.rayEnv) await ensureRay(pyEnv, onProgress);
+    const python = pyEnv.python;
     return startChildWorker(
       {
         python,

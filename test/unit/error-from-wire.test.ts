@@ -18,6 +18,7 @@ const EXPECTED: Record<WorkerErrorCode, [new (...args: never[]) => sdk.LmprobeEr
   REMOTE_REJECTED: [sdk.RemoteError, "REMOTE_REJECTED"],
   REMOTE_TIMEOUT: [sdk.RemoteTimeoutError, "REMOTE_TIMEOUT"],
   UNSUPPORTED_MODEL: [sdk.UnsupportedModelError, "UNSUPPORTED_MODEL"],
+  RAY_CLUSTER: [sdk.RayClusterError, "RAY_CLUSTER"],
 };
 
 describe("errorFromWire", () => {

@@ -36,6 +36,13 @@ def _roles(body: Any) -> list[str] | None:
     return roles
 
 
+def _ray_config() -> Any:
+    """The worker's Ray settings (ray_pool/config.py), or None: extraction stays in this process."""
+    from ..ray_pool.config import ray_config
+
+    return ray_config()
+
+
 def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
     from ..extraction.local import extract as run_extract
     from ..models import is_loaded, load_model
@@ -48,6 +55,10 @@ def extract(body: ExtractRequest, ctx: RequestContext) -> ExtractReply:
         return _extract_remote(body, ctx, t0)  # NDIF: no local weights are loaded
     prompts = _check_prompts(body["prompts"], chat_ok=backend == "local")
     roles = _roles(body) if backend == "local" else None
+    if backend == "local" and (ray := _ray_config()) is not None:
+        from ..ray_pool import extract_on_ray
+
+        return extract_on_ray(ray, body, prompts, roles, ctx)  # type: ignore[return-value]
     spec = (body["model"], body.get("dtype", "float32"), body.get("device", "auto"))
     fresh = not is_loaded(*spec)  # report a model load only when one happens
     if fresh:

@@ -1,0 +1,170 @@
+/**
+ * Extraction fanned out over a Ray cluster (issue 17), through the real worker and a real local
+ * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
+ * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
+ * mid-shard has its shard retried and the numbers do not change; an abort stops the actors; a lost
+ * or unreachable cluster is a RayClusterError. Skipped, saying why, only when Ray cannot be installed.
+ */
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { AbortError, Probe, PythonRuntime, RayClusterError, ensurePythonEnv } from "../../src/index.js";
+import type { LinearModelState } from "../../src/estimator/fitted-state.js";
+import { ensureRay } from "../../src/env/ray-env.js";
+import type { Tensor } from "../../src/protocol/codec.js";
+import type { Request } from "../../src/protocol/messages.js";
+import { startRayCluster, type RayCluster } from "../helpers/ray-cluster.js";
+import { CATS, DOGS } from "../helpers/prompts.js";
+
+const model = inject("tinyModels").llama.path;
+const env = await ensurePythonEnv();
+const rayMissing = await ensureRay(env).then(
+  () => undefined,
+  (err: unknown) => String(err),
+);
+if (rayMissing) console.warn(`Ray tests skipped: Ray could not be installed (${rayMissing.slice(0, 300)})`);
+
+// 20 prompts in batches of 4: 5 batches, 4 shards (2 per actor) of 2, 1, 1 and 1 batches.
+const PROMPTS = [...CATS, ...DOGS];
+const body = (pooling: "mean" | "none", group = false): Request<"extract"> => ({
+  model,
+  prompts: PROMPTS,
+  layers: [0, 1],
+  pooling,
+  batch_size: 4,
+  dtype: "float32",
+  device: "cpu",
+  group_by_length: group,
+});
+
+/** A tensor's own bytes (its data may be a view into a larger message frame). */
+const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
+  let cluster: RayCluster | undefined;
+  let ray: PythonRuntime;
+  const local = new PythonRuntime({ daemon: "off" });
+  beforeAll(async () => {
+    cluster = await startRayCluster(env.python);
+    ray = new PythonRuntime({ ray: { address: cluster.address, workers: 2 } });
+  }, 180_000);
+  afterAll(async () => {
+    await Promise.allSettled([ray?.close(), local.close()]);
+    await cluster?.stop(); // even when a test failed
+  }, 60_000);
+
+  it("gives the local worker's activations bit for bit with 2 actors (pooled, and per token grouped)", async () => {
+    for (const [pooling, group] of [
+      ["mean", false],
+      ["none", true],
+    ] as const) {
+      const [viaRay, direct] = await Promise.all([
+        ray.call("extract", body(pooling, group)),
+        local.call("extract", body(pooling, group)),
+      ]);
+      expect(viaRay.activations.dtype).toBe("float32");
+      expect(viaRay.activations.shape).toEqual(direct.activations.shape);
+      expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
+      expect(bytes(viaRay.lengths)).toEqual(bytes(direct.lengths));
+      // The reply says the work was sharded over both actors.
+      expect((viaRay as unknown as { ray: { actors: number; shards: number } }).ray).toMatchObject({
+        actors: 2,
+        shards: 4,
+      });
+    }
+  }, 300_000);
+
+  it("fits the same probe as a local worker: equal coefficients and probabilities", async () => {
+    const fit = async (runtime: PythonRuntime) => {
+      const probe = new Probe({ model, layers: [0, 1], randomState: 0, runtime, cacheDir: null, batchSize: 4 });
+      await probe.fit(CATS, DOGS);
+      return { coef: (probe.fittedState.model as LinearModelState).coef, proba: await probe.predictProba(PROMPTS) };
+    };
+    const [viaRay, direct] = await Promise.all([fit(ray), fit(local)]);
+    expect(viaRay.coef).toEqual(direct.coef);
+    expect(viaRay.proba).toEqual(direct.proba);
+  }, 300_000);
+
+  it("cancels every actor's work on abort; the same worker then serves the next request", async () => {
+    // 400 one-prompt batches in 4 shards: when the first shard is done, at least two shards are
+    // still queued, so the abort always lands while the request runs.
+    const many = Array.from({ length: 400 }, (_, i) => `prompt number ${i}`);
+    const pid = await ray.pid();
+    const stop = new AbortController();
+    const err = await ray
+      .call(
+        "extract",
+        { ...body("mean"), prompts: many, batch_size: 1 },
+        {
+          signal: stop.signal,
+          onProgress: (e) => {
+            if (e.type === "extract") stop.abort();
+          },
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
+    const [after, direct] = await Promise.all([ray.call("extract", body("mean")), local.call("extract", body("mean"))]);
+    expect(await ray.pid()).toBe(pid); // stopped in time: not killed for a cancel it ignored
+    expect(bytes(after.activations)).toEqual(bytes(direct.activations));
+  }, 300_000);
+
+  it("retries the shard of an actor that dies mid-shard on another actor; the numbers do not change", async () => {
+    // The actor running shard 0 (2 batches) exits its process after the first one (a test hook,
+    // LMPROBE_RAY_TEST_DIE_SHARD, read by the worker; the death itself is real). The first Ray runtime
+    // is closed first: its actors hold the cluster's 2 CPUs, and these (and the replacement) need them.
+    await ray.close();
+    await using dying = new PythonRuntime({
+      ray: { address: cluster!.address, workers: 2 },
+      env: { LMPROBE_RAY_TEST_DIE_SHARD: "0", LMPROBE_RAY_START_TIMEOUT_S: "120" },
+    });
+    const progress: number[] = [];
+    const [viaRay, direct] = await Promise.all([
+      dying.call("extract", body("mean"), {
+        onProgress: (e) => {
+          if (e.type === "extract") progress.push(e.completed);
+        },
+      }),
+      local.call("extract", body("mean")),
+    ]);
+    expect((viaRay as unknown as { ray: { retries: number } }).ray.retries).toBe(1);
+    expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
+    // Progress per finished shard, ending at every prompt.
+    expect(progress.length).toBe(4);
+    expect(progress.at(-1)).toBe(PROMPTS.length);
+  }, 300_000);
+
+  // Last: it kills this file's cluster (stop() is idempotent, so afterAll's call is then a no-op).
+  it("fails with RayClusterError when the cluster is lost mid-request", async () => {
+    await using lost = new PythonRuntime({ ray: { address: cluster!.address, workers: 2 } });
+    const many = Array.from({ length: 2000 }, (_, i) => `prompt number ${i}`);
+    let stopping: Promise<void> | undefined;
+    const err = await lost
+      .call(
+        "extract",
+        { ...body("mean"), prompts: many, batch_size: 1 },
+        // As soon as the actors are up (the model is loaded on them), the whole cluster is killed.
+        { onProgress: (e) => void (e.type === "model" && e.phase === "loaded" && (stopping ??= cluster!.crash())) },
+      )
+      .catch((e: unknown) => e);
+    await stopping;
+    expect(err).toBeInstanceOf(RayClusterError);
+    expect((err as RayClusterError).address).toBe(cluster!.address);
+  }, 300_000);
+});
+
+describe.skipIf(rayMissing !== undefined)("a Ray cluster that is not there", () => {
+  it("fails the extraction with RayClusterError naming the address", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const a = s.address();
+        s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+      });
+    });
+    await using runtime = new PythonRuntime({ ray: { address: `127.0.0.1:${port}`, workers: 1 } });
+    const err = await runtime.call("extract", body("mean")).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RayClusterError);
+    expect((err as RayClusterError).code).toBe("RAY_CLUSTER");
+    expect((err as RayClusterError).address).toBe(`127.0.0.1:${port}`);
+    expect((err as Error).message).toContain(`cannot reach the Ray cluster at 127.0.0.1:${port}`);
+  }, 120_000);
+});
