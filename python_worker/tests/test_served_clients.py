@@ -33,10 +33,11 @@ _VICTIM = textwrap.dedent(
     sock.curve_serverkey = sys.argv[2].encode()
     sock.curve_publickey, sock.curve_secretkey = zmq.curve_keypair()
     sock.connect(sys.argv[1])
-    send(sock, "fit", "v1", slow_fit())  # runs
-    send(sock, "fit", "v2", slow_fit())  # queued behind it
+    n = int(sys.argv[4])
+    for i in range(n):  # one runs, the others queue behind it
+        send(sock, "fit", f"v{i}", {**slow_fit(), "classifier": "logistic_regression_cv"})  # cross-validated: slow
     acks = 0
-    while acks < 2:  # both registered on the server (one running, one queued)
+    while acks < n:  # all registered on the server
         assert sock.poll(60_000)
         acks += decode(sock.recv_multipart())[0]["type"] == "ack"
     print("ACKED", flush=True)
@@ -44,6 +45,9 @@ _VICTIM = textwrap.dedent(
         ctx.socket(zmq.PAIR).poll(1_000_000)
     """
 )
+
+
+_VICTIM_FITS = 4
 
 
 @contextmanager
@@ -77,14 +81,16 @@ def curve_client(ctx: zmq.Context, announce: dict) -> Iterator[zmq.Socket]:
 def test_a_dead_or_silent_client_has_its_work_cancelled_and_others_are_served(worker_env, tmp_path, how) -> None:
     with served(worker_env, tmp_path / "keys", heartbeat_ms=1500) as (proc, announce):
         tests = str(Path(__file__).parent)
+        # Cross-validated fits queued behind each other, so some still wait when the client is found gone
+        # however fast this machine fits (two plain fits: an idle machine finished both first, nothing to cancel).
         victim = subprocess.Popen([sys.executable, "-c", _VICTIM, announce["endpoint"], announce["server_public_key"],
-                                   tests], stdout=subprocess.PIPE, env=worker_env)  # fmt: skip
+                                   tests, str(_VICTIM_FITS)], stdout=subprocess.PIPE, env=worker_env)  # fmt: skip
         ctx = zmq.Context()
         try:
             assert victim.stdout.readline().strip() == b"ACKED"
             with curve_client(ctx, announce) as other:
                 send(other, "status", "s0")
-                assert replies_until(other, "s0")[1]["requests_in_flight"] == 2
+                assert replies_until(other, "s0")[1]["requests_in_flight"] >= 2  # one running, more queued
                 victim.send_signal(getattr(signal, how))
                 deadline = time.monotonic() + 60
                 n = 0
@@ -104,8 +110,9 @@ def test_a_dead_or_silent_client_has_its_work_cancelled_and_others_are_served(wo
             ctx.destroy(linger=0)
         proc.kill()
         _, err = proc.communicate()
-        # Both fits, or only the queued one when the running one finished before the client was found gone.
-        assert re.search(rb"a client disconnected with [12] request\(s\) in flight: cancelled", err), err[-2000:]
+        # Those not finished before the client was found gone (at least the last queued ones).
+        found = re.search(rb"a client disconnected with (\d+) request\(s\) in flight: cancelled", err)
+        assert found and 1 <= int(found.group(1)) <= _VICTIM_FITS, err[-2000:]
 
 
 @pytest.mark.parametrize("mode", ["daemon", "served"])
