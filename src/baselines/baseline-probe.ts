@@ -7,7 +7,12 @@
 import { accuracy } from "../estimator/metrics.js";
 import { checkLabels, checkTextPrompts, textPrompts, trainingData } from "../estimator/training-data.js";
 import { NotFittedError, NotSupportedError } from "../errors.js";
-import type { BaselineFitRequest } from "../protocol/baselines.js";
+import {
+  baselineFitRequest,
+  baselineFittedFromWire,
+  type BaselineFitSpec,
+  type BaselineFitted,
+} from "../protocol/baselines.js";
 import { tensor } from "../protocol/codec.js";
 import { numbers, rowsOf } from "../protocol/wire-values.js";
 import type { CallOptions } from "../types.js";
@@ -20,13 +25,6 @@ import {
   type BaselineProbeOptions,
   type ResolvedBaselineOptions,
 } from "./baseline-options.js";
-
-interface Fitted {
-  handle: string;
-  classes: number[];
-  hasProba: boolean;
-  seconds: number;
-}
 
 /**
  * A baseline to compare a probe with: does the probe beat a bag-of-words on the same text, or a
@@ -45,7 +43,7 @@ export class BaselineProbe implements AsyncDisposable {
   readonly #runtime: PythonRuntime;
   readonly #ownsRuntime: boolean;
   readonly #features: ActivationFeatures | undefined;
-  #fitted: Fitted | undefined;
+  #fitted: BaselineFitted | undefined;
 
   /** @throws {InvalidOptionError} for unknown or mistyped options, or an activation method without `model`. */
   constructor(options: BaselineProbeOptions = {}) {
@@ -92,26 +90,21 @@ export class BaselineProbe implements AsyncDisposable {
   ): Promise<this> {
     const data = trainingData(positiveOrPrompts, negativeOrLabels);
     const o = this.#o;
-    const request: BaselineFitRequest = {
+    const spec: BaselineFitSpec = {
       method: o.method,
-      random_state: o.randomState ?? null,
+      randomState: o.randomState ?? null,
       y: data.labels,
       ...(o.method === "random" || o.method === "majority" ? {} : { classifier: o.classifier }),
       ...(await this.#inputs(textPrompts(data.prompts, "prompts", "a baseline"), options)),
     };
-    if (this.#features) request.n_components = o.nComponents;
+    if (this.#features) spec.nComponents = o.nComponents;
     else {
-      request.max_features = o.maxFeatures;
-      request.ngram_range = [...o.ngramRange];
-      if (o.method === "shuffled_labels") request.base_method = o.baseMethod;
+      spec.maxFeatures = o.maxFeatures;
+      spec.ngramRange = o.ngramRange;
+      if (o.method === "shuffled_labels") spec.baseMethod = o.baseMethod;
     }
-    const reply = await this.#runtime.call("baseline_fit", request, options);
-    this.#fitted = {
-      handle: reply.handle,
-      classes: reply.classes.map(Number),
-      hasProba: reply.has_proba,
-      seconds: Number(reply.seconds),
-    };
+    const reply = await this.#runtime.call("baseline_fit", baselineFitRequest(spec), options);
+    this.#fitted = baselineFittedFromWire(reply);
     return this;
   }
 
@@ -153,12 +146,12 @@ export class BaselineProbe implements AsyncDisposable {
     await this.close();
   }
 
-  #state(method: string): Fitted {
+  #state(method: string): BaselineFitted {
     if (!this.#fitted) throw new NotFittedError(method);
     return this.#fitted;
   }
 
-  async #inputs(prompts: string[], options: CallOptions): Promise<Pick<BaselineFitRequest, "texts" | "X">> {
+  async #inputs(prompts: string[], options: CallOptions): Promise<Pick<BaselineFitSpec, "texts" | "X">> {
     if (!this.#features) return { texts: prompts };
     const rows = await this.#features.rows(prompts, options);
     return { X: tensor(rows.data, [rows.n, rows.width]) };

@@ -27,7 +27,7 @@ import {
 } from "../native/manifest.js";
 import { replaceFolderWith } from "../persist/atomic-folder.js";
 import { saveProbe } from "../persist/probe-file.js";
-import type { ExportNativeReply } from "../protocol/messages.js";
+import { exportedGraphFromWire, exportNativeRequest, type ExportedGraph } from "../protocol/export-native.js";
 import type { CallOptions } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
 import { errorCode, parseJsonObject } from "../internal/unknown-values.js";
@@ -138,51 +138,51 @@ async function fingerprint(
 }
 
 function manifestOf(
-  reply: ExportNativeReply,
+  graph: ExportedGraph,
   options: Readonly<ResolvedProbeOptions>,
   model: { revision?: string | undefined },
   ids: { fingerprint: string; version: string },
   files: Record<string, string>,
 ): NativeManifest {
-  const t = reply.tokenizer;
+  const t = graph.tokenizer;
   return nativeManifestSchema.parse({
     format: NATIVE_FORMAT,
     formatVersion: NATIVE_FORMAT_VERSION,
     createdAt: new Date().toISOString(),
     createdBy: {
       lmprobeTs: ids.version,
-      torch: reply.versions.torch ?? "unknown",
-      transformers: reply.versions.transformers ?? "unknown",
-      exporter: reply.exporter,
-      opset: reply.opset,
+      torch: graph.versions.torch ?? "unknown",
+      transformers: graph.versions.transformers ?? "unknown",
+      exporter: graph.exporter,
+      opset: graph.opset,
     },
     model: {
       id: options.model,
       revision: model.revision ?? null,
       fingerprint: ids.fingerprint,
-      architecture: reply.architecture,
-      numLayers: reply.num_layers,
-      hiddenSize: reply.hidden_size,
-      maxPositions: reply.max_positions,
+      architecture: graph.architecture,
+      numLayers: graph.numLayers,
+      hiddenSize: graph.hiddenSize,
+      maxPositions: graph.maxPositions,
     },
     onnx: {
-      file: reply.onnx_file,
-      externalData: reply.external_data,
+      file: graph.onnxFile,
+      externalData: graph.externalData,
       inputs: [...NATIVE_INPUTS],
-      outputs: reply.outputs,
+      outputs: graph.outputs,
       dtype: "float32",
     },
     tokenizer: {
-      file: reply.tokenizer_file,
-      paddingSide: t.padding_side,
+      file: graph.tokenizerFile,
+      paddingSide: t.paddingSide,
       addSpecialTokens: true,
-      addsBos: t.adds_bos,
-      addsEos: t.adds_eos,
-      padTokenId: t.pad_token_id,
-      padIsEos: t.pad_is_eos,
-      bosTokenId: t.bos_token_id,
-      eosTokenId: t.eos_token_id,
-      modelMaxLength: t.model_max_length,
+      addsBos: t.addsBos,
+      addsEos: t.addsEos,
+      padTokenId: t.padTokenId,
+      padIsEos: t.padIsEos,
+      bosTokenId: t.bosTokenId,
+      eosTokenId: t.eosTokenId,
+      modelMaxLength: t.modelMaxLength,
     },
     probe: PROBE_DIR,
     files,
@@ -214,26 +214,24 @@ export async function exportNativeFolder(
   });
   const ids = { fingerprint: await fingerprint(options, model), version: await packageVersion() };
   let manifest: NativeManifest | undefined;
-  let reply: ExportNativeReply | undefined;
+  let graph: ExportedGraph | undefined;
   let onnxBytes = 0;
   await replaceFolderWith(target, async (temp) => {
-    reply = await runtime.call(
-      "export_native",
-      {
-        model: model.path,
-        layers: [...state.layers],
-        out_dir: temp,
-        onnx_file: ONNX_FILE,
-        tokenizer_file: TOKENIZER_FILE,
-      },
-      { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) },
-    );
+    const request = exportNativeRequest({
+      model: model.path,
+      layers: state.layers,
+      outDir: temp,
+      onnxFile: ONNX_FILE,
+      tokenizerFile: TOKENIZER_FILE,
+    });
+    const callOptions = { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) };
+    graph = exportedGraphFromWire(await runtime.call("export_native", request, callOptions));
     await saveProbe(join(temp, PROBE_DIR), options, state);
     if (signal?.aborted) throw new AbortError({ cause: signal.reason });
     onProgress?.({ type: "export", phase: "hashing", path: target });
     const files: Record<string, string> = {};
     for (const file of await listFiles(temp)) files[file] = await sha256File(join(temp, file));
-    manifest = manifestOf(reply, options, model, ids, files);
+    manifest = manifestOf(graph, options, model, ids, files);
     const graphFiles = [manifest.onnx.file, ...manifest.onnx.externalData];
     for (const file of graphFiles) onnxBytes += (await stat(join(temp, file))).size;
     await writeFile(join(temp, NATIVE_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`, { flush: true });
@@ -243,6 +241,6 @@ export async function exportNativeFolder(
     path: target,
     manifest: manifest!,
     onnxBytes,
-    seconds: { worker: reply!.seconds.total, total: (performance.now() - started) / 1000 },
+    seconds: { worker: graph!.workerSeconds, total: (performance.now() - started) / 1000 },
   };
 }

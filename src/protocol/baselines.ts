@@ -40,3 +40,51 @@ export interface BaselinePredictReply {
   predict: Tensor;
   proba: Tensor | null;
 }
+
+/** What a baseline fit sends, in the SDK's names (`texts` for text baselines, `X` for activation ones). */
+export interface BaselineFitSpec {
+  method: string;
+  randomState: number | null;
+  y: number[];
+  classifier?: ClassifierSpec;
+  baseMethod?: string;
+  maxFeatures?: number | null;
+  ngramRange?: readonly [number, number];
+  nComponents?: number;
+  texts?: string[];
+  X?: Tensor;
+}
+
+/** A fitted baseline as the worker keeps it. */
+export interface BaselineFitted {
+  handle: string;
+  classes: number[];
+  hasProba: boolean;
+  seconds: number;
+}
+
+/** The `baseline_fit` request body. */
+export function baselineFitRequest(spec: BaselineFitSpec): BaselineFitRequest {
+  return {
+    method: spec.method,
+    random_state: spec.randomState,
+    y: spec.y,
+    ...(spec.classifier !== undefined ? { classifier: spec.classifier } : {}),
+    ...(spec.baseMethod !== undefined ? { base_method: spec.baseMethod } : {}),
+    ...(spec.maxFeatures !== undefined ? { max_features: spec.maxFeatures } : {}),
+    ...(spec.ngramRange !== undefined ? { ngram_range: [spec.ngramRange[0], spec.ngramRange[1]] } : {}),
+    ...(spec.nComponents !== undefined ? { n_components: spec.nComponents } : {}),
+    ...(spec.texts !== undefined ? { texts: spec.texts } : {}),
+    ...(spec.X !== undefined ? { X: spec.X } : {}),
+  };
+}
+
+/** The `baseline_fit` reply in the SDK's names. */
+export function baselineFittedFromWire(reply: BaselineFitReply): BaselineFitted {
+  return {
+    handle: reply.handle,
+    classes: reply.classes.map(Number),
+    hasProba: reply.has_proba,
+    seconds: Number(reply.seconds),
+  };
+}
