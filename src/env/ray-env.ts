@@ -5,7 +5,7 @@
  * for new base requirements loses it, and the next Ray use installs it again.
  */
 import { join } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { PythonEnvError } from "../errors.js";
 import type { ProgressEvent } from "../types.js";
 import { PACKAGE_ROOT } from "./paths.js";
@@ -18,6 +18,7 @@ export const RAY_REQUIREMENTS = join(PACKAGE_ROOT, "python_worker", "requirement
 const installing = new Map<string, Promise<void>>();
 
 async function hasRay(python: string): Promise<boolean> {
+  const execa = await loadExeca();
   const probe = await execa(python, ["-I", "-c", "import ray"], { reject: false, stdin: "ignore" });
   return !probe.failed;
 }

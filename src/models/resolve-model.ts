@@ -7,7 +7,7 @@ import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { snapshotDownload } from "@huggingface/hub";
+import { loadHub } from "../internal/lazy-hub.js";
 import { ModelNotFoundError } from "../errors.js";
 import { embeddedModelsDir } from "../env/paths.js";
 import { withLock } from "../internal/lock.js";
@@ -88,6 +88,7 @@ export async function resolveModel(
       if (options.weightless) {
         snap = await downloadWeightless(model, revision, hubCacheDir(env), env);
       } else {
+        const { snapshotDownload } = await loadHub();
         const path = await snapshotDownload({ repo: model, revision, cacheDir: hubCacheDir(env), ...hubAuth(token) });
         snap = { path, sha: path.split(/[\\/]/).pop() ?? revision };
       }

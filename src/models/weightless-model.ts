@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { downloadFileToCacheDir, modelInfo } from "@huggingface/hub";
+import { loadHub } from "../internal/lazy-hub.js";
 
 /** Files a weightless model and its tokenizer are built from (whichever the repo has). */
 export const STUB_FILES = [
@@ -53,6 +53,7 @@ export async function downloadWeightless(
 ): Promise<{ path: string; sha: string }> {
   const token = hfToken(env);
   const auth = hubAuth(token);
+  const { downloadFileToCacheDir, modelInfo } = await loadHub();
   const info = await modelInfo({ name: repo, revision, additionalFields: ["sha"], ...auth });
   const sha = String(info.sha);
   let config: string | undefined;
