@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from . import model_budget
 from .client_watch import ClientWatch
 from .protocol import PROTOCOL_VERSION
+from .ray_pool.config import ray_settings
 
 log = logging.getLogger("lmprobe_worker")
 
@@ -119,6 +120,8 @@ class Daemon:
                 "protocol": PROTOCOL_VERSION,
                 "startedAt": self.started_at,
                 "idleTimeoutSeconds": self.options.idle_timeout_s,
+                # A runtime that names a cluster attaches only to a daemon of the same one.
+                "ray": ray_settings(),
             },
         )
 
@@ -167,6 +170,7 @@ class Daemon:
             "rss_bytes": _rss_bytes(),
             "max_rss_bytes": _max_rss_bytes(),
             "idle_timeout_s": self.options.idle_timeout_s,
+            "ray": ray_settings(),
         }
 
 

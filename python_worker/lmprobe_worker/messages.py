@@ -77,6 +77,12 @@ class HelloRequest(TypedDict, total=False):
     resolve_device: bool
 
 
+class RaySettings(TypedDict):
+    address: str
+    workers: int | None  # None: one actor per GPU of the cluster, else 1
+    resources: dict[str, float]  # what each actor reserves; {}: the default
+
+
 class HelloReply(TypedDict):
     protocol: int
     pid: int
@@ -86,6 +92,7 @@ class HelloReply(TypedDict):
     device: str  # what "auto" resolves to, or "auto" while torch is not imported (see HelloRequest)
     threads: int  # torch's intra-op threads, or 0 while torch is not imported
     capabilities: list[str]
+    ray: RaySettings | None  # the cluster extractions are sharded over (LMPROBE_RAY_*), None: local
 
 
 # -- extract -----------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from .daemon import Daemon, DaemonOptions
 from .errors import WorkerFailure
 from .outbound import Outbound
 from .protocol import decode, encode, error_body, reply_header
+from .ray_pool.config import ray_settings
 
 log = logging.getLogger("lmprobe_worker")
 
@@ -198,6 +199,7 @@ class WorkerServer:
             "clients": watch.connections,
             "requests_in_flight": self.inflight_count(),
             "requests_served": self.requests_served,
+            "ray": ray_settings(),
         }
 
     def _shared_tick(self, watch: ClientWatch, events: dict[Any, int]) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 from . import curve as curve_auth
 from .context import Handler
 from .daemon import parse_daemon_args, stop_on_signals
+from .ray_pool.config import ray_settings
 from .server import WorkerServer
 
 
@@ -103,7 +104,7 @@ def main(handlers: dict[str, Handler], preload: Callable[[], None] | None = None
     server = WorkerServer(handlers, endpoint, daemon, curve=curve)
     announce: dict[str, Any] = {"event": "listening", "endpoint": server.endpoint, "pid": os.getpid()}
     if served:
-        announce |= curve_auth.serve_in_foreground(served)
+        announce |= curve_auth.serve_in_foreground(served) | {"ray": ray_settings()}
     elif server.daemon is None:
         threading.Thread(target=_exit_when_parent_dies, args=(endpoint,), name="stdin-watch", daemon=True).start()
     else:

@@ -95,6 +95,23 @@ def test_discovery_file_is_private_and_only_a_daemon_stop_ends_it(worker_env, tm
         assert not path.exists()
 
 
+def test_a_ray_daemon_names_its_cluster_in_discovery_status_and_hello_without_importing_ray(
+    worker_env, tmp_path
+) -> None:
+    ray_env = {"LMPROBE_RAY_ADDRESS": "127.0.0.1:1", "LMPROBE_RAY_WORKERS": "2", "LMPROBE_RAY_RESOURCES": '{"CPU": 1}'}
+    expected = {"address": "127.0.0.1:1", "workers": 2, "resources": {"CPU": 1.0}}
+    with running_daemon({**worker_env, **ray_env}, tmp_path / "d") as (_proc, info):
+        assert info["ray"] == expected  # no cluster at that address: nothing here connects to it
+        ctx = zmq.Context()
+        with client(ctx, info["endpoint"]) as sock:
+            assert call(sock, "status")[-1][1]["ray"] == expected
+            assert call(sock, "hello")[-1][1]["ray"] == expected
+            assert "ray" not in call(sock, "loaded_models")[-1][1]["imported"]
+        ctx.term()
+    with running_daemon(worker_env, tmp_path / "e") as (_proc, info):
+        assert info["ray"] is None
+
+
 def test_one_client_cannot_cancel_another_and_a_dead_client_is_cancelled(worker_env, tmp_path) -> None:
     with running_daemon(worker_env, tmp_path / "d") as (proc, info):
         ctx = zmq.Context()

@@ -32,6 +32,7 @@ Commands:
   worker start|status|stop   a long-lived worker shared by every process of this user (no Python start per run)
   worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
                              serve a worker to other machines over TCP with CURVE keys
+  worker --ray ADDRESS       worker start, sharding extractions over a Ray cluster (also for serve)
 
 Environment: LMPROBE_HOME, LMPROBE_PYTHON, LMPROBE_PIP_CONSTRAINT, LMPROBE_TORCH_INDEX,
 LMPROBE_CACHE_DIR, LMPROBE_CACHE_MAX_GB, LMPROBE_DAEMON, LMPROBE_DAEMON_DIR, HF_HOME, HF_TOKEN,
@@ -169,7 +170,8 @@ inference pooling activation:max / activation:min.
 Options:
   --force       replace OUT_DIR when it already holds a native export
   -h, --help    show this help`,
-  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE] | status | stop   [--json]
+  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE] [--ray ADDRESS [--ray-workers N]]
+       lmprobe worker status | stop   [--json]
 
 A long-lived worker ("daemon") that every process of this user with this LMPROBE_HOME uses
 instead of starting Python each run. It keeps loaded models (least recently used evicted beyond
@@ -183,10 +185,19 @@ private to this user; a runtime with its own pythonPath/env, or LMPROBE_DAEMON=o
 Options:
   --idle-timeout T    exit after T without clients: 30m (default), 90s, 2h, or 0 (never)
   --model-memory S    bytes of loaded models to keep: 8GiB, 512MB (default: half of RAM)
+  --ray ADDRESS       shard extractions over the Ray cluster at ADDRESS (HOST:PORT of its head,
+                      ray://HOST:PORT, or auto); default: LMPROBE_RAY_ADDRESS. \`lmprobe worker --ray
+                      ADDRESS\` is the same as worker start --ray ADDRESS
+  --ray-workers N     Ray actors, each loading the model once (default: LMPROBE_RAY_WORKERS, else
+                      one per GPU of the cluster, else 1)
   --json              print one JSON object
   -h, --help          show this help
 
-Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+A runtime without a ray option uses a Ray-backed daemon like any other (the activations are the same,
+bit for bit); a runtime with ray (or LMPROBE_RAY_ADDRESS) uses it only when the cluster and actor
+count match, else it starts its own worker.
+
+Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE] [--ray ADDRESS [--ray-workers N]]
 
 Serve a worker in the foreground on TCP, authenticated and encrypted with ZeroMQ CURVE, for
 PythonRuntime({ connect }) on other machines. The first serve generates a server key pair in DIR
@@ -201,6 +212,8 @@ Options:
   --keys DIR              key folder (default LMPROBE_HOME/worker-keys)
   --allow FILE            let in only the client public keys listed in FILE (one Z85 key per line,
                           # comments); default: any client that has the server public key
+  --ray ADDRESS           shard extractions over that Ray cluster's actors (default: LMPROBE_RAY_ADDRESS)
+  --ray-workers N         Ray actors (default: LMPROBE_RAY_WORKERS, else one per GPU, else 1)
   -h, --help              show this help
 
 Clients: LMPROBE_WORKER_CONNECT=tcp://HOST:PORT LMPROBE_WORKER_SERVER_KEY=KEY

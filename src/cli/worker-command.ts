@@ -2,6 +2,8 @@
 import { InvalidOptionError } from "../errors.js";
 import { daemonDir } from "../worker/daemon-paths.js";
 import { daemonStatus, startDaemon, stopDaemon } from "../worker/daemon-control.js";
+import { rayFlagsEnv } from "../worker/ray-options.js";
+import { describeRay, raySettingsFromWire } from "../worker/ray-settings.js";
 import { parseCommand } from "./args.js";
 import { HELP } from "./usage.js";
 import { workerServe } from "./worker-serve.js";
@@ -42,9 +44,13 @@ const since = (s: unknown) => {
   return `${Math.floor(t / 3600)}h${pad(Math.floor((t % 3600) / 60))}m${pad(t % 60)}s`;
 };
 
+/** `lmprobe worker --ray ADDRESS ...` (the issue's spelling) is `lmprobe worker start --ray ADDRESS ...`. */
+const isRayStart = (args: string[]) =>
+  args[0]?.startsWith("-") === true && args.some((a) => a === "--ray" || a.startsWith("--ray="));
+
 /** `lmprobe worker ACTION`; returns the exit code. */
 export async function workerCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const [action, ...rest] = args;
+  const [action, ...rest] = isRayStart(args) ? ["start", ...args] : args;
   if (action === "serve") return workerServe(rest, out, (line) => process.stderr.write(`${line}\n`));
   if (action !== "start" && action !== "status" && action !== "stop") {
     const problem = action === undefined ? "no action given" : `unknown action ${JSON.stringify(action)}`;
@@ -53,30 +59,45 @@ export async function workerCommand(args: string[], out: (line: string) => void)
   }
   const { values } = parseCommand({
     args: rest,
-    options: { "idle-timeout": { type: "string" }, "model-memory": { type: "string" }, json: { type: "boolean" } },
+    options: {
+      "idle-timeout": { type: "string" },
+      "model-memory": { type: "string" },
+      ray: { type: "string" },
+      "ray-workers": { type: "string" },
+      json: { type: "boolean" },
+    },
   });
-  if (action !== "start" && (values["idle-timeout"] !== undefined || values["model-memory"] !== undefined))
+  const startOnly = ["idle-timeout", "model-memory", "ray", "ray-workers"] as const;
+  const misplaced = startOnly.find((name) => values[name] !== undefined);
+  if (action !== "start" && misplaced !== undefined)
     throw new InvalidOptionError(
-      "--idle-timeout",
-      `--idle-timeout and --model-memory are options of worker start only.`,
+      `--${misplaced}`,
+      `--${misplaced} is an option of worker start${misplaced.startsWith("ray") ? " and worker serve" : ""}, ` +
+        `not of worker ${action}.`,
     );
   const print = (human: string, json: object) => out(values.json ? JSON.stringify(json, null, 2) : human);
   switch (action) {
     case "start": {
       const idleTimeoutS = durationOption("--idle-timeout", values["idle-timeout"] ?? "30m");
       const modelMemory = values["model-memory"];
+      // Checked before Python starts; without --ray, LMPROBE_RAY_* of this shell (checked the same way).
+      const rayEnv = rayFlagsEnv({ ray: values.ray, rayWorkers: values["ray-workers"] }, process.env);
       const started = await startDaemon({
         idleTimeoutS,
         modelMemoryBytes: modelMemory !== undefined ? bytesOption("--model-memory", modelMemory) : undefined,
+        rayEnv,
         onProgress: (e) => {
           if (e.type === "setup") process.stderr.write(`[setup] ${e.message}\n`);
         },
       });
-      const { pid, endpoint } = started.info;
-      print(`${started.started ? "started" : "already running"}: pid ${pid}, ${endpoint} (log: ${started.log})`, {
+      const { pid, endpoint, ray } = started.info;
+      const state = started.started ? "started" : "already running";
+      const onRay = ray ? `, Ray: ${describeRay(ray)}` : "";
+      print(`${state}: pid ${pid}, ${endpoint}${onRay} (log: ${started.log})`, {
         started: started.started,
         pid,
         endpoint,
+        ray,
         log: started.log,
         dir: daemonDir(),
       });
@@ -100,6 +121,7 @@ export async function workerCommand(args: string[], out: (line: string) => void)
           `loaded models: ${models.length ? models.join(", ") : "none"}`,
           `memory: ${mb(s.rss_bytes)} resident; models ${mb(s.model_bytes)} of a ${mb(s.model_memory_budget)} budget`,
           `idle timeout: ${Number(s.idle_timeout_s) > 0 ? `${String(s.idle_timeout_s)} s` : "never"}`,
+          `ray: ${describeRay(raySettingsFromWire(s.ray))}`,
         ].join("\n"),
         { running: true, ...s },
       );

@@ -1,6 +1,7 @@
 /**
- * `lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]`: a worker in the
- * foreground on TCP with CURVE, for clients on other machines (`PythonRuntime({ connect })`).
+ * `lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE] [--ray ADDRESS
+ * [--ray-workers N]]`: a worker in the foreground on TCP with CURVE, for clients on other machines
+ * (`PythonRuntime({ connect })`), optionally sharding its extractions over a Ray cluster.
  * The Python worker generates or reads the server key pair and runs the ZAP authenticator
  * (python_worker/lmprobe_worker/curve.py); this command starts it, prints the public key and how
  * to connect, and forwards SIGINT/SIGTERM. It never prints the secret key.
@@ -10,11 +11,15 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { execa } from "execa";
 import { ensurePythonEnv } from "../env/python-env.js";
+import { ensureRay } from "../env/ray-env.js";
 import { embeddedModelsDir, lmprobeHome } from "../env/paths.js";
 import { InvalidOptionError } from "../errors.js";
 import { isRecord } from "../internal/unknown-values.js";
 import { workerArgs } from "../worker/worker-process.js";
 import { REMOTE_ENV } from "../worker/remote-options.js";
+import { rayFlagsEnv } from "../worker/ray-options.js";
+import { describeRay, raySettingsFromWire, withRayEnv } from "../worker/ray-settings.js";
+import type { ProgressEvent } from "../types.js";
 import { parseCommand } from "./args.js";
 
 /** `tcp://*:PORT`, `tcp://HOST:PORT` or `tcp://[IPv6]:PORT`; port 0 lets the system pick a free one. */
@@ -32,12 +37,27 @@ interface Announce {
   key_folder: string;
   keys_created: boolean;
   allow_list: number | null;
+  /** The cluster the worker shards over, as it read its own LMPROBE_RAY_* variables. */
+  ray?: unknown;
 }
 
-function parseServe(args: string[]): { bind: string; keys: string; allow: string | undefined } {
+interface ServeSettings {
+  bind: string;
+  keys: string;
+  allow: string | undefined;
+  rayEnv: Record<string, string> | undefined;
+}
+
+function parseServe(args: string[]): ServeSettings {
   const { values } = parseCommand({
     args,
-    options: { bind: { type: "string" }, keys: { type: "string" }, allow: { type: "string" } },
+    options: {
+      bind: { type: "string" },
+      keys: { type: "string" },
+      allow: { type: "string" },
+      ray: { type: "string" },
+      "ray-workers": { type: "string" },
+    },
   });
   const bind = values.bind;
   if (bind === undefined) throw new InvalidOptionError("--bind", "--bind tcp://HOST:PORT is required.");
@@ -51,7 +71,9 @@ function parseServe(args: string[]): { bind: string; keys: string; allow: string
   const allow = values.allow === undefined ? undefined : resolve(values.allow);
   if (allow !== undefined && !(existsSync(allow) && statSync(allow).isFile()))
     throw new InvalidOptionError("--allow", `--allow ${values.allow}: no such file (one client public key per line).`);
-  return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow };
+  // Without --ray, LMPROBE_RAY_* of this shell, checked the same way (the worker gets only checked ones).
+  const rayEnv = rayFlagsEnv({ ray: values.ray, rayWorkers: values["ray-workers"] }, process.env);
+  return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow, rayEnv };
 }
 
 function announcement(line: string): Announce | undefined {
@@ -64,6 +86,7 @@ function announcement(line: string): Announce | undefined {
 }
 
 function describe(a: Announce): string[] {
+  const ray = raySettingsFromWire(a.ray);
   const connectTo = a.endpoint.replace(/^tcp:\/\/(0\.0\.0\.0|\*|\[::\])/, "tcp://HOST");
   const clients =
     a.allow_list === null ? "any client that has the server public key" : `${a.allow_list} allowed client key(s)`;
@@ -75,6 +98,12 @@ function describe(a: Announce): string[] {
     `  ${REMOTE_ENV.endpoint}=${connectTo} ${REMOTE_ENV.serverPublicKey}='${a.server_public_key}'`,
     `  new PythonRuntime({ connect: { endpoint: "${connectTo}", serverPublicKey: "${a.server_public_key}" } })`,
     "Models load from this machine's disk. Stop with Ctrl-C (SIGINT) or SIGTERM.",
+    ...(ray
+      ? [
+          `Extractions are sharded over the Ray cluster ${describeRay(ray)} (the actors start on the first ` +
+            "extraction; the activations equal a local worker's).",
+        ]
+      : []),
   ];
 }
 
@@ -85,11 +114,12 @@ export async function workerServe(
   err: (line: string) => void,
 ): Promise<number> {
   const settings = parseServe(args);
-  const { python } = await ensurePythonEnv({
-    onProgress: (e) => {
-      if (e.type === "setup" && e.message) err(`[setup] ${e.message}`);
-    },
-  });
+  const onProgress = (e: ProgressEvent) => {
+    if (e.type === "setup" && e.message) err(`[setup] ${e.message}`);
+  };
+  const pyEnv = await ensurePythonEnv({ onProgress });
+  if (settings.rayEnv) await ensureRay(pyEnv, onProgress); // the managed venv installs the extra
+  const python = pyEnv.python;
   const serveArgs = ["--serve", settings.bind, "--keys", settings.keys, "--embedded-dir", embeddedModelsDir()];
   if (settings.allow) serveArgs.push("--allow", settings.allow);
   const child = execa(python, [...workerArgs(), ...serveArgs], {
@@ -98,6 +128,8 @@ export async function workerServe(
     stderr: "inherit",
     reject: false,
     buffer: false,
+    env: withRayEnv(process.env, settings.rayEnv),
+    extendEnv: false,
   });
   const stop = () => child.kill("SIGTERM");
   process.on("SIGINT", stop);

@@ -196,6 +196,8 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
     workerSeconds: 0,
   };
 
+  // A daemon or served worker tells its Ray actor count only in its handshake, and chunks are sized by it.
+  if (missing.length > 0 && !settings.remote && !req.signal?.aborted) await settings.runtime.ready(req.onProgress);
   const step = chunkSize(req.batchSize, settings.runtime.rayWorkers);
   const chunks: string[][] = [];
   for (let start = 0; start < missing.length; start += step) chunks.push(missing.slice(start, start + step));

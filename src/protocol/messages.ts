@@ -15,6 +15,15 @@ import type { ScoreReply, ScoreRequest } from "./score.js";
 import type { TokenizeReply, TokenizeRequest } from "./tokenize.js";
 import type { WireBody } from "./wire-values.js";
 
+/** The Ray cluster a worker shards its extractions over (its `LMPROBE_RAY_*` settings). */
+export interface WorkerRaySettings {
+  address: string;
+  /** Actors it starts; null: one per GPU of the cluster, else 1. */
+  workers: number | null;
+  /** What each actor reserves; `{}`: the default (one GPU, else one CPU). */
+  resources: Record<string, number>;
+}
+
 /** What the worker reports about itself in the `hello` handshake. */
 export interface HelloReply {
   protocol: number;
@@ -31,6 +40,8 @@ export interface HelloReply {
   /** torch's intra-op thread count, or 0 while torch is not imported. */
   threads: number;
   capabilities: string[];
+  /** The cluster extractions are sharded over; null (or absent, from an older worker): local extraction. */
+  ray?: WorkerRaySettings | null;
 }
 
 /** `hello` request: the handshake sends `{}`, which leaves torch unimported. */
@@ -43,7 +54,7 @@ export interface HelloRequest {
 export interface LoadedModelsReply {
   /** `[path, dtype, device]` per loaded model. */
   models: string[][];
-  /** Which heavy libraries (torch, transformers, nnsight, sklearn) the worker has imported. */
+  /** Which heavy libraries (torch, transformers, nnsight, sklearn, ray) the worker has imported. */
   imported: string[];
 }
 

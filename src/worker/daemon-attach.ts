@@ -13,6 +13,7 @@ import { readDiscovery } from "./daemon-discovery.js";
 import { daemonDir, daemonFiles, wantsDaemon, type DaemonChoice } from "./daemon-paths.js";
 import { DaemonHandle } from "./daemon-handle.js";
 import { RpcClient } from "./rpc-client.js";
+import { raySettingsOf, sameRay } from "./ray-settings.js";
 
 /** A connection to a daemon, in the shape of the runtime's own connections. */
 export interface DaemonConnection {
@@ -26,6 +27,8 @@ export interface DaemonConnection {
 export interface AttachOptions extends DaemonChoice {
   cancelGraceMs?: number | undefined;
   startTimeoutMs?: number | undefined;
+  /** The runtime's checked `LMPROBE_RAY_*` variables: it then uses only a daemon of that cluster. */
+  rayEnv?: Record<string, string> | undefined;
 }
 
 /** How long a daemon that the discovery file names may take to answer a ping. */
@@ -64,6 +67,9 @@ export async function attachDaemon(
     if (found.problem !== "missing") warnDaemon(found.message);
     return undefined;
   }
+  // Without Ray, any daemon will do (a Ray daemon's activations are the local path's, bit for bit);
+  // a runtime that names a cluster wants that cluster and actor count: else its own child worker.
+  if (options.rayEnv && !sameRay(raySettingsOf(options.rayEnv), found.info.ray)) return undefined;
   const { pid, endpoint } = found.info;
   const proc = new DaemonHandle(pid, daemonFiles(dir).log);
   const rpc = new RpcClient(endpoint, options.cancelGraceMs);

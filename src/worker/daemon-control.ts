@@ -6,8 +6,9 @@
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TimeoutError, WorkerStartError } from "../errors.js";
+import { InvalidOptionError, TimeoutError, WorkerStartError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
+import { ensureRay } from "../env/ray-env.js";
 import type { ProgressEvent } from "../types.js";
 import type { WireBody } from "../protocol/wire-values.js";
 import { readDiscovery, type DaemonInfo, type Discovery } from "./daemon-discovery.js";
@@ -15,6 +16,7 @@ import { logTail } from "./daemon-handle.js";
 import { withLock } from "./daemon-lock.js";
 import { daemonDir, daemonFiles } from "./daemon-paths.js";
 import { pidAlive } from "./pid-alive.js";
+import { describeRay, raySettingsOf, sameRay, withRayEnv } from "./ray-settings.js";
 import { RpcClient } from "./rpc-client.js";
 import { removeSocketFolder } from "./socket-folder.js";
 import { workerArgs } from "./worker-process.js";
@@ -27,6 +29,11 @@ export interface StartDaemonOptions {
   modelMemoryBytes?: number | undefined;
   /** Limit for the Python start (torch is not imported yet; scikit-learn is). @default 180000 */
   timeoutMs?: number | undefined;
+  /**
+   * The checked `LMPROBE_RAY_*` variables (ray-options.ts `rayFlagsEnv`): the daemon shards its
+   * extractions over that cluster. Undefined: no Ray (inherited, unchecked variables are dropped).
+   */
+  rayEnv?: Record<string, string> | undefined;
   onProgress?: ((e: ProgressEvent) => void) | undefined;
 }
 
@@ -93,10 +100,19 @@ export async function startDaemon(options: StartDaemonOptions): Promise<StartedD
   const timeoutMs = options.timeoutMs ?? 180_000;
   return withLock(files.lock, timeoutMs + 10_000, async () => {
     const running = await liveDaemon(dir);
+    const ray = raySettingsOf(options.rayEnv);
+    if (running && options.rayEnv && !sameRay(ray, running.info.ray))
+      throw new InvalidOptionError(
+        "--ray",
+        `a daemon (pid ${running.info.pid}) already runs with Ray ${describeRay(running.info.ray)}, not ` +
+          `${describeRay(ray)}: stop it first (lmprobe worker stop).`,
+      );
     if (running) return { info: running.info, started: false, log: files.log };
     const previous = readDiscovery(dir);
     if (!previous.ok && previous.problem === "stale") removeStale(previous);
-    const { python } = await ensurePythonEnv(options.onProgress ? { onProgress: options.onProgress } : {});
+    const pyEnv = await ensurePythonEnv(options.onProgress ? { onProgress: options.onProgress } : {});
+    if (options.rayEnv) await ensureRay(pyEnv, options.onProgress); // the managed venv installs the extra
+    const python = pyEnv.python;
     const log = openSync(files.log, "a", 0o600);
     const args = [
       ...workerArgs(),
@@ -108,7 +124,8 @@ export async function startDaemon(options: StartDaemonOptions): Promise<StartedD
       ...(options.modelMemoryBytes !== undefined ? ["--model-memory", String(options.modelMemoryBytes)] : []),
     ];
     // Detached, in its own session, stdin closed: it outlives this command and any terminal.
-    const child = spawn(python, args, { detached: true, stdio: ["ignore", log, log], env: process.env });
+    const env = withRayEnv(process.env, options.rayEnv);
+    const child = spawn(python, args, { detached: true, stdio: ["ignore", log, log], env });
     closeSync(log);
     let exitCode: number | null | undefined;
     child.on("exit", (code, signal) => (exitCode = code ?? (signal ? -1 : null)));

@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION } from "../protocol/version.js";
 import { errorMessage, isRecord } from "../internal/unknown-values.js";
 import { daemonFiles } from "./daemon-paths.js";
 import { pidAlive } from "./pid-alive.js";
+import { raySettingsFromWire, type RaySettings } from "./ray-settings.js";
 
 /** What a valid discovery file says. */
 export interface DaemonInfo {
@@ -20,6 +21,8 @@ export interface DaemonInfo {
   protocol: number;
   /** Seconds since the epoch. */
   startedAt: number;
+  /** The Ray cluster it shards extractions over (`lmprobe worker start --ray`), or null. */
+  ray: RaySettings | null;
 }
 
 /** Why a discovery file was not used. `missing` is the normal case (no daemon) and is not warned about. */
@@ -91,6 +94,7 @@ export function readDiscovery(dir: string): Discovery {
     uid: raw.uid,
     protocol: raw.protocol,
     startedAt: typeof raw.startedAt === "number" ? raw.startedAt : 0,
+    ray: raySettingsFromWire(raw.ray),
   };
   if (info.uid !== uid()) return fail("foreign", `the discovery file ${path} names user ${info.uid}, not this user`);
   if (!pidAlive(info.pid))

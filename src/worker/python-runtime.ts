@@ -20,6 +20,7 @@ import { definedEntries, emit } from "./runtime-util.js";
 import { connectServedWorker } from "./remote-connection.js";
 import { remoteTarget, type RemoteConnectOptions, type RemoteTarget } from "./remote-options.js";
 import { rayWorkerEnv, type RayOptions } from "./ray-options.js";
+import { withRayEnv, type RaySettings } from "./ray-settings.js";
 import { ensureRay } from "../env/ray-env.js";
 
 /** What the worker reports about itself in the handshake. */
@@ -63,7 +64,12 @@ export interface PythonRuntimeOptions {
    * @default `LMPROBE_DAEMON` ("off" turns it off), else "auto"
    */
   daemon?: DaemonMode;
-  /** Shard extractions over a Ray cluster's actors (README "Scale-out on Ray"). @default `LMPROBE_RAY_ADDRESS` */
+  /**
+   * Shard extractions over a Ray cluster's actors (README "Scale-out on Ray"). A runtime with `ray`
+   * uses only a daemon started with the same cluster and actors (`lmprobe worker start --ray`); one
+   * without uses any daemon, Ray-backed or not (the activations are the same).
+   * @default `LMPROBE_RAY_ADDRESS`
+   */
   ray?: RayOptions;
 }
 
@@ -82,6 +88,8 @@ export class PythonRuntime implements AsyncDisposable {
   private readonly options: PythonRuntimeOptions;
   private readonly served: RemoteTarget | undefined;
   private readonly rayEnv: Record<string, string> | undefined;
+  /** The cluster the connected worker reported in its `hello` (undefined until one answered). */
+  private workerRay: RaySettings | null | undefined;
 
   /**
    * @throws {InvalidOptionError} `INVALID_OPTION` when `coalesceMs` is not a number ≥ 0, or `connect`
@@ -105,9 +113,12 @@ export class PythonRuntime implements AsyncDisposable {
     return this.served?.endpoint;
   }
 
-  /** Ray actors this runtime's worker shards over (`ray.workers`), 1 without Ray or when unset. */
+  /**
+   * Ray actors this runtime's worker shards over: what the worker (a daemon or served worker
+   * included) reported once it answered, else `ray.workers`; 1 without Ray or when unset.
+   */
   get rayWorkers(): number {
-    return Number(this.rayEnv?.LMPROBE_RAY_WORKERS ?? 1);
+    return this.workerRay?.workers ?? Number(this.rayEnv?.LMPROBE_RAY_WORKERS ?? 1);
   }
 
   /** The coalescing window of extractions, in milliseconds (0: off). */
@@ -155,9 +166,12 @@ export class PythonRuntime implements AsyncDisposable {
         ? connectServedWorker(this.served, { ...this.startSettings(), onGone: onExit })
         : this.spawnAndHandshake(onProgress, onExit);
       this.connection = attempt;
-      attempt.catch(() => {
-        if (this.connection === attempt) this.connection = undefined;
-      });
+      attempt.then(
+        (conn) => (this.workerRay = conn.info.ray ?? null),
+        () => {
+          if (this.connection === attempt) this.connection = undefined;
+        },
+      );
     }
     return this.connection;
   }
@@ -171,12 +185,10 @@ export class PythonRuntime implements AsyncDisposable {
     onProgress: ((e: ProgressEvent) => void) | undefined,
     onExit: () => void,
   ): Promise<Connection> {
-    const env = { ...process.env, ...this.options.env, ...this.rayEnv };
+    const env = withRayEnv({ ...process.env, ...this.options.env }, this.rayEnv);
     refuseOpenEndpoint(env.LMPROBE_WORKER_ENDPOINT);
-    // A shared daemon has no Ray settings: a Ray runtime always gets its own child worker.
-    const daemon = this.rayEnv
-      ? undefined
-      : await attachDaemon(this.options, onProgress && ((e) => emit(onProgress, e)), onExit);
+    const attach = { ...this.options, rayEnv: this.rayEnv }; // a Ray runtime: a daemon of its cluster only
+    const daemon = await attachDaemon(attach, onProgress && ((e) => emit(onProgress, e)), onExit);
     if (daemon) return daemon; // else this runtime's own child worker, as without a daemon
     const pyEnv = this.options.pythonPath
       ? await ensurePythonEnv({ env: { ...env, LMPROBE_PYTHON: this.options.pythonPath } })

@@ -2,7 +2,9 @@
  * The `ray` option of {@link PythonRuntime} (else `LMPROBE_RAY_ADDRESS` / `LMPROBE_RAY_WORKERS`):
  * the Ray cluster a child worker fans its extractions out over (README "Scale-out on Ray").
  * Checked with zod before Python starts; the worker receives it as `LMPROBE_RAY_*` variables
- * (python_worker/lmprobe_worker/ray_pool/config.py), so the worker protocol does not change.
+ * (python_worker/lmprobe_worker/ray_pool/config.py), so the worker protocol does not change. One
+ * schema for the three ways to name a cluster: the option, the variables, and the `--ray` /
+ * `--ray-workers` flags of `lmprobe worker start|serve`; errors name what the user wrote.
  */
 import { inspect } from "node:util";
 import { z } from "zod";
@@ -25,7 +27,16 @@ export interface RayOptions {
 }
 
 /** The environment variables that name a cluster when `ray` is not given. */
-export const RAY_ENV = { address: "LMPROBE_RAY_ADDRESS", workers: "LMPROBE_RAY_WORKERS" } as const;
+export const RAY_ENV = {
+  address: "LMPROBE_RAY_ADDRESS",
+  workers: "LMPROBE_RAY_WORKERS",
+  resourcesPerWorker: "LMPROBE_RAY_RESOURCES",
+} as const;
+
+/** The command-line flags of `lmprobe worker start|serve` that name a cluster. */
+export const RAY_FLAGS = { address: "--ray", workers: "--ray-workers" } as const;
+
+type Field = keyof typeof RAY_ENV;
 
 const HOST_PORT = /^(ray:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 
@@ -39,12 +50,62 @@ const schema = z.strictObject({
   resourcesPerWorker: z.record(z.string().regex(/^[A-Za-z_][\w.-]*$/), z.number().finite().min(0)).optional(),
 });
 
-const FIX: Record<string, string> = {
+const FIX: Record<Field, string> = {
   address: 'must be HOST:PORT of the Ray head (`ray start --head --port PORT`), ray://HOST:PORT, or "auto"',
   workers: "must be an integer from 1 to 4096 (the number of extraction actors)",
   resourcesPerWorker:
     'must map resource names to numbers ≥ 0, e.g. { CPU: 2 } or { GPU: 1, "accelerator_type:H100": 0.01 }',
 };
+
+/** A count as written (`"2"`), a number when it is digits, else the text (zod then says what was wrong). */
+const count = (text: string): number | string => (/^\d+$/.test(text) ? Number(text) : text);
+
+/** Checks `raw` against the one schema; `nameOf` says how the user spelled each field. */
+function checked(raw: Record<string, unknown>, nameOf: (field: Field) => string): Record<string, string> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = String(issue?.path[0] ?? "");
+    if (!Object.hasOwn(FIX, field)) {
+      const extra = issue?.code === "unrecognized_keys" ? ` (unknown: ${issue.keys.join(", ")})` : "";
+      throw new InvalidOptionError("ray", `ray must be { address, workers?, resourcesPerWorker? }${extra}.`);
+    }
+    const name = nameOf(field as Field);
+    const shown = raw[field];
+    throw new InvalidOptionError(name, `${name} ${FIX[field as Field]}, got ${inspect(shown, { depth: 2 })}.`);
+  }
+  const { address, workers, resourcesPerWorker } = parsed.data;
+  return {
+    [RAY_ENV.address]: address,
+    ...(workers !== undefined ? { [RAY_ENV.workers]: String(workers) } : {}),
+    ...(resourcesPerWorker ? { [RAY_ENV.resourcesPerWorker]: JSON.stringify(resourcesPerWorker) } : {}),
+  };
+}
+
+/** The cluster the `LMPROBE_RAY_*` variables of `env` name, checked, or undefined when none is set. */
+function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> | undefined {
+  const address = env[RAY_ENV.address]?.trim();
+  if (!address) return undefined;
+  const workers = env[RAY_ENV.workers]?.trim();
+  const resources = env[RAY_ENV.resourcesPerWorker]?.trim();
+  let resourcesPerWorker: unknown;
+  if (resources) {
+    try {
+      resourcesPerWorker = JSON.parse(resources);
+    } catch {
+      throw new InvalidOptionError(
+        RAY_ENV.resourcesPerWorker,
+        `${RAY_ENV.resourcesPerWorker} must be a JSON object such as {"CPU": 2}, got ${JSON.stringify(resources)}.`,
+      );
+    }
+  }
+  const raw = {
+    address,
+    ...(workers ? { workers: count(workers) } : {}),
+    ...(resources ? { resourcesPerWorker } : {}),
+  };
+  return checked(raw, (field) => RAY_ENV[field]);
+}
 
 /**
  * The worker's `LMPROBE_RAY_*` variables for `option`, else for `env`'s `LMPROBE_RAY_ADDRESS`, or
@@ -56,37 +117,34 @@ export function rayWorkerEnv(
   env: NodeJS.ProcessEnv,
   served = false,
 ): Record<string, string> | undefined {
-  const fromEnv = option === undefined;
-  if (served && !fromEnv)
+  if (served && option !== undefined)
     throw new InvalidOptionError(
       "ray",
-      "ray applies to a child worker: start the served worker with LMPROBE_RAY_ADDRESS set instead of passing ray " +
-        "with connect.",
+      "ray applies to a child worker: start the served worker with --ray ADDRESS (or LMPROBE_RAY_ADDRESS set) " +
+        "instead of passing ray with connect.",
     );
   if (served) return undefined;
-  let raw = option;
-  if (fromEnv) {
-    const address = env[RAY_ENV.address]?.trim();
-    if (!address) return undefined;
-    const workers = env[RAY_ENV.workers]?.trim();
-    raw = { address, ...(workers ? { workers: /^\d+$/.test(workers) ? Number(workers) : workers } : {}) };
+  if (option === undefined) return fromEnvironment(env);
+  return checked(option as Record<string, unknown>, (field) => `ray.${field}`);
+}
+
+/**
+ * The `LMPROBE_RAY_*` variables of a daemon or served worker (`lmprobe worker start|serve`): from
+ * `--ray ADDRESS [--ray-workers N]`, else from the `LMPROBE_RAY_*` variables of `env`, else none.
+ * @throws {InvalidOptionError} `INVALID_OPTION` naming `--ray` / `--ray-workers` (or the variable).
+ */
+export function rayFlagsEnv(
+  flags: { ray?: string | undefined; rayWorkers?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): Record<string, string> | undefined {
+  if (flags.ray === undefined) {
+    if (flags.rayWorkers !== undefined)
+      throw new InvalidOptionError(RAY_FLAGS.workers, "--ray-workers needs --ray ADDRESS (the cluster's head).");
+    return fromEnvironment(env);
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = String(issue?.path[0] ?? "");
-    if (!Object.hasOwn(FIX, field)) {
-      const extra = issue?.code === "unrecognized_keys" ? ` (unknown: ${issue.keys.join(", ")})` : "";
-      throw new InvalidOptionError("ray", `ray must be { address, workers?, resourcesPerWorker? }${extra}.`);
-    }
-    const name = fromEnv ? (RAY_ENV[field as keyof typeof RAY_ENV] ?? RAY_ENV.address) : `ray.${field}`;
-    const shown = (raw as Record<string, unknown>)[field];
-    throw new InvalidOptionError(name, `${name} ${FIX[field]}, got ${inspect(shown, { depth: 2 })}.`);
-  }
-  const { address, workers, resourcesPerWorker } = parsed.data;
-  return {
-    LMPROBE_RAY_ADDRESS: address,
-    ...(workers !== undefined ? { LMPROBE_RAY_WORKERS: String(workers) } : {}),
-    ...(resourcesPerWorker ? { LMPROBE_RAY_RESOURCES: JSON.stringify(resourcesPerWorker) } : {}),
+  const raw = {
+    address: flags.ray.trim(),
+    ...(flags.rayWorkers !== undefined ? { workers: count(flags.rayWorkers.trim()) } : {}),
   };
+  return checked(raw, (field) => (field === "workers" ? RAY_FLAGS.workers : RAY_FLAGS.address));
 }

@@ -1,11 +1,17 @@
 /**
- * The `ray` option of PythonRuntime (and LMPROBE_RAY_ADDRESS) is checked before Python starts:
- * bad values throw InvalidOptionError naming the field, good ones become the worker's LMPROBE_RAY_*
- * variables. No Python: the constructor throws, and no worker is ever spawned.
+ * The `ray` option of PythonRuntime (and LMPROBE_RAY_ADDRESS, and `lmprobe worker start|serve --ray`)
+ * is checked before Python starts: bad values throw InvalidOptionError naming the field, good ones
+ * become the worker's LMPROBE_RAY_* variables; and which daemon a runtime may use by its cluster.
+ * No Python: the constructor or command throws, and no worker is ever spawned.
  */
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { workerCommand } from "../../src/cli/worker-command.js";
 import { InvalidOptionError, PythonRuntime, type RayOptions } from "../../src/index.js";
-import { rayWorkerEnv } from "../../src/worker/ray-options.js";
+import { rayFlagsEnv, rayWorkerEnv } from "../../src/worker/ray-options.js";
+import { raySettingsFromWire, raySettingsOf, sameRay, withRayEnv } from "../../src/worker/ray-settings.js";
 
 const refused = (make: () => unknown): InvalidOptionError => {
   try {
@@ -60,5 +66,85 @@ describe("PythonRuntime({ ray })", () => {
       LMPROBE_RAY_WORKERS: "2",
     });
     expect(rayWorkerEnv(undefined, {})).toBeUndefined();
+  });
+});
+
+describe("the Ray flags of lmprobe worker start|serve (--ray, --ray-workers)", () => {
+  it("checks them with the same schema, naming the flag the user wrote", () => {
+    expect(refused(() => rayFlagsEnv({ ray: "nope" }, {})).option).toBe("--ray");
+    expect(refused(() => rayFlagsEnv({ ray: "nope" }, {})).message).toContain("--ray must be HOST:PORT");
+    expect(refused(() => rayFlagsEnv({ ray: "head:6379", rayWorkers: "two" }, {})).option).toBe("--ray-workers");
+    expect(refused(() => rayFlagsEnv({ ray: "head:6379", rayWorkers: "0" }, {})).message).toContain("integer from 1");
+    expect(refused(() => rayFlagsEnv({ rayWorkers: "2" }, {})).message).toContain("--ray-workers needs --ray");
+    expect(rayFlagsEnv({ ray: "head:6379", rayWorkers: "2" }, { LMPROBE_RAY_ADDRESS: "other:1" })).toEqual({
+      LMPROBE_RAY_ADDRESS: "head:6379",
+      LMPROBE_RAY_WORKERS: "2",
+    });
+  });
+
+  it("without --ray, takes this shell's LMPROBE_RAY_* (resources included), checked the same way", () => {
+    const env = { LMPROBE_RAY_ADDRESS: "auto", LMPROBE_RAY_RESOURCES: '{"CPU":2}' };
+    expect(rayFlagsEnv({}, env)).toEqual({ LMPROBE_RAY_ADDRESS: "auto", LMPROBE_RAY_RESOURCES: '{"CPU":2}' });
+    expect(rayFlagsEnv({}, {})).toBeUndefined();
+    expect(refused(() => rayFlagsEnv({}, { ...env, LMPROBE_RAY_RESOURCES: "{CPU:2" })).option).toBe(
+      "LMPROBE_RAY_RESOURCES",
+    );
+    expect(refused(() => rayFlagsEnv({}, { ...env, LMPROBE_RAY_RESOURCES: '{"CPU":-1}' })).option).toBe(
+      "LMPROBE_RAY_RESOURCES",
+    );
+  });
+
+  it("a bad --ray fails `lmprobe worker start` before anything starts (no daemon folder, no Python)", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "lmprobe-ray-flags-")), "daemon");
+    const saved = process.env.LMPROBE_DAEMON_DIR;
+    process.env.LMPROBE_DAEMON_DIR = dir;
+    try {
+      for (const args of [
+        ["start", "--ray", "http://head"],
+        ["--ray", "http://head"], // `lmprobe worker --ray ADDRESS`: worker start
+        ["start", "--ray", "head:6379", "--ray-workers", "-1"],
+      ]) {
+        const err = await workerCommand(args, () => undefined).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidOptionError);
+        expect((err as InvalidOptionError).option).toMatch(/^--ray(-workers)?$/);
+      }
+      const status = await workerCommand(["status", "--ray", "head:6379"], () => undefined).catch((e: unknown) => e);
+      expect((status as InvalidOptionError).message).toContain("--ray is an option of worker start and worker serve");
+      expect(existsSync(dir)).toBe(false); // startDaemon never ran: it makes the folder first
+    } finally {
+      if (saved === undefined) delete process.env.LMPROBE_DAEMON_DIR;
+      else process.env.LMPROBE_DAEMON_DIR = saved;
+    }
+  });
+});
+
+describe("which daemon a runtime may use (ray-settings.ts)", () => {
+  const two = raySettingsOf({ LMPROBE_RAY_ADDRESS: "h:1", LMPROBE_RAY_WORKERS: "2" });
+  it("reads the variables and a worker's report into one shape", () => {
+    expect(two).toEqual({ address: "h:1", workers: 2, resources: {} });
+    expect(raySettingsOf(undefined)).toBeNull();
+    expect(raySettingsFromWire({ address: "h:1", workers: 2, resources: {} })).toEqual(two);
+    expect(raySettingsFromWire(null)).toBeNull();
+    expect(raySettingsFromWire({ workers: 2 })).toBeNull();
+  });
+
+  it("the same cluster means address, actor count and resources (in any key order)", () => {
+    expect(sameRay(two, { address: "h:1", workers: 2, resources: {} })).toBe(true);
+    expect(sameRay(two, { address: "h:2", workers: 2, resources: {} })).toBe(false);
+    expect(sameRay(two, { address: "h:1", workers: null, resources: {} })).toBe(false);
+    expect(sameRay(two, null)).toBe(false);
+    expect(sameRay(null, null)).toBe(true);
+    const a = { address: "h:1", workers: 1, resources: { CPU: 1, GPU: 0 } };
+    expect(sameRay(a, { ...a, resources: { GPU: 0, CPU: 1 } })).toBe(true);
+    expect(sameRay(a, { ...a, resources: { CPU: 2, GPU: 0 } })).toBe(false);
+  });
+
+  it("a worker's environment drops inherited cluster variables and keeps the checked ones", () => {
+    const inherited = { PATH: "/bin", LMPROBE_RAY_ADDRESS: "x:1", LMPROBE_RAY_RESOURCES: "junk" };
+    expect(withRayEnv({ ...inherited, LMPROBE_RAY_START_TIMEOUT_S: "5" }, undefined)).toEqual({
+      PATH: "/bin",
+      LMPROBE_RAY_START_TIMEOUT_S: "5",
+    });
+    expect(withRayEnv(inherited, { LMPROBE_RAY_ADDRESS: "h:1" })).toEqual({ PATH: "/bin", LMPROBE_RAY_ADDRESS: "h:1" });
   });
 });

@@ -13,6 +13,7 @@ import sys
 from ..context import RequestContext
 from ..messages import HelloReply, HelloRequest
 from ..protocol import PROTOCOL_VERSION
+from ..ray_pool.config import ray_settings
 
 CAPABILITIES = ["extract.local", "extract.nnsight", "extract.ndif", "fit.sklearn", "embedded"]
 
@@ -54,4 +55,7 @@ def hello(body: HelloRequest, _ctx: RequestContext) -> HelloReply:
         "device": device,
         "threads": threads,
         "capabilities": list(CAPABILITIES),
+        # A client that asks for no cluster still attaches to a Ray-backed daemon (same numbers); one
+        # that names a cluster checks it is this one (src/worker/ray-settings.ts).
+        "ray": ray_settings(),
     }

@@ -8,8 +8,9 @@ from ..context import RequestContext
 from ..messages import EmptyRequest, LoadedModelsReply, UnloadReply
 
 # The libraries that cost seconds to import; ``loaded_models`` says which of them this worker has
-# imported, so tests and benchmarks can check that a fit-only worker never imported torch.
-HEAVY_MODULES = ("torch", "transformers", "nnsight", "sklearn")
+# imported, so tests and benchmarks can check that a fit-only worker never imported torch (nor a
+# handshake Ray).
+HEAVY_MODULES = ("torch", "transformers", "nnsight", "sklearn", "ray")
 _REGISTRY = __package__.rsplit(".", 1)[0] + ".models"  # lmprobe_worker.models imports torch
 
 

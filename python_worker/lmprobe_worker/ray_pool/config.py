@@ -46,3 +46,13 @@ def ray_config(env: dict[str, str] | None = None) -> RayConfig | None:
     if not isinstance(resources, dict) or not all(isinstance(v, int | float) and v >= 0 for v in resources.values()):
         raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_RESOURCES must be a JSON object of numbers ≥ 0")
     return RayConfig(address, workers, {str(k): float(v) for k, v in resources.items()}, timeout)
+
+
+def ray_settings(env: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """What a worker tells its clients about its cluster (the ``hello`` reply, a daemon's discovery
+    file and status): ``{"address", "workers", "resources"}``, or None for local extraction. Reads
+    the environment only: Ray is not imported (a handshake must stay cheap)."""
+    config = ray_config(env)
+    if config is None:
+        return None
+    return {"address": config.address, "workers": config.workers, "resources": dict(sorted(config.resources.items()))}

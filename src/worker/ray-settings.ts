@@ -1,0 +1,69 @@
+/**
+ * Which Ray cluster a worker shards over, compared across the three places it is told: the
+ * `LMPROBE_RAY_*` variables a runtime or `lmprobe worker start|serve` computed (ray-options.ts),
+ * a daemon's discovery file, and a worker's `hello` / status reply. A runtime that names no cluster
+ * uses any daemon (the Ray path gives the local path's activations bit for bit); one that names a
+ * cluster uses only a daemon of the same cluster, actor count and resources.
+ */
+import type { WorkerRaySettings } from "../protocol/messages.js";
+import { isRecord } from "../internal/unknown-values.js";
+import { RAY_ENV } from "./ray-options.js";
+
+/** The cluster of a worker, or null for local extraction. */
+export type RaySettings = WorkerRaySettings;
+
+/** The settings that checked `LMPROBE_RAY_*` variables (from {@link rayWorkerEnv}) describe. */
+export function raySettingsOf(rayEnv: Record<string, string> | undefined): RaySettings | null {
+  const address = rayEnv?.[RAY_ENV.address];
+  if (!rayEnv || !address) return null;
+  const workers = rayEnv[RAY_ENV.workers];
+  const resources = rayEnv[RAY_ENV.resourcesPerWorker];
+  return {
+    address,
+    workers: workers ? Number(workers) : null,
+    resources: resources ? (JSON.parse(resources) as Record<string, number>) : {},
+  };
+}
+
+/** A worker's report (discovery file, `hello`, status) read defensively: anything malformed is null. */
+export function raySettingsFromWire(raw: unknown): RaySettings | null {
+  if (!isRecord(raw) || typeof raw.address !== "string") return null;
+  const workers = typeof raw.workers === "number" ? raw.workers : null;
+  const resources: Record<string, number> = {};
+  if (isRecord(raw.resources))
+    for (const [k, v] of Object.entries(raw.resources)) if (typeof v === "number") resources[k] = v;
+  return { address: raw.address, workers, resources };
+}
+
+const sortedEntries = (r: Record<string, number>) =>
+  JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** True when both name the same cluster, actor count and resources per actor (or both are local). */
+export function sameRay(a: RaySettings | null, b: RaySettings | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.address === b.address && a.workers === b.workers && sortedEntries(a.resources) === sortedEntries(b.resources)
+  );
+}
+
+/**
+ * A worker's environment: `base` without the `LMPROBE_RAY_*` variables that name a cluster (an
+ * inherited, unchecked one must not slip through), plus the checked `rayEnv`. Other `LMPROBE_RAY_*`
+ * knobs (the actor start timeout) pass through.
+ */
+export function withRayEnv(
+  base: NodeJS.ProcessEnv,
+  rayEnv: Record<string, string> | undefined,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...base };
+  for (const name of Object.values(RAY_ENV)) delete env[name];
+  return { ...env, ...rayEnv };
+}
+
+/** One line for people: `127.0.0.1:6379, 2 actors` (or `off`). */
+export function describeRay(s: RaySettings | null): string {
+  if (s === null) return "off (local extraction)";
+  const actors = s.workers === null ? "one actor per GPU (else 1)" : `${s.workers} actor${s.workers === 1 ? "" : "s"}`;
+  const res = Object.keys(s.resources).length ? `, each ${JSON.stringify(s.resources)}` : "";
+  return `${s.address}, ${actors}${res}`;
+}
