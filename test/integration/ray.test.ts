@@ -1,15 +1,17 @@
 /**
  * Extraction fanned out over a Ray cluster (issue 17), through the real worker and a real local
  * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
- * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
- * mid-shard has its shard retried and the numbers do not change; an abort stops the actors; a lost
- * or unreachable cluster is a RayClusterError. Skipped, saying why, only when Ray cannot be installed.
+ * Ray path's activations (tiny models and the embedded model) and fitted probes equal a local
+ * worker's bit for bit; an actor that dies mid-shard has its shard retried and the numbers do not
+ * change; an abort stops the actors; a lost or unreachable cluster is a RayClusterError. Skipped,
+ * saying why, only when Ray cannot be installed.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AbortError, Probe, PythonRuntime, RayClusterError, ensurePythonEnv } from "../../src/index.js";
 import type { LinearModelState } from "../../src/estimator/fitted-state.js";
 import { ensureRay } from "../../src/env/ray-env.js";
+import { resolveModel } from "../../src/models/resolve-model.js";
 import type { Tensor } from "../../src/protocol/codec.js";
 import type { Request } from "../../src/protocol/messages.js";
 import { startRayCluster, type RayCluster } from "../helpers/ray-cluster.js";
@@ -106,6 +108,34 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     const [after, direct] = await Promise.all([ray.call("extract", body("mean")), local.call("extract", body("mean"))]);
     expect(await ray.pid()).toBe(pid); // stopped in time: not killed for a cancel it ignored
     expect(bytes(after.activations)).toEqual(bytes(direct.activations));
+  }, 300_000);
+
+  it("gives the local worker's activations bit for bit on the embedded model (smollm2-135m, 2 actors)", async () => {
+    // Few prompts, two layers: a real model's numerics (30 layers, GQA, RoPE) at a small cost.
+    const { path } = await resolveModel("embedded:smollm2-135m", { runtime: local });
+    for (const [pooling, group] of [
+      ["mean", false],
+      ["none", true],
+    ] as const) {
+      const req = {
+        ...body(pooling, group),
+        model: path,
+        prompts: PROMPTS.slice(8, 14),
+        layers: [5, 29],
+        batch_size: 2,
+      };
+      const [viaRay, direct] = await Promise.all([ray.call("extract", req), local.call("extract", req)]);
+      expect(viaRay.activations.dtype).toBe("float32");
+      expect(viaRay.activations.shape).toEqual(direct.activations.shape);
+      expect(viaRay.activations.shape[1]).toBe(2);
+      expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
+      expect(bytes(viaRay.lengths)).toEqual(bytes(direct.lengths));
+      // 3 batches of 2 prompts: 3 shards over both actors.
+      expect((viaRay as unknown as { ray: { actors: number; shards: number } }).ray).toMatchObject({
+        actors: 2,
+        shards: 3,
+      });
+    }
   }, 300_000);
 
   it("retries the shard of an actor that dies mid-shard on another actor; the numbers do not change", async () => {
