@@ -110,32 +110,59 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     expect(bytes(after.activations)).toEqual(bytes(direct.activations));
   }, 300_000);
 
-  it("gives the local worker's activations bit for bit on the embedded model (smollm2-135m, 2 actors)", async () => {
+  it("embedded smollm2-135m, 2 actors: bit for bit at the local worker's threads, ~1e-6 apart at Ray's 1", async () => {
     // Few prompts, two layers: a real model's numerics (30 layers, GQA, RoPE) at a small cost.
     const { path } = await resolveModel("embedded:smollm2-135m", { runtime: local });
-    for (const [pooling, group] of [
-      ["mean", false],
-      ["none", true],
-    ] as const) {
-      const req = {
-        ...body(pooling, group),
-        model: path,
-        prompts: PROMPTS.slice(8, 14),
-        layers: [5, 29],
-        batch_size: 2,
-      };
-      const [viaRay, direct] = await Promise.all([ray.call("extract", req), local.call("extract", req)]);
-      expect(viaRay.activations.dtype).toBe("float32");
-      expect(viaRay.activations.shape).toEqual(direct.activations.shape);
-      expect(viaRay.activations.shape[1]).toBe(2);
-      expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
-      expect(bytes(viaRay.lengths)).toEqual(bytes(direct.lengths));
-      // 3 batches of 2 prompts: 3 shards over both actors.
-      expect((viaRay as unknown as { ray: { actors: number; shards: number } }).ray).toMatchObject({
-        actors: 2,
-        shards: 3,
-      });
-    }
+    const { threads } = await local.call("hello", { resolve_device: true });
+    const requests = (["mean", "none"] as const).map((pooling) => ({
+      ...body(pooling, pooling === "none"),
+      model: path,
+      prompts: PROMPTS.slice(8, 14),
+      layers: [5, 29],
+      batch_size: 2,
+    }));
+    const direct = await Promise.all(requests.map((req) => local.call("extract", req)));
+    const compare = async (runtime: PythonRuntime) => {
+      let worst = 0;
+      let scale = 0;
+      let identical = true;
+      for (const [k, req] of requests.entries()) {
+        const viaRay = await runtime.call("extract", req);
+        expect(viaRay.activations.dtype).toBe("float32");
+        expect(viaRay.activations.shape).toEqual(direct[k]!.activations.shape);
+        expect(bytes(viaRay.lengths)).toEqual(bytes(direct[k]!.lengths));
+        // 3 batches of 2 prompts: 3 shards over both actors.
+        expect((viaRay as unknown as { ray: { actors: number; shards: number } }).ray).toMatchObject({
+          actors: 2,
+          shards: 3,
+        });
+        identical &&= bytes(viaRay.activations).equals(bytes(direct[k]!.activations));
+        const a = viaRay.activations.data as Float32Array;
+        const b = direct[k]!.activations.data as Float32Array;
+        for (let i = 0; i < a.length; i++) {
+          worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+          scale = Math.max(scale, Math.abs(b[i]!));
+        }
+      }
+      return { identical, worst, relative: worst / scale };
+    };
+    // Ray gives a CPU actor 1 torch thread; the local worker has torch's default (the cores). On CPU the
+    // thread count changes how matrix products split their sums: equal only within float32 rounding.
+    const ownThreads = await compare(ray);
+    await ray.close(); // its actors hold the cluster's 2 CPUs
+    await using matched = new PythonRuntime({
+      ray: { address: cluster!.address, workers: 2 },
+      env: { LMPROBE_RAY_TORCH_THREADS: String(threads), LMPROBE_RAY_START_TIMEOUT_S: "120" },
+    });
+    const sameThreads = await compare(matched);
+    console.info(
+      `Ray vs local on embedded:smollm2-135m: actors with 1 thread: identical ${ownThreads.identical}, ` +
+        `max |Δ| ${ownThreads.worst.toExponential(2)} (${ownThreads.relative.toExponential(2)} of max |x|); ` +
+        `with the local worker's ${threads}: identical ${sameThreads.identical}`,
+    );
+    // With the local worker's thread count (LMPROBE_RAY_TORCH_THREADS): bit for bit.
+    expect(sameThreads).toMatchObject({ identical: true, worst: 0 });
+    expect(ownThreads.relative).toBeLessThan(1e-4);
   }, 300_000);
 
   it("retries the shard of an actor that dies mid-shard on another actor; the numbers do not change", async () => {
