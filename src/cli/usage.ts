@@ -193,9 +193,10 @@ Options:
   --json              print one JSON object
   -h, --help          show this help
 
-A runtime without a ray option uses a Ray-backed daemon like any other (the activations are the same,
-bit for bit); a runtime with ray (or LMPROBE_RAY_ADDRESS) uses it only when the cluster and actor
-count match, else it starts its own worker.
+A runtime without a ray option uses a Ray-backed daemon like any other (the local path's batches
+and numbers; on CPU bit for bit when LMPROBE_RAY_TORCH_THREADS is the local thread count); a runtime
+with ray (or LMPROBE_RAY_ADDRESS) uses it only when the cluster and actor count match, else it
+starts its own worker.
 
 Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE] [--ray ADDRESS [--ray-workers N]]
 

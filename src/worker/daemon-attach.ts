@@ -67,8 +67,9 @@ export async function attachDaemon(
     if (found.problem !== "missing") warnDaemon(found.message);
     return undefined;
   }
-  // Without Ray, any daemon will do (a Ray daemon's activations are the local path's, bit for bit);
-  // a runtime that names a cluster wants that cluster and actor count: else its own child worker.
+  // Without Ray, any daemon will do (a Ray daemon runs the local path's batches: the same activations,
+  // bit for bit at equal torch threads); a runtime that names a cluster wants that cluster and actor
+  // count, else its own child worker.
   if (options.rayEnv && !sameRay(raySettingsOf(options.rayEnv), found.info.ray)) return undefined;
   const { pid, endpoint } = found.info;
   const proc = new DaemonHandle(pid, daemonFiles(dir).log);

@@ -2,7 +2,7 @@
  * Which Ray cluster a worker shards over, compared across the three places it is told: the
  * `LMPROBE_RAY_*` variables a runtime or `lmprobe worker start|serve` computed (ray-options.ts),
  * a daemon's discovery file, and a worker's `hello` / status reply. A runtime that names no cluster
- * uses any daemon (the Ray path gives the local path's activations bit for bit); one that names a
+ * uses any daemon (the Ray path runs the local path's batches: README "Scale-out on Ray"); one that names a
  * cluster uses only a daemon of the same cluster, actor count and resources.
  */
 import type { WorkerRaySettings } from "../protocol/messages.js";
