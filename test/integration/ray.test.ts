@@ -2,8 +2,9 @@
  * Extraction fanned out over a Ray cluster (issue 17), through the real worker and a real local
  * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
  * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
- * mid-shard has its shard retried and the numbers do not change; an abort stops the actors; a lost
- * or unreachable cluster is a RayClusterError. Skipped, saying why, only when Ray cannot be installed.
+ * mid-shard (by a test hook, or SIGKILL from outside) has its shard retried and the numbers do not
+ * change; an abort stops the actors; a lost or unreachable cluster is a RayClusterError. Skipped,
+ * saying why, only when Ray cannot be installed.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -131,6 +132,30 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     // Progress per finished shard, ending at every prompt.
     expect(progress.length).toBe(4);
     expect(progress.at(-1)).toBe(PROMPTS.length);
+  }, 300_000);
+
+  it("retries the shard of an actor killed with SIGKILL from outside mid-run; the numbers do not change", async () => {
+    // 4 shards of 100 one-prompt batches: when the first shard is done, both actors are on their
+    // next shard for as long again, so the kill lands on one that is working.
+    const many = Array.from({ length: 400 }, (_, i) => `prompt number ${i}`);
+    await using victim = new PythonRuntime({
+      ray: { address: cluster!.address, workers: 2 },
+      env: { LMPROBE_RAY_START_TIMEOUT_S: "120" },
+    });
+    let killed: Promise<number[]> | undefined;
+    const kill = async () => {
+      const pids = await cluster!.actorPids();
+      process.kill(pids[0]!, "SIGKILL");
+      return pids;
+    };
+    const request = { ...body("mean"), prompts: many, batch_size: 1 };
+    const [viaRay, direct] = await Promise.all([
+      victim.call("extract", request, { onProgress: (e) => void (e.type === "extract" && (killed ??= kill())) }),
+      local.call("extract", request),
+    ]);
+    expect(await killed).toHaveLength(2); // both actors were running, one of them was killed
+    expect((viaRay as unknown as { ray: { retries: number } }).ray.retries).toBe(1);
+    expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
   }, 300_000);
 
   // Last: it kills this file's cluster (stop() is idempotent, so afterAll's call is then a no-op).
