@@ -3,8 +3,8 @@
  * cluster (`ray start --head` on loopback, 2 CPUs, started and stopped by pid in this file): the
  * Ray path's activations and fitted probes equal a local worker's bit for bit; an actor that dies
  * mid-shard (by a test hook, or SIGKILL from outside) has its shard retried and the numbers do not
- * change; an abort stops the actors; a lost or unreachable cluster is a RayClusterError. Skipped,
- * saying why, only when Ray cannot be installed.
+ * change; Node killed -9 mid-run loses only the chunk in flight; an abort stops the actors; a lost or
+ * unreachable cluster is a RayClusterError. Skipped, saying why, only when Ray cannot be installed.
  */
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -14,6 +14,7 @@ import { ensureRay } from "../../src/env/ray-env.js";
 import type { Tensor } from "../../src/protocol/codec.js";
 import type { Request } from "../../src/protocol/messages.js";
 import { startRayCluster, type RayCluster } from "../helpers/ray-cluster.js";
+import { freshDir, manyPrompts, runNode } from "../helpers/cache.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
 
 const model = inject("tinyModels").llama.path;
@@ -156,6 +157,44 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     expect(await killed).toHaveLength(2); // both actors were running, one of them was killed
     expect((viaRay as unknown as { ray: { retries: number } }).ray.retries).toBe(1);
     expect(bytes(viaRay.activations)).toEqual(bytes(direct.activations));
+  }, 300_000);
+
+  it("keeps what the cache committed when Node is killed -9 mid-run on Ray; a rerun extracts the rest", async () => {
+    // Chunks of 64 prompts (batch 4, 2 actors), each one request sharded over the actors and
+    // committed when it is back: killed in the third chunk, the first two stay.
+    const cacheDir = freshDir();
+    const prompts = manyPrompts(240, "ray-kill");
+    const child = runNode(`
+      const runtime = new SDK.PythonRuntime({ ray: { address: ${JSON.stringify(cluster!.address)}, workers: 2 } });
+      const probe = new SDK.Probe({ model: ${JSON.stringify(model)}, layers: [0, 1], batchSize: 4,
+        cacheDir: ${JSON.stringify(cacheDir)}, runtime });
+      await probe.warmup(${JSON.stringify(prompts)}, {
+        onProgress: (e) => e.type === "extract" && console.log("done " + e.completed),
+      });
+    `);
+    child.all!.on("data", (chunk: Buffer) => {
+      const done = Math.max(...[...chunk.toString().matchAll(/done (\d+)/g)].map((m) => Number(m[1])));
+      if (done >= 140) child.kill("SIGKILL");
+    });
+    expect((await child).signal).toBe("SIGKILL");
+    const probe = new Probe({ model, layers: [0, 1], batchSize: 4, cacheDir, runtime: local });
+    const resumed = await probe.warmup(prompts);
+    expect(resumed.cached % 64).toBe(0); // whole chunks only
+    expect(resumed.cached).toBeGreaterThanOrEqual(128);
+    expect(resumed.cached).toBeLessThan(240);
+    // What Ray committed reads back as what the local worker computes for the same prompts.
+    const uncached = new Probe({ model, layers: [0, 1], batchSize: 4, cacheDir: null, runtime: local });
+    await Promise.all([
+      probe.fit(
+        prompts,
+        prompts.map((_, i) => i % 2),
+      ),
+      uncached.fit(
+        prompts,
+        prompts.map((_, i) => i % 2),
+      ),
+    ]);
+    expect(await probe.predictProba(prompts)).toEqual(await uncached.predictProba(prompts));
   }, 300_000);
 
   // Last: it kills this file's cluster (stop() is idempotent, so afterAll's call is then a no-op).
