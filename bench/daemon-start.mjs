@@ -26,7 +26,7 @@ if (first === "--child") {
   // One measured run in a fresh process: everything it pays is what a re-run script pays.
   const [mode, cacheDir, n] = second.split(",");
   const tImport = performance.now();
-  const { Probe, PythonRuntime } = await import("../dist/index.js");
+  const { Probe, PythonRuntime } = await import("lmprobe-ts"); // the package entry (dist/bundle/)
   const imported = performance.now();
   const words = ["cat", "dog", "river", "market", "seven", "blue", "quietly", "runs", "under", "old", "bridge"];
   const prompts = Array.from({ length: Number(n) }, (_, i) => {

@@ -56,7 +56,8 @@ def _package_dir(spec: EmbeddedModel) -> str:
     return list(found.submodule_search_locations)[0]
 
 
-def _sha256(path: str) -> str:
+def file_sha256(path: str) -> str:
+    """A file's SHA-256 (hex), read 1 MiB at a time (model files are large)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -176,7 +177,7 @@ def prepare_embedded(name: str, out_dir: str, progress: Callable[[str], None] | 
                 "version": importlib.metadata.version(spec.package),
                 "gguf_file": spec.gguf_file,
             },
-            "gguf_sha256": _sha256(gguf_path),
+            "gguf_sha256": file_sha256(gguf_path),
             "transformers_version": transformers.__version__,
             "torch_version": torch.__version__,
             "num_layers": num_layers,

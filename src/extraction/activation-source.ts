@@ -7,13 +7,14 @@
 import type { VectorPooling } from "../estimator/pooling.js";
 import { poolSequence } from "../estimator/sequence-pooling.js";
 import { InvalidInputError } from "../errors.js";
-import type { ActivationCache, CachedValues, NewEntry } from "../cache/activation-cache.js";
+import type { ActivationCache, NewEntry } from "../cache/activation-cache.js";
 import type { CacheDtype } from "../cache/half-float.js";
 import { isConversation, promptKey, promptLength, type Prompt } from "../chat/chat-input.js";
 import type { ExtractSpec } from "../protocol/extract.js";
 import type { RemoteJob } from "../protocol/remote.js";
 import type { CallOptions, ProgressEvent } from "../types.js";
 import type { PythonRuntime } from "../worker/python-runtime.js";
+import { ActivationOutput } from "./activation-output.js";
 import { coalescedExtract, type ExtractedShare } from "./coalescer.js";
 
 /** Where and how a probe's activations are extracted and cached. */
@@ -98,61 +99,9 @@ function inCallerOrder(err: unknown, sent: Prompt[], prompts: Prompt[]): unknown
 }
 
 /**
- * The (n, layers, hidden) result, filled in place while vectors arrive (from the cache or the worker),
- * so that no second copy of all activations is ever held: Node's memory stays near one copy.
+ * Pooled activations for `req`: cache hits read (or derived from cached full sequences), the rest
+ * extracted by the worker in chunks committed to the cache one by one (a rerun resumes there).
  */
-class Output {
-  data: Float32Array | undefined;
-  /** Sequence mode: per prompt hash, one (rows × hidden) array per layer. */
-  readonly sequences = new Map<string, Float32Array[]>();
-  hidden = 0;
-  /** found[layerIndex]: prompt hashes already placed for that layer. */
-  readonly found: Array<Set<string>>;
-  constructor(
-    private readonly rowsOf: Map<string, number[]>,
-    private readonly n: number,
-    private readonly layerCount: number,
-    private readonly keep: boolean,
-  ) {
-    this.found = Array.from({ length: layerCount }, () => new Set<string>());
-  }
-  place(hash: string, li: number, vec: Float32Array): void {
-    this.hidden = vec.length;
-    if (!this.keep) {
-      this.found[li]!.add(hash);
-      return;
-    }
-    if (!this.data) {
-      this.hidden = vec.length;
-      this.data = new Float32Array(this.n * this.layerCount * this.hidden);
-    }
-    for (const row of this.rowsOf.get(hash)!) this.data.set(vec, (row * this.layerCount + li) * this.hidden);
-    this.found[li]!.add(hash);
-  }
-  placeSequence(hash: string, li: number, seq: CachedValues): void {
-    this.hidden = seq.dim;
-    this.found[li]!.add(hash);
-    if (!this.keep) return;
-    const perLayer = this.sequences.get(hash) ?? new Array<Float32Array>(this.layerCount);
-    perLayer[li] = seq.data;
-    this.sequences.set(hash, perLayer);
-  }
-  /** Sequence mode: each prompt's (rows, layers, hidden) array, in prompt order. */
-  assembleSequences(hashes: string[]): Float32Array[] {
-    return hashes.map((h) => {
-      const perLayer = this.sequences.get(h)!;
-      const rows = perLayer[0]!.length / this.hidden;
-      const out = new Float32Array(rows * this.layerCount * this.hidden);
-      for (let r = 0; r < rows; r++) {
-        perLayer.forEach((seq, li) =>
-          out.set(seq.subarray(r * this.hidden, (r + 1) * this.hidden), (r * this.layerCount + li) * this.hidden),
-        );
-      }
-      return out;
-    });
-  }
-}
-
 export async function pooledActivations(settings: SourceSettings, req: ActivationRequest): Promise<Activations> {
   const { layers, pooling } = req;
   const roles = req.roles ?? null;
@@ -162,7 +111,7 @@ export async function pooledActivations(settings: SourceSettings, req: Activatio
   hashes.forEach((h, i) => rowsOf.set(h, [...(rowsOf.get(h) ?? []), i]));
   const unique = [...rowsOf.keys()];
   const textOf = new Map(hashes.map((h, i) => [h, req.prompts[i]!]));
-  const output = new Output(rowsOf, req.prompts.length, layers.length, req.cacheOnly !== true);
+  const output = new ActivationOutput(rowsOf, req.prompts.length, layers.length, req.cacheOnly !== true);
   const cache = settings.cache;
   const sequenceMode = pooling === "sequence";
   // undefined: every token is extracted (a sequence request, or a warmup that caches full sequences).

@@ -6,7 +6,8 @@ import { execa, type ResultPromise } from "execa";
 
 export const freshDir = (prefix = "lmprobe-cache-") => mkdtempSync(join(tmpdir(), prefix));
 
-const DIST = new URL("../../dist/index.js", import.meta.url).href;
+// The package entry a user imports (package.json "exports": the bundle of scripts/bundle.mjs).
+const DIST = new URL("../../dist/bundle/index.js", import.meta.url).href;
 
 /** Runs an ES module snippet that can `import { ... } from SDK` in its own Node process. */
 export function runNode(

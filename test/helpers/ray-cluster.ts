@@ -21,6 +21,8 @@ export interface RayCluster {
    * dir stays until `stop()`, as on a real node whose head died (actors exit when they notice).
    */
   crash(): Promise<void>;
+  /** Pids of the cluster's live extraction actors (`ray::ExtractActor` processes in its session). */
+  actorPids(): Promise<number[]>;
 }
 
 async function freePort(): Promise<number> {
@@ -103,5 +105,15 @@ export async function startRayCluster(python: string, timeoutMs = 120_000): Prom
     }
     return head.then(() => undefined);
   };
-  return { address: `127.0.0.1:${port}`, stop, crash };
+  // Actors get their own process group from the raylet but stay in the session `ray start` opened
+  // (detached: setsid), so the session id tells this cluster's actors from other clusters' on the machine.
+  const actorPids = async (): Promise<number[]> => {
+    const { stdout } = await execa("ps", ["-eo", "pid=,sid=,args="]);
+    return stdout
+      .split("\n")
+      .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+      .filter((m) => m !== null && Number(m[2]) === head.pid && m[3]!.startsWith("ray::ExtractActor"))
+      .map((m) => Number(m![1]));
+  };
+  return { address: `127.0.0.1:${port}`, stop, crash, actorPids };
 }

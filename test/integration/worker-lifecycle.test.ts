@@ -121,7 +121,7 @@ describe("LMPROBE_PYTHON", () => {
 describe("the Node process", () => {
   it("exits by itself after fit, predict and close (nothing keeps the event loop alive)", async () => {
     const script = `
-      import { Probe } from ${JSON.stringify(new URL("../../dist/index.js", import.meta.url).href)};
+      import { Probe } from ${JSON.stringify(new URL("../../dist/bundle/index.js", import.meta.url).href)};
       const probe = new Probe({ model: ${JSON.stringify(models.gpt2.path)}, layers: 0, randomState: 0 });
       await probe.fit(${JSON.stringify(CATS)}, ${JSON.stringify(DOGS)});
       console.log(JSON.stringify(await probe.predict(["The cat."])));

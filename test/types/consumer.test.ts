@@ -96,6 +96,7 @@ beforeAll(async () => {
     "--outDir",
     join(pkg, "dist"),
   ]);
+  await execa(process.execPath, [join(ROOT, "scripts", "bundle.mjs"), join(pkg, "dist")]); // the rest of `build`
   const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
     dependencies: Record<string, string>;
   };
@@ -118,9 +119,11 @@ describe("lmprobe-ts/native without its optional peer dependencies installed", (
     const script = [
       'const main = await import("lmprobe-ts");',
       'const native = await import("lmprobe-ts/native");',
+      `const unbundled = await import(${JSON.stringify(join(dir, "node_modules", "lmprobe-ts", "dist", "index.js"))});`,
       'const err = await native.NativeProbe.load("/nowhere").catch((e) => e);',
       "console.log(JSON.stringify({ probe: typeof main.Probe, code: err.code, packages: err.packages,",
-      "  same: err instanceof main.MissingDependencyError, message: err.message }));",
+      "  same: err instanceof main.MissingDependencyError, message: err.message,",
+      "  exports: Object.keys(main).sort(), tscExports: Object.keys(unbundled).sort() }));",
     ].join("\n");
     writeFileSync(join(dir, "run-native.mjs"), script);
     const { stdout } = await execa(process.execPath, [join(dir, "run-native.mjs")], { cwd: dir });
@@ -132,6 +135,9 @@ describe("lmprobe-ts/native without its optional peer dependencies installed", (
       same: true,
     });
     expect(out.message).toContain("npm install @huggingface/tokenizers onnxruntime-node");
+    // The entry is the bundle (scripts/bundle.mjs): it exports everything tsc's dist/index.js does.
+    expect(out.exports).toEqual(out.tscExports);
+    expect(out.exports).toContain("ProbeEnsemble");
   });
 });
 

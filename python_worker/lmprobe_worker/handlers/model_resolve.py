@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from ..context import RequestContext
+from ..embedded import file_sha256
 from ..errors import WorkerFailure
 from ..messages import ModelResolveReply, ModelResolveRequest
 
@@ -37,14 +38,6 @@ def _embedded_dir() -> str:
     return os.path.join(home, "models")
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def folder_digest(folder: str) -> str:
     """Content fingerprint of a model folder, byte for byte TypeScript's ``folderDigest``."""
     files = sorted(
@@ -59,7 +52,7 @@ def folder_digest(folder: str) -> str:
         return known
     h = hashlib.sha256()
     for f in files:
-        h.update(f"{f}\0{_file_digest(os.path.join(folder, f))}\n".encode())
+        h.update(f"{f}\0{file_sha256(os.path.join(folder, f))}\n".encode())
     _DIGESTS[(folder, signature)] = digest = h.hexdigest()
     return digest
 

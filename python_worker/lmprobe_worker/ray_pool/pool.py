@@ -39,16 +39,33 @@ def _import_ray() -> Any:
     return ray
 
 
-def reachable(address: str, timeout_s: float = 5.0, what: str = "cannot reach") -> None:
-    """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` would retry it for minutes, and
-    replacement actors of a lost cluster would wait for placement until the start timeout."""
-    if address == "auto" or address.startswith("ray://"):
-        return  # "auto" reads the local node's address; Ray Client has its own connect timeout
-    host, _, port = address.rpartition(":")
+def reachable(address: str, timeout_s: float = 5.0, what: str = "cannot reach", probe: str | None = None) -> None:
+    """Fail fast on a cluster nobody listens for: ``ray.init`` would retry a dead address for minutes,
+    and replacement actors of a lost cluster would wait for placement until the start timeout.
+    ``probe`` is the HOST:PORT to try (default: ``address`` itself, or the Ray Client server of a
+    ``ray://`` address); ``"auto"`` has none before ``ray.init`` resolves it (``liveness_address``)."""
+    target = probe or (address.removeprefix("ray://") if address != "auto" else None)
+    if target is None:
+        return
+    host, _, port = target.rpartition(":")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except (OSError, ValueError) as e:
         raise cluster_error(f"{what} the Ray cluster at {address}: {e}", address=address) from e
+
+
+def liveness_address(ray: Any, address: str) -> str | None:
+    """The HOST:PORT whose silence means the cluster is gone: the Ray Client server of ``ray://``,
+    the GCS that ``"auto"`` resolved to (``RAY_ADDRESS`` or this node's latest cluster), else the
+    address itself. None when Ray does not say (then only actor deaths and timeouts tell)."""
+    if address.startswith("ray://"):
+        return address.removeprefix("ray://")
+    if address != "auto":
+        return address
+    try:
+        return str(ray.get_runtime_context().gcs_address) or None
+    except Exception:  # an older Ray without it, or a client-mode context
+        return None
 
 
 def connect(config: RayConfig) -> Any:
@@ -78,6 +95,7 @@ class ActorPool:
         from .actor import ExtractActor
 
         self.ray, self.config, self.spec = ray, config, spec
+        self.probe = liveness_address(ray, config.address)
         gpus = float(ray.cluster_resources().get("GPU", 0))
         self.count = config.workers or max(1, int(gpus))
         res = dict(config.resources)
@@ -146,6 +164,12 @@ class ActorPool:
                 self.ready(ref, unwrap(self.ray, lambda r=ref: self.ray.get(r)))
             except self.ray.exceptions.RayActorError:
                 self.pending.pop(ref, None)  # died while loading
+
+    def check_alive(self) -> None:
+        """Raise the lost-cluster error now when the cluster's address stopped answering (after an
+        actor death: a dead head would otherwise show only as placement timeouts)."""
+        if self.probe is not None:
+            reachable(self.config.address, 2.0, "lost", self.probe)
 
     def close(self) -> None:
         for a in [*self.actors, *self.pending.values()]:

@@ -18,7 +18,7 @@ import numpy as np
 from ..context import RequestContext
 from ..errors import Cancelled
 from ..extraction.batching import gather
-from .pool import ActorPool, cluster_error, reachable, unwrap
+from .pool import ActorPool, cluster_error, unwrap
 
 MAX_RETRIES = 2
 """Retries per shard after its actor died (then the request fails with RAY_CLUSTER)."""
@@ -93,7 +93,7 @@ def run_sharded(
                 try:
                     out = unwrap(ray, lambda r=ref: ray.get(r))
                 except ray.exceptions.RayActorError as e:
-                    reachable(pool.config.address, 2.0, "lost")  # a dead head: fail now, not after timeouts
+                    pool.check_alive()  # a dead head: fail now, not after timeouts
                     if attempt >= MAX_RETRIES:
                         raise cluster_error(
                             f"shard {shard} failed on {attempt + 1} Ray actors (each died): {e}",
@@ -139,7 +139,7 @@ def _plan(pool: ActorPool, args: tuple[Any, ...]) -> list[list[int]]:
         try:
             return unwrap(ray, lambda a=actor: ray.get(a.plan.remote(*args)))
         except ray.exceptions.RayActorError:
-            reachable(pool.config.address, 2.0, "lost")
+            pool.check_alive()
             pool.replace(actor)
     raise cluster_error("no Ray actor is left to plan the request", address=pool.config.address)
 
