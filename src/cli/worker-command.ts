@@ -3,7 +3,7 @@ import { InvalidOptionError } from "../errors.js";
 import { daemonDir } from "../worker/daemon-paths.js";
 import { daemonStatus, startDaemon, stopDaemon } from "../worker/daemon-control.js";
 import { rayFlagsEnv } from "../worker/ray-options.js";
-import { describeRay, raySettingsFromWire } from "../worker/ray-settings.js";
+import { describeRay } from "../worker/ray-settings.js";
 import { parseCommand } from "./args.js";
 import { HELP } from "./usage.js";
 import { workerServe } from "./worker-serve.js";
@@ -37,9 +37,9 @@ export function bytesOption(name: string, value: string): number {
   return bytes;
 }
 
-const mb = (bytes: unknown) => `${(Number(bytes) / 2 ** 20).toFixed(0)} MiB`;
-const since = (s: unknown) => {
-  const t = Math.round(Number(s));
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const since = (s: number) => {
+  const t = Math.round(s);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${Math.floor(t / 3600)}h${pad(Math.floor((t % 3600) / 60))}m${pad(t % 60)}s`;
 };
@@ -110,18 +110,17 @@ export async function workerCommand(args: string[], out: (line: string) => void)
         return 1;
       }
       const s = result.status;
-      const models = Array.isArray(s.models) ? s.models.map((m) => (Array.isArray(m) ? m.join(" ") : String(m))) : [];
       print(
         [
-          `pid: ${String(s.pid)}`,
-          `endpoint: ${String(s.endpoint)}`,
-          `uptime: ${since(s.uptime_s)}`,
-          `clients: ${String(s.clients)}`,
-          `requests in flight: ${String(s.requests_in_flight)} (served: ${String(s.requests_served)})`,
-          `loaded models: ${models.length ? models.join(", ") : "none"}`,
-          `memory: ${mb(s.rss_bytes)} resident; models ${mb(s.model_bytes)} of a ${mb(s.model_memory_budget)} budget`,
-          `idle timeout: ${Number(s.idle_timeout_s) > 0 ? `${String(s.idle_timeout_s)} s` : "never"}`,
-          `ray: ${describeRay(raySettingsFromWire(s.ray))}`,
+          `pid: ${s.pid}`,
+          `endpoint: ${s.endpoint}`,
+          `uptime: ${since(s.uptimeSeconds)}`,
+          `clients: ${s.clients}`,
+          `requests in flight: ${s.requestsInFlight} (served: ${s.requestsServed})`,
+          `loaded models: ${s.models.length ? s.models.map((m) => m.join(" ")).join(", ") : "none"}`,
+          `memory: ${mb(s.rssBytes)} resident; models ${mb(s.modelBytes)} of a ${mb(s.modelMemoryBudget)} budget`,
+          `idle timeout: ${s.idleTimeoutSeconds > 0 ? `${s.idleTimeoutSeconds} s` : "never"}`,
+          `ray: ${describeRay(s.ray)}`,
         ].join("\n"),
         { running: true, ...s },
       );

@@ -14,11 +14,11 @@ import { ensurePythonEnv } from "../env/python-env.js";
 import { ensureRay } from "../env/ray-env.js";
 import { embeddedModelsDir, lmprobeHome } from "../env/paths.js";
 import { InvalidOptionError } from "../errors.js";
-import { isRecord } from "../internal/unknown-values.js";
 import { workerArgs } from "../worker/worker-process.js";
 import { REMOTE_ENV } from "../worker/remote-options.js";
 import { rayFlagsEnv } from "../worker/ray-options.js";
-import { describeRay, raySettingsFromWire, withRayEnv } from "../worker/ray-settings.js";
+import { describeRay, withRayEnv } from "../worker/ray-settings.js";
+import { serveAnnouncementFromWire, type ServeAnnouncement } from "../protocol/worker-status.js";
 import type { ProgressEvent } from "../types.js";
 import { parseCommand } from "./args.js";
 
@@ -28,17 +28,6 @@ const BIND = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-
 /** The default key folder: `LMPROBE_HOME/worker-keys`. */
 export function defaultKeyFolder(env: NodeJS.ProcessEnv = process.env): string {
   return join(lmprobeHome(env), "worker-keys");
-}
-
-interface Announce {
-  endpoint: string;
-  pid: number;
-  server_public_key: string;
-  key_folder: string;
-  keys_created: boolean;
-  allow_list: number | null;
-  /** The cluster the worker shards over, as it read its own LMPROBE_RAY_* variables. */
-  ray?: unknown;
 }
 
 interface ServeSettings {
@@ -76,27 +65,18 @@ function parseServe(args: string[]): ServeSettings {
   return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow, rayEnv };
 }
 
-function announcement(line: string): Announce | undefined {
-  try {
-    const msg: unknown = JSON.parse(line);
-    return isRecord(msg) && msg.event === "listening" ? (msg as unknown as Announce) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describe(a: Announce): string[] {
-  const ray = raySettingsFromWire(a.ray);
+function describe(a: ServeAnnouncement): string[] {
+  const ray = a.ray;
   const connectTo = a.endpoint.replace(/^tcp:\/\/(0\.0\.0\.0|\*|\[::\])/, "tcp://HOST");
   const clients =
-    a.allow_list === null ? "any client that has the server public key" : `${a.allow_list} allowed client key(s)`;
+    a.allowList === null ? "any client that has the server public key" : `${a.allowList} allowed client key(s)`;
   return [
     `lmprobe worker serving on ${a.endpoint} (pid ${a.pid}), CURVE on, clients: ${clients}`,
-    `server public key: ${a.server_public_key}`,
-    `  (${a.keys_created ? "new key pair" : "key pair"} in ${a.key_folder}; the secret key stays there)`,
+    `server public key: ${a.serverPublicKey}`,
+    `  (${a.keysCreated ? "new key pair" : "key pair"} in ${a.keyFolder}; the secret key stays there)`,
     "connect with:",
-    `  ${REMOTE_ENV.endpoint}=${connectTo} ${REMOTE_ENV.serverPublicKey}='${a.server_public_key}'`,
-    `  new PythonRuntime({ connect: { endpoint: "${connectTo}", serverPublicKey: "${a.server_public_key}" } })`,
+    `  ${REMOTE_ENV.endpoint}=${connectTo} ${REMOTE_ENV.serverPublicKey}='${a.serverPublicKey}'`,
+    `  new PythonRuntime({ connect: { endpoint: "${connectTo}", serverPublicKey: "${a.serverPublicKey}" } })`,
     "Models load from this machine's disk. Stop with Ctrl-C (SIGINT) or SIGTERM.",
     ...(ray
       ? [
@@ -136,7 +116,7 @@ export async function workerServe(
   process.on("SIGTERM", stop);
   let announced = false;
   createInterface({ input: child.stdout }).on("line", (line) => {
-    const a = announced ? undefined : announcement(line);
+    const a = announced ? undefined : serveAnnouncementFromWire(line);
     if (a) {
       announced = true;
       for (const text of describe(a)) out(text);

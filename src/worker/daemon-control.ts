@@ -11,6 +11,7 @@ import { ensurePythonEnv } from "../env/python-env.js";
 import { ensureRay } from "../env/ray-env.js";
 import type { ProgressEvent } from "../types.js";
 import type { WireBody } from "../protocol/wire-values.js";
+import { workerStatusFromWire, type WorkerStatus } from "../protocol/worker-status.js";
 import { readDiscovery, type DaemonInfo, type Discovery } from "./daemon-discovery.js";
 import { logTail } from "./daemon-handle.js";
 import { withLock } from "./daemon-lock.js";
@@ -153,11 +154,11 @@ export async function startDaemon(options: StartDaemonOptions): Promise<StartedD
 }
 
 /** The status a daemon reports (pid, uptime, clients, models, memory), or the reason there is none. */
-export async function daemonStatus(): Promise<{ status: WireBody } | { none: string }> {
+export async function daemonStatus(): Promise<{ status: WorkerStatus } | { none: string }> {
   const found = readDiscovery(daemonDir());
   if (!found.ok) return { none: found.message };
   try {
-    return { status: await controlRequest(found.info.endpoint, "status") };
+    return { status: workerStatusFromWire(await controlRequest(found.info.endpoint, "status")) };
   } catch (err) {
     return { none: `the daemon (pid ${found.info.pid}) does not answer: ${String(err)}` };
   }

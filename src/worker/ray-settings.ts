@@ -6,7 +6,7 @@
  * cluster uses only a daemon of the same cluster, actor count and resources.
  */
 import type { WorkerRaySettings } from "../protocol/messages.js";
-import { isRecord } from "../internal/unknown-values.js";
+export { raySettingsFromWire } from "../protocol/worker-status.js";
 import { RAY_ENV } from "./ray-options.js";
 
 /** The cluster of a worker, or null for local extraction. */
@@ -23,16 +23,6 @@ export function raySettingsOf(rayEnv: Record<string, string> | undefined): RaySe
     workers: workers ? Number(workers) : null,
     resources: resources ? (JSON.parse(resources) as Record<string, number>) : {},
   };
-}
-
-/** A worker's report (discovery file, `hello`, status) read defensively: anything malformed is null. */
-export function raySettingsFromWire(raw: unknown): RaySettings | null {
-  if (!isRecord(raw) || typeof raw.address !== "string") return null;
-  const workers = typeof raw.workers === "number" ? raw.workers : null;
-  const resources: Record<string, number> = {};
-  if (isRecord(raw.resources))
-    for (const [k, v] of Object.entries(raw.resources)) if (typeof v === "number") resources[k] = v;
-  return { address: raw.address, workers, resources };
 }
 
 const sortedEntries = (r: Record<string, number>) =>

@@ -75,8 +75,8 @@ describe("lmprobe worker (daemon)", () => {
     for (const out of [a.stdout, b.stdout]) expect(out).toContain(`pid ${pid}`);
     expect(readFileSync(discoveryPath, "utf8")).toContain(`"pid": ${pid}`);
     const s = await status();
-    expect(s).toMatchObject({ running: true, pid, models: [], idle_timeout_s: 600 });
-    expect(Number(s.rss_bytes)).toBeGreaterThan(0);
+    expect(s).toMatchObject({ running: true, pid, models: [], idleTimeoutSeconds: 600 });
+    expect(Number(s.rssBytes)).toBeGreaterThan(0);
   });
 
   it("two Node processes use the daemon at once, each with its own progress and results", async () => {
@@ -127,7 +127,7 @@ describe("lmprobe worker (daemon)", () => {
     expect(killed.all).not.toContain("FINISHED");
     await until(
       "the daemon to cancel the dead client's request",
-      async () => (await status()).requests_in_flight === 0,
+      async () => (await status()).requestsInFlight === 0,
     );
     expect(readFileSync(join(dir, "daemon.log"), "utf8")).toMatch(
       /a client disconnected with \d+ request\(s\) in flight: cancelled/,
