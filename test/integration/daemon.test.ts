@@ -125,10 +125,7 @@ describe("lmprobe worker (daemon)", () => {
     victim.kill("SIGKILL");
     const killed = await victim;
     expect(killed.all).not.toContain("FINISHED");
-    await until(
-      "the daemon to cancel the dead client's request",
-      async () => (await status()).requestsInFlight === 0,
-    );
+    await until("the daemon to cancel the dead client's request", async () => (await status()).requestsInFlight === 0);
     expect(readFileSync(join(dir, "daemon.log"), "utf8")).toMatch(
       /a client disconnected with \d+ request\(s\) in flight: cancelled/,
     );
