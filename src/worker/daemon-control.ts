@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { InvalidOptionError, TimeoutError, WorkerStartError } from "../errors.js";
 import { ensurePythonEnv } from "../env/python-env.js";
@@ -111,6 +112,7 @@ export async function startDaemon(options: StartDaemonOptions): Promise<StartedD
     if (running) return { info: running.info, started: false, log: files.log };
     const previous = readDiscovery(dir);
     if (!previous.ok && previous.problem === "stale") removeStale(previous);
+    if (!previous.ok && previous.problem === "protocol") await stopOlderDaemon(previous, 10_000); // replaced
     const pyEnv = await ensurePythonEnv(options.onProgress ? { onProgress: options.onProgress } : {});
     if (options.rayEnv) await ensureRay(pyEnv, options.onProgress); // the managed venv installs the extra
     const python = pyEnv.python;
@@ -173,10 +175,36 @@ export async function stopDaemon(graceMs = 10_000): Promise<{ pid: number } | { 
   const found = readDiscovery(dir);
   if (!found.ok) {
     if (found.problem === "stale") removeStale(found);
+    if (found.problem === "protocol") return stopOlderDaemon(found, graceMs);
     return { none: found.message };
   }
   const { pid, endpoint } = found.info;
   await controlRequest(endpoint, "shutdown", { daemon: true }).catch(() => undefined);
+  return terminate(dir, pid, endpoint, graceMs);
+}
+
+/**
+ * A daemon of another protocol version (the SDK was upgraded under it): its `shutdown` may not be
+ * understood, but any reply proves a worker listens at the file's endpoint, so the live pid the
+ * private file names is that daemon and not a process that reused the pid of one long gone. Without a
+ * reply nothing is signalled.
+ */
+async function stopOlderDaemon(
+  found: Discovery & { ok: false },
+  graceMs: number,
+): Promise<{ pid: number } | { none: string }> {
+  const { pid, endpoint } = found;
+  if (pid === undefined || endpoint === undefined) return { none: found.message };
+  const answered = await controlRequest(endpoint, "shutdown", { daemon: true }, 3000).then(
+    () => true,
+    (err: unknown) => !(err instanceof TimeoutError),
+  );
+  if (!answered) return { none: `${found.message}; it does not answer at ${endpoint}, so pid ${pid} was left alone` };
+  return terminate(dirname(found.path), pid, endpoint, graceMs);
+}
+
+/** Waits for `pid` to exit after its shutdown request, then SIGTERM, then SIGKILL; cleans up after it. */
+async function terminate(dir: string, pid: number, endpoint: string, graceMs: number): Promise<{ pid: number }> {
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     const deadline = Date.now() + graceMs;
     while (pidAlive(pid) && Date.now() < deadline) await sleep(100);

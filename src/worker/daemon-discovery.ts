@@ -103,12 +103,15 @@ export function readDiscovery(dir: string): Discovery {
       endpoint: info.endpoint,
     };
   if (info.protocol !== PROTOCOL_VERSION)
-    return fail(
-      "protocol",
-      `the daemon (pid ${info.pid}) speaks protocol ${info.protocol}, this SDK ${PROTOCOL_VERSION}: restart it ` +
-        "(lmprobe worker stop && lmprobe worker start)",
-      info.pid,
-    );
+    return {
+      ...fail(
+        "protocol",
+        `the daemon (pid ${info.pid}) speaks protocol ${info.protocol}, this SDK ${PROTOCOL_VERSION}: ` +
+          "`lmprobe worker start` replaces it (or `lmprobe worker stop` stops it)",
+        info.pid,
+      ),
+      endpoint: info.endpoint,
+    };
   const socketFolder = dirname(info.endpoint.slice("ipc://".length));
   let sockStat: Stats;
   try {

@@ -2,8 +2,9 @@
  * The long-lived worker ("daemon", issue 13 item 1) and its faults, with the real worker, real
  * ZeroMQ and real child Node processes against dist/: `lmprobe worker start|status|stop`, two
  * clients at once, a client killed mid-call, the daemon killed mid-call, discovery files that must
- * not be trusted, the idle timeout. Everything lives in a private LMPROBE_DAEMON_DIR (never the
- * user's daemon); every daemon started here is killed by pid in afterAll. Waits are hang guards.
+ * not be trusted, a daemon of an older protocol, the idle timeout. Everything lives in a private
+ * LMPROBE_DAEMON_DIR (never the user's daemon); every daemon started here is killed by pid in
+ * afterAll. Waits are hang guards.
  */
 import { chmodSync, chownSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { Probe, PythonRuntime, WorkerExitedError } from "../../src/index.js";
 import { readDiscovery } from "../../src/worker/daemon-discovery.js";
 import { attachDaemon } from "../../src/worker/daemon-attach.js";
 import { pidAlive } from "../../src/worker/pid-alive.js";
+import { PROTOCOL_VERSION } from "../../src/protocol/version.js";
 import { freshDir, manyPrompts } from "../helpers/cache.js";
 import { CATS, DOGS } from "../helpers/prompts.js";
 
@@ -221,6 +223,39 @@ describe("lmprobe worker (daemon)", () => {
     const probe = new Probe({ model: models.llama.path, layers: 1, runtime: attached, cacheDir: freshDir() });
     await probe.fit([...CATS.slice(0, 4), ...DOGS.slice(0, 4)], [1, 1, 1, 1, 0, 0, 0, 0]);
     expect(await attached.pid()).not.toBe(pid);
+  });
+
+  it("a daemon of an older protocol: `worker start` replaces it, `worker stop` stops it", async () => {
+    // A real daemon whose discovery file says it speaks an older protocol, as one started before an upgrade.
+    const olden = () => {
+      const content = JSON.parse(readFileSync(discoveryPath, "utf8")) as Record<string, unknown>;
+      writeFileSync(discoveryPath, JSON.stringify({ ...content, protocol: PROTOCOL_VERSION - 1 }));
+    };
+    const old = await startDaemon("--idle-timeout", "10m");
+    olden();
+    const replaced = await cli("start", "--idle-timeout", "10m");
+    expect(replaced.exitCode, replaced.stderr).toBe(0);
+    expect(replaced.stdout).toMatch(/^started: pid \d+/);
+    const fresh = discovered();
+    expect(fresh).not.toBe(old);
+    await until("the older daemon to exit", () => !pidAlive(old));
+    olden();
+    const stopped = await cli("stop");
+    expect(stopped.stdout).toBe(`stopped: pid ${fresh}`);
+    await until("the stopped daemon to exit", () => !pidAlive(fresh));
+    // A live pid in such a file that no worker answers for (a pid reused since) is never signalled.
+    const bystander = execa("sleep", ["600"], { reject: false });
+    const endpoint = `ipc://${dir}/nobody/w.sock`;
+    const file = { endpoint, pid: bystander.pid, uid: process.getuid!(), protocol: PROTOCOL_VERSION - 1 };
+    writeFileSync(discoveryPath, JSON.stringify(file), { mode: 0o600 });
+    try {
+      const left = await cli("stop");
+      expect(left.stdout).toContain(`pid ${bystander.pid} was left alone`);
+      expect(pidAlive(bystander.pid!)).toBe(true);
+    } finally {
+      bystander.kill("SIGKILL");
+      await bystander;
+    }
   });
 
   it("an idle daemon exits by itself after --idle-timeout", async () => {
