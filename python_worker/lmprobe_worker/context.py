@@ -31,4 +31,4 @@ class RequestContext:
 
 
 Handler = Callable[[Any, RequestContext], Any]
-"""A request handler: (request body, context) -> reply body (see ``messages.py`` for both)."""
+"""A request handler: (request body, context) -> reply body (see ``messages.py`` and ``messages_tools.py``)."""

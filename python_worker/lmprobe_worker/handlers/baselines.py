@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..context import RequestContext
-from ..messages import BaselineFitReply, BaselineFitRequest, BaselinePredictReply, BaselinePredictRequest
+from ..messages_tools import BaselineFitReply, BaselineFitRequest, BaselinePredictReply, BaselinePredictRequest
 
 
 def baseline_fit(body: BaselineFitRequest, _ctx: RequestContext) -> BaselineFitReply:

@@ -15,7 +15,7 @@ from importlib import metadata
 
 from ..context import RequestContext
 from ..errors import WorkerFailure
-from ..messages import ExportNativeReply, ExportNativeRequest
+from ..messages_tools import ExportNativeReply, ExportNativeRequest
 
 
 def _version(dist: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from ..context import RequestContext
 from ..embedded import file_sha256
 from ..errors import WorkerFailure
-from ..messages import ModelResolveReply, ModelResolveRequest
+from ..messages_tools import ModelResolveReply, ModelResolveRequest
 
 _EMBEDDED = "embedded:"
 # (folder, stat signature) -> digest: hashing a folder's weights costs seconds, once per serve.

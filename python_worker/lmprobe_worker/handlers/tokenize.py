@@ -8,7 +8,7 @@ applied; see extraction/chat.py), so token k here is row k of an ``extract`` wit
 from __future__ import annotations
 
 from ..context import RequestContext
-from ..messages import TokenizeReply, TokenizeRequest
+from ..messages_tools import TokenizeReply, TokenizeRequest
 from .extract import _check_prompts, _roles
 
 
