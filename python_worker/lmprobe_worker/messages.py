@@ -82,6 +82,7 @@ class RaySettings(TypedDict):
     address: str
     workers: int | None  # None: one actor per GPU of the cluster, else 1
     resources: dict[str, float]  # what each actor reserves; {}: the default
+    threads: int | None  # torch threads per actor; None: what Ray gives it
 
 
 class HelloReply(TypedDict):

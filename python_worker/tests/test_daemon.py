@@ -99,7 +99,8 @@ def test_a_ray_daemon_names_its_cluster_in_discovery_status_and_hello_without_im
     worker_env, tmp_path
 ) -> None:
     ray_env = {"LMPROBE_RAY_ADDRESS": "127.0.0.1:1", "LMPROBE_RAY_WORKERS": "2", "LMPROBE_RAY_RESOURCES": '{"CPU": 1}'}
-    expected = {"address": "127.0.0.1:1", "workers": 2, "resources": {"CPU": 1.0}}
+    ray_env["LMPROBE_RAY_TORCH_THREADS"] = "2"
+    expected = {"address": "127.0.0.1:1", "workers": 2, "resources": {"CPU": 1.0}, "threads": 2}
     with running_daemon({**worker_env, **ray_env}, tmp_path / "d") as (_proc, info):
         assert info["ray"] == expected  # no cluster at that address: nothing here connects to it
         ctx = zmq.Context()

@@ -170,7 +170,8 @@ inference pooling activation:max / activation:min.
 Options:
   --force       replace OUT_DIR when it already holds a native export
   -h, --help    show this help`,
-  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE] [--ray ADDRESS [--ray-workers N]]
+  worker: `Usage: lmprobe worker start [--idle-timeout 30m] [--model-memory SIZE]
+                           [--ray ADDRESS [--ray-workers N] [--ray-threads N]]
        lmprobe worker status | stop   [--json]
 
 A long-lived worker ("daemon") that every process of this user with this LMPROBE_HOME uses
@@ -190,15 +191,18 @@ Options:
                       ADDRESS\` is the same as worker start --ray ADDRESS
   --ray-workers N     Ray actors, each loading the model once (default: LMPROBE_RAY_WORKERS, else
                       one per GPU of the cluster, else 1)
+  --ray-threads N     torch threads in each actor (default: LMPROBE_RAY_TORCH_THREADS, else what Ray
+                      gives it); on CPU, the local worker's count gives bit-identical activations
   --json              print one JSON object
   -h, --help          show this help
 
 A runtime without a ray option uses a Ray-backed daemon like any other (the local path's batches
-and numbers; on CPU bit for bit when LMPROBE_RAY_TORCH_THREADS is the local thread count); a runtime
-with ray (or LMPROBE_RAY_ADDRESS) uses it only when the cluster and actor count match, else it
-starts its own worker.
+and numbers; on CPU bit for bit when --ray-threads is the local thread count); a runtime
+with ray (or LMPROBE_RAY_ADDRESS) uses it only when the cluster, actors, resources and threads
+match, else it starts its own worker.
 
-Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE] [--ray ADDRESS [--ray-workers N]]
+Usage: lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE]
+                           [--ray ADDRESS [--ray-workers N] [--ray-threads N]]
 
 Serve a worker in the foreground on TCP, authenticated and encrypted with ZeroMQ CURVE, for
 PythonRuntime({ connect }) on other machines. The first serve generates a server key pair in DIR
@@ -215,6 +219,7 @@ Options:
                           # comments); default: any client that has the server public key
   --ray ADDRESS           shard extractions over that Ray cluster's actors (default: LMPROBE_RAY_ADDRESS)
   --ray-workers N         Ray actors (default: LMPROBE_RAY_WORKERS, else one per GPU, else 1)
+  --ray-threads N         torch threads in each actor (default: LMPROBE_RAY_TORCH_THREADS, else Ray's)
   -h, --help              show this help
 
 Clients: LMPROBE_WORKER_CONNECT=tcp://HOST:PORT LMPROBE_WORKER_SERVER_KEY=KEY

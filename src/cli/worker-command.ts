@@ -64,10 +64,11 @@ export async function workerCommand(args: string[], out: (line: string) => void)
       "model-memory": { type: "string" },
       ray: { type: "string" },
       "ray-workers": { type: "string" },
+      "ray-threads": { type: "string" },
       json: { type: "boolean" },
     },
   });
-  const startOnly = ["idle-timeout", "model-memory", "ray", "ray-workers"] as const;
+  const startOnly = ["idle-timeout", "model-memory", "ray", "ray-workers", "ray-threads"] as const;
   const misplaced = startOnly.find((name) => values[name] !== undefined);
   if (action !== "start" && misplaced !== undefined)
     throw new InvalidOptionError(
@@ -81,7 +82,10 @@ export async function workerCommand(args: string[], out: (line: string) => void)
       const idleTimeoutS = durationOption("--idle-timeout", values["idle-timeout"] ?? "30m");
       const modelMemory = values["model-memory"];
       // Checked before Python starts; without --ray, LMPROBE_RAY_* of this shell (checked the same way).
-      const rayEnv = rayFlagsEnv({ ray: values.ray, rayWorkers: values["ray-workers"] }, process.env);
+      const rayEnv = rayFlagsEnv(
+        { ray: values.ray, rayWorkers: values["ray-workers"], rayThreads: values["ray-threads"] },
+        process.env,
+      );
       const started = await startDaemon({
         idleTimeoutS,
         modelMemoryBytes: modelMemory !== undefined ? bytesOption("--model-memory", modelMemory) : undefined,

@@ -1,6 +1,6 @@
 /**
  * `lmprobe worker serve --bind tcp://HOST:PORT [--keys DIR] [--allow FILE] [--ray ADDRESS
- * [--ray-workers N]]`: a worker in the foreground on TCP with CURVE, for clients on other machines
+ * [--ray-workers N] [--ray-threads N]]`: a worker in the foreground on TCP with CURVE, for clients on other machines
  * (`PythonRuntime({ connect })`), optionally sharding its extractions over a Ray cluster.
  * The Python worker generates or reads the server key pair and runs the ZAP authenticator
  * (python_worker/lmprobe_worker/curve.py); this command starts it, prints the public key and how
@@ -46,6 +46,7 @@ function parseServe(args: string[]): ServeSettings {
       allow: { type: "string" },
       ray: { type: "string" },
       "ray-workers": { type: "string" },
+      "ray-threads": { type: "string" },
     },
   });
   const bind = values.bind;
@@ -61,7 +62,8 @@ function parseServe(args: string[]): ServeSettings {
   if (allow !== undefined && !(existsSync(allow) && statSync(allow).isFile()))
     throw new InvalidOptionError("--allow", `--allow ${values.allow}: no such file (one client public key per line).`);
   // Without --ray, LMPROBE_RAY_* of this shell, checked the same way (the worker gets only checked ones).
-  const rayEnv = rayFlagsEnv({ ray: values.ray, rayWorkers: values["ray-workers"] }, process.env);
+  const flags = { ray: values.ray, rayWorkers: values["ray-workers"], rayThreads: values["ray-threads"] };
+  const rayEnv = rayFlagsEnv(flags, process.env);
   return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow, rayEnv };
 }
 

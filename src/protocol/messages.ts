@@ -22,6 +22,8 @@ export interface WorkerRaySettings {
   workers: number | null;
   /** What each actor reserves; `{}`: the default (one GPU, else one CPU). */
   resources: Record<string, number>;
+  /** torch threads in each actor; null (or absent, from an older worker): what Ray gives it. */
+  threads?: number | null;
 }
 
 /** What the worker reports about itself in the `hello` handshake. */

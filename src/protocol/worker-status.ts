@@ -55,7 +55,8 @@ export function raySettingsFromWire(raw: unknown): WorkerRaySettings | null {
   const resources: Record<string, number> = {};
   if (isRecord(raw.resources))
     for (const [k, v] of Object.entries(raw.resources)) if (typeof v === "number") resources[k] = v;
-  return { address: raw.address, workers, resources };
+  const threads = typeof raw.threads === "number" ? raw.threads : null;
+  return { address: raw.address, workers, resources, threads };
 }
 
 /** The `status` reply, camelCased. */

@@ -1,10 +1,10 @@
 /**
- * The `ray` option of {@link PythonRuntime} (else `LMPROBE_RAY_ADDRESS` / `LMPROBE_RAY_WORKERS`):
+ * The `ray` option of {@link PythonRuntime} (else the `LMPROBE_RAY_*` variables, {@link RAY_ENV}):
  * the Ray cluster a child worker fans its extractions out over (README "Scale-out on Ray").
  * Checked with zod before Python starts; the worker receives it as `LMPROBE_RAY_*` variables
  * (python_worker/lmprobe_worker/ray_pool/config.py), so the worker protocol does not change. One
  * schema for the three ways to name a cluster: the option, the variables, and the `--ray` /
- * `--ray-workers` flags of `lmprobe worker start|serve`; errors name what the user wrote.
+ * `--ray-workers` / `--ray-threads` flags of `lmprobe worker start|serve`; errors name what the user wrote.
  */
 import { inspect } from "node:util";
 import { z } from "zod";
@@ -24,6 +24,12 @@ export interface RayOptions {
    * cluster has GPUs, else one CPU.
    */
   resourcesPerWorker?: Record<string, number>;
+  /**
+   * torch's intra-op threads in each actor. Default: what Ray gives the actor (its `CPU`
+   * reservation, 1 by default). On CPU, matrix products split their sums by thread count: set it to
+   * the local worker's thread count for activations bit-identical to a local worker's.
+   */
+  threadsPerWorker?: number;
 }
 
 /** The environment variables that name a cluster when `ray` is not given. */
@@ -31,10 +37,11 @@ export const RAY_ENV = {
   address: "LMPROBE_RAY_ADDRESS",
   workers: "LMPROBE_RAY_WORKERS",
   resourcesPerWorker: "LMPROBE_RAY_RESOURCES",
+  threadsPerWorker: "LMPROBE_RAY_TORCH_THREADS",
 } as const;
 
 /** The command-line flags of `lmprobe worker start|serve` that name a cluster. */
-export const RAY_FLAGS = { address: "--ray", workers: "--ray-workers" } as const;
+export const RAY_FLAGS = { address: "--ray", workers: "--ray-workers", threadsPerWorker: "--ray-threads" } as const;
 
 type Field = keyof typeof RAY_ENV;
 
@@ -48,6 +55,7 @@ const schema = z.strictObject({
   }),
   workers: z.number().int().min(1).max(4096).optional(),
   resourcesPerWorker: z.record(z.string().regex(/^[A-Za-z_][\w.-]*$/), z.number().finite().min(0)).optional(),
+  threadsPerWorker: z.number().int().min(1).max(1024).optional(),
 });
 
 const FIX: Record<Field, string> = {
@@ -55,6 +63,7 @@ const FIX: Record<Field, string> = {
   workers: "must be an integer from 1 to 4096 (the number of extraction actors)",
   resourcesPerWorker:
     'must map resource names to numbers ≥ 0, e.g. { CPU: 2 } or { GPU: 1, "accelerator_type:H100": 0.01 }',
+  threadsPerWorker: "must be an integer from 1 to 1024 (torch threads in each actor)",
 };
 
 /** A count as written (`"2"`), a number when it is digits, else the text (zod then says what was wrong). */
@@ -74,11 +83,12 @@ function checked(raw: Record<string, unknown>, nameOf: (field: Field) => string)
     const shown = raw[field];
     throw new InvalidOptionError(name, `${name} ${FIX[field as Field]}, got ${inspect(shown, { depth: 2 })}.`);
   }
-  const { address, workers, resourcesPerWorker } = parsed.data;
+  const { address, workers, resourcesPerWorker, threadsPerWorker } = parsed.data;
   return {
     [RAY_ENV.address]: address,
     ...(workers !== undefined ? { [RAY_ENV.workers]: String(workers) } : {}),
     ...(resourcesPerWorker ? { [RAY_ENV.resourcesPerWorker]: JSON.stringify(resourcesPerWorker) } : {}),
+    ...(threadsPerWorker !== undefined ? { [RAY_ENV.threadsPerWorker]: String(threadsPerWorker) } : {}),
   };
 }
 
@@ -87,6 +97,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> | undef
   const address = env[RAY_ENV.address]?.trim();
   if (!address) return undefined;
   const workers = env[RAY_ENV.workers]?.trim();
+  const threads = env[RAY_ENV.threadsPerWorker]?.trim();
   const resources = env[RAY_ENV.resourcesPerWorker]?.trim();
   let resourcesPerWorker: unknown;
   if (resources) {
@@ -103,6 +114,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, string> | undef
     address,
     ...(workers ? { workers: count(workers) } : {}),
     ...(resources ? { resourcesPerWorker } : {}),
+    ...(threads ? { threadsPerWorker: count(threads) } : {}),
   };
   return checked(raw, (field) => RAY_ENV[field]);
 }
@@ -130,21 +142,28 @@ export function rayWorkerEnv(
 
 /**
  * The `LMPROBE_RAY_*` variables of a daemon or served worker (`lmprobe worker start|serve`): from
- * `--ray ADDRESS [--ray-workers N]`, else from the `LMPROBE_RAY_*` variables of `env`, else none.
- * @throws {InvalidOptionError} `INVALID_OPTION` naming `--ray` / `--ray-workers` (or the variable).
+ * `--ray ADDRESS [--ray-workers N] [--ray-threads N]`, else from the `LMPROBE_RAY_*` variables of
+ * `env`, else none.
+ * @throws {InvalidOptionError} `INVALID_OPTION` naming the flag (or the variable) and the fix.
  */
 export function rayFlagsEnv(
-  flags: { ray?: string | undefined; rayWorkers?: string | undefined },
+  flags: { ray?: string | undefined; rayWorkers?: string | undefined; rayThreads?: string | undefined },
   env: NodeJS.ProcessEnv,
 ): Record<string, string> | undefined {
   if (flags.ray === undefined) {
-    if (flags.rayWorkers !== undefined)
-      throw new InvalidOptionError(RAY_FLAGS.workers, "--ray-workers needs --ray ADDRESS (the cluster's head).");
+    const stray =
+      flags.rayWorkers !== undefined
+        ? RAY_FLAGS.workers
+        : flags.rayThreads !== undefined
+          ? RAY_FLAGS.threadsPerWorker
+          : undefined;
+    if (stray) throw new InvalidOptionError(stray, `${stray} needs --ray ADDRESS (the cluster's head).`);
     return fromEnvironment(env);
   }
   const raw = {
     address: flags.ray.trim(),
     ...(flags.rayWorkers !== undefined ? { workers: count(flags.rayWorkers.trim()) } : {}),
+    ...(flags.rayThreads !== undefined ? { threadsPerWorker: count(flags.rayThreads.trim()) } : {}),
   };
-  return checked(raw, (field) => (field === "workers" ? RAY_FLAGS.workers : RAY_FLAGS.address));
+  return checked(raw, (field) => (field === "resourcesPerWorker" ? RAY_FLAGS.address : RAY_FLAGS[field]));
 }

@@ -18,28 +18,36 @@ export function raySettingsOf(rayEnv: Record<string, string> | undefined): RaySe
   if (!rayEnv || !address) return null;
   const workers = rayEnv[RAY_ENV.workers];
   const resources = rayEnv[RAY_ENV.resourcesPerWorker];
+  const threads = rayEnv[RAY_ENV.threadsPerWorker];
   return {
     address,
     workers: workers ? Number(workers) : null,
     resources: resources ? (JSON.parse(resources) as Record<string, number>) : {},
+    threads: threads ? Number(threads) : null,
   };
 }
 
 const sortedEntries = (r: Record<string, number>) =>
   JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
 
-/** True when both name the same cluster, actor count and resources per actor (or both are local). */
+/**
+ * True when both name the same cluster, actor count, resources and torch threads per actor (or both
+ * are local): the threads are part of it, since on CPU they change the last bits of the activations.
+ */
 export function sameRay(a: RaySettings | null, b: RaySettings | null): boolean {
   if (a === null || b === null) return a === b;
   return (
-    a.address === b.address && a.workers === b.workers && sortedEntries(a.resources) === sortedEntries(b.resources)
+    a.address === b.address &&
+    a.workers === b.workers &&
+    (a.threads ?? null) === (b.threads ?? null) &&
+    sortedEntries(a.resources) === sortedEntries(b.resources)
   );
 }
 
 /**
  * A worker's environment: `base` without the `LMPROBE_RAY_*` variables that name a cluster (an
  * inherited, unchecked one must not slip through), plus the checked `rayEnv`. Other `LMPROBE_RAY_*`
- * knobs (the actor start timeout) pass through.
+ * knobs (the actor start timeout, test hooks) pass through.
  */
 export function withRayEnv(
   base: NodeJS.ProcessEnv,
@@ -55,5 +63,6 @@ export function describeRay(s: RaySettings | null): string {
   if (s === null) return "off (local extraction)";
   const actors = s.workers === null ? "one actor per GPU (else 1)" : `${s.workers} actor${s.workers === 1 ? "" : "s"}`;
   const res = Object.keys(s.resources).length ? `, each ${JSON.stringify(s.resources)}` : "";
-  return `${s.address}, ${actors}${res}`;
+  const threads = s.threads ? `, ${s.threads} torch thread${s.threads === 1 ? "" : "s"} each` : "";
+  return `${s.address}, ${actors}${res}${threads}`;
 }

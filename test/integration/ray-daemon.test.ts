@@ -89,7 +89,7 @@ describe.skipIf(rayMissing !== undefined)("lmprobe worker start --ray (a Ray-bac
     const pid = discovered();
     expect(started.stdout).toContain(`started: pid ${pid}`);
     expect(started.stdout).toContain(`Ray: ${address}, 2 actors`);
-    const ray = { address, workers: 2, resources: {} };
+    const ray = { address, workers: 2, resources: {}, threads: null };
     expect(readDiscovery(dir)).toMatchObject({ ok: true, info: { pid, ray } });
     const status = JSON.parse((await cli("status", "--json")).stdout) as Record<string, unknown>;
     expect(status).toMatchObject({ running: true, pid, ray });
@@ -128,7 +128,7 @@ describe.skipIf(rayMissing !== undefined)("lmprobe worker start --ray (a Ray-bac
       const other = runtime({ daemon: "auto", ray }); // allowed a daemon, but not this one
       const info = await other.ready();
       expect(info.pid).not.toBe(pid);
-      expect(info.ray).toEqual({ ...ray, resources: {} });
+      expect(info.ray).toEqual({ ...ray, resources: {}, threads: null });
       await other.close();
     }
   }, 300_000);
@@ -158,7 +158,7 @@ describe.skipIf(rayMissing !== undefined)("lmprobe worker start --ray (a Ray-bac
     const client = runtime({ connect: { endpoint: served.endpoint, serverPublicKey: served.serverPublicKey } });
     const info = await client.ready();
     expect(info.pid).toBe(served.pid);
-    expect(info.ray).toEqual({ address, workers: 2, resources: {} });
+    expect(info.ray).toEqual({ address, workers: 2, resources: {}, threads: null });
     expect(client.rayWorkers).toBe(2);
   }, 300_000);
 });

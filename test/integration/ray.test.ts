@@ -153,8 +153,8 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
     const ownThreads = await compare(ray);
     await ray.close(); // its actors hold the cluster's 2 CPUs
     await using matched = new PythonRuntime({
-      ray: { address: cluster!.address, workers: 2 },
-      env: { LMPROBE_RAY_TORCH_THREADS: String(threads), LMPROBE_RAY_START_TIMEOUT_S: "120" },
+      ray: { address: cluster!.address, workers: 2, threadsPerWorker: threads },
+      env: { LMPROBE_RAY_START_TIMEOUT_S: "120" },
     });
     const sameThreads = await compare(matched);
     console.info(
@@ -162,7 +162,7 @@ describe.skipIf(rayMissing !== undefined)("extraction on a Ray cluster", () => {
         `max |Δ| ${ownThreads.worst.toExponential(2)} (${ownThreads.relative.toExponential(2)} of max |x|); ` +
         `with the local worker's ${threads}: identical ${sameThreads.identical}`,
     );
-    // With the local worker's thread count (LMPROBE_RAY_TORCH_THREADS): bit for bit.
+    // With the local worker's thread count (ray.threadsPerWorker): bit for bit.
     expect(sameThreads).toMatchObject({ identical: true, worst: 0 });
     expect(ownThreads.relative).toBeLessThan(1e-4);
   }, 300_000);

@@ -31,6 +31,7 @@ describe("PythonRuntime({ ray })", () => {
     [{ address: "head:6379", workers: 1.5 }, "ray.workers", "integer from 1"],
     [{ address: "head:6379", resourcesPerWorker: { CPU: -1 } }, "ray.resourcesPerWorker", "numbers ≥ 0"],
     [{ address: "head:6379", resourcesPerWorker: { GPU: Number.NaN } }, "ray.resourcesPerWorker", "numbers ≥ 0"],
+    [{ address: "head:6379", threadsPerWorker: 0 }, "ray.threadsPerWorker", "integer from 1 to 1024"],
     [{ address: "head:6379", worker: 2 }, "ray", "unknown: worker"],
   ])("refuses %o naming %s", (ray, option, fix) => {
     const err = refused(() => new PythonRuntime({ ray: ray as unknown as RayOptions }));
@@ -66,16 +67,28 @@ describe("PythonRuntime({ ray })", () => {
       LMPROBE_RAY_WORKERS: "2",
     });
     expect(rayWorkerEnv(undefined, {})).toBeUndefined();
+    expect(rayWorkerEnv({ address: "auto", threadsPerWorker: 2 }, {})).toEqual({
+      LMPROBE_RAY_ADDRESS: "auto",
+      LMPROBE_RAY_TORCH_THREADS: "2",
+    });
+    const threads = { LMPROBE_RAY_ADDRESS: "auto", LMPROBE_RAY_TORCH_THREADS: "many" };
+    expect(refused(() => rayWorkerEnv(undefined, threads)).option).toBe("LMPROBE_RAY_TORCH_THREADS");
   });
 });
 
-describe("the Ray flags of lmprobe worker start|serve (--ray, --ray-workers)", () => {
+describe("the Ray flags of lmprobe worker start|serve (--ray, --ray-workers, --ray-threads)", () => {
   it("checks them with the same schema, naming the flag the user wrote", () => {
     expect(refused(() => rayFlagsEnv({ ray: "nope" }, {})).option).toBe("--ray");
     expect(refused(() => rayFlagsEnv({ ray: "nope" }, {})).message).toContain("--ray must be HOST:PORT");
     expect(refused(() => rayFlagsEnv({ ray: "head:6379", rayWorkers: "two" }, {})).option).toBe("--ray-workers");
     expect(refused(() => rayFlagsEnv({ ray: "head:6379", rayWorkers: "0" }, {})).message).toContain("integer from 1");
     expect(refused(() => rayFlagsEnv({ rayWorkers: "2" }, {})).message).toContain("--ray-workers needs --ray");
+    expect(refused(() => rayFlagsEnv({ rayThreads: "2" }, {})).option).toBe("--ray-threads");
+    expect(refused(() => rayFlagsEnv({ ray: "head:6379", rayThreads: "0" }, {})).option).toBe("--ray-threads");
+    expect(rayFlagsEnv({ ray: "head:6379", rayThreads: "2" }, {})).toEqual({
+      LMPROBE_RAY_ADDRESS: "head:6379",
+      LMPROBE_RAY_TORCH_THREADS: "2",
+    });
     expect(rayFlagsEnv({ ray: "head:6379", rayWorkers: "2" }, { LMPROBE_RAY_ADDRESS: "other:1" })).toEqual({
       LMPROBE_RAY_ADDRESS: "head:6379",
       LMPROBE_RAY_WORKERS: "2",
@@ -121,14 +134,15 @@ describe("the Ray flags of lmprobe worker start|serve (--ray, --ray-workers)", (
 describe("which daemon a runtime may use (ray-settings.ts)", () => {
   const two = raySettingsOf({ LMPROBE_RAY_ADDRESS: "h:1", LMPROBE_RAY_WORKERS: "2" });
   it("reads the variables and a worker's report into one shape", () => {
-    expect(two).toEqual({ address: "h:1", workers: 2, resources: {} });
+    expect(two).toEqual({ address: "h:1", workers: 2, resources: {}, threads: null });
     expect(raySettingsOf(undefined)).toBeNull();
     expect(raySettingsFromWire({ address: "h:1", workers: 2, resources: {} })).toEqual(two);
+    expect(raySettingsOf({ LMPROBE_RAY_ADDRESS: "h:1", LMPROBE_RAY_TORCH_THREADS: "4" })?.threads).toBe(4);
     expect(raySettingsFromWire(null)).toBeNull();
     expect(raySettingsFromWire({ workers: 2 })).toBeNull();
   });
 
-  it("the same cluster means address, actor count and resources (in any key order)", () => {
+  it("the same cluster means address, actor count, resources (in any key order) and threads", () => {
     expect(sameRay(two, { address: "h:1", workers: 2, resources: {} })).toBe(true);
     expect(sameRay(two, { address: "h:2", workers: 2, resources: {} })).toBe(false);
     expect(sameRay(two, { address: "h:1", workers: null, resources: {} })).toBe(false);
@@ -137,6 +151,9 @@ describe("which daemon a runtime may use (ray-settings.ts)", () => {
     const a = { address: "h:1", workers: 1, resources: { CPU: 1, GPU: 0 } };
     expect(sameRay(a, { ...a, resources: { GPU: 0, CPU: 1 } })).toBe(true);
     expect(sameRay(a, { ...a, resources: { CPU: 2, GPU: 0 } })).toBe(false);
+    // Threads change the last bits of CPU activations: a daemon with other threads is another worker.
+    expect(sameRay({ ...a, threads: 2 }, { ...a, threads: 2 })).toBe(true);
+    expect(sameRay({ ...a, threads: 2 }, a)).toBe(false);
   });
 
   it("a worker's environment drops inherited cluster variables and keeps the checked ones", () => {

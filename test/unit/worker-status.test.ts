@@ -23,7 +23,7 @@ describe("workerStatusFromWire", () => {
       rss_bytes: 2048,
       max_rss_bytes: 3072,
       idle_timeout_s: 600,
-      ray: { address: "127.0.0.1:6379", workers: 2, resources: { CPU: 1 } },
+      ray: { address: "127.0.0.1:6379", workers: 2, resources: { CPU: 1 }, threads: 2 },
     };
     expect(workerStatusFromWire(wire)).toEqual({
       pid: 42,
@@ -40,7 +40,7 @@ describe("workerStatusFromWire", () => {
       rssBytes: 2048,
       maxRssBytes: 3072,
       idleTimeoutSeconds: 600,
-      ray: { address: "127.0.0.1:6379", workers: 2, resources: { CPU: 1 } },
+      ray: { address: "127.0.0.1:6379", workers: 2, resources: { CPU: 1 }, threads: 2 },
     });
   });
 

@@ -24,9 +24,10 @@ class RayConfig:
     workers: int | None  # None: one per GPU of the cluster, else 1
     resources: dict[str, float] = field(default_factory=dict)  # "CPU", "GPU", custom resources
     start_timeout_s: float = 300.0  # actors that cannot be placed (too few CPUs/GPUs) fail after this
+    threads: int | None = None  # torch threads per actor; None: what Ray gives it (its CPU reservation)
 
     def key(self) -> tuple[Any, ...]:
-        return (self.address, self.workers, tuple(sorted(self.resources.items())))
+        return (self.address, self.workers, tuple(sorted(self.resources.items())), self.threads)
 
 
 def ray_config(env: dict[str, str] | None = None) -> RayConfig | None:
@@ -39,20 +40,24 @@ def ray_config(env: dict[str, str] | None = None) -> RayConfig | None:
         workers = int(env["LMPROBE_RAY_WORKERS"]) if env.get("LMPROBE_RAY_WORKERS") else None
         resources = json.loads(env.get("LMPROBE_RAY_RESOURCES") or "{}")
         timeout = float(env.get("LMPROBE_RAY_START_TIMEOUT_S") or 300)
+        threads = int(env["LMPROBE_RAY_TORCH_THREADS"]) if env.get("LMPROBE_RAY_TORCH_THREADS") else None
     except ValueError as e:
         raise WorkerFailure("BAD_REQUEST", f"malformed LMPROBE_RAY_* settings: {e}") from e
     if workers is not None and workers < 1:
         raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_WORKERS must be an integer ≥ 1")
+    if threads is not None and threads < 1:
+        raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_TORCH_THREADS must be an integer ≥ 1")
     if not isinstance(resources, dict) or not all(isinstance(v, int | float) and v >= 0 for v in resources.values()):
         raise WorkerFailure("BAD_REQUEST", "LMPROBE_RAY_RESOURCES must be a JSON object of numbers ≥ 0")
-    return RayConfig(address, workers, {str(k): float(v) for k, v in resources.items()}, timeout)
+    return RayConfig(address, workers, {str(k): float(v) for k, v in resources.items()}, timeout, threads)
 
 
 def ray_settings(env: dict[str, str] | None = None) -> dict[str, Any] | None:
     """What a worker tells its clients about its cluster (the ``hello`` reply, a daemon's discovery
-    file and status): ``{"address", "workers", "resources"}``, or None for local extraction. Reads
+    file and status): ``{"address", "workers", "resources", "threads"}``, or None for local extraction. Reads
     the environment only: Ray is not imported (a handshake must stay cheap)."""
     config = ray_config(env)
     if config is None:
         return None
-    return {"address": config.address, "workers": config.workers, "resources": dict(sorted(config.resources.items()))}
+    resources = dict(sorted(config.resources.items()))
+    return {"address": config.address, "workers": config.workers, "resources": resources, "threads": config.threads}

@@ -101,7 +101,6 @@ class ActorPool:
         res = dict(config.resources)
         cpus = res.pop("CPU", 1.0)
         gpu_each = res.pop("GPU", 1.0 if gpus > 0 else 0.0)
-        threads = int(os.environ["LMPROBE_RAY_TORCH_THREADS"]) if os.environ.get("LMPROBE_RAY_TORCH_THREADS") else None
         self._remote = ray.remote(ExtractActor).options(
             num_cpus=cpus,
             num_gpus=gpu_each,
@@ -110,7 +109,7 @@ class ActorPool:
             max_task_retries=0,
             max_concurrency=2,  # ``stop`` is served while ``run`` works
         )
-        self.args = (*spec, threads)
+        self.args = (*spec, config.threads)
         self.actors: list[Any] = []
         self.pids: dict[Any, int] = {}
         self.pending: dict[Any, Any] = {}  # model-load ref -> replacement actor still loading
