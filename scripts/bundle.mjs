@@ -1,9 +1,10 @@
 // The package's entry points as a few files (run by `npm run build` after tsc): Node 20 loads an
 // ES module graph file by file, and the SDK's ~130 modules plus zod's ~95 cost a fresh process
 // more to open and link than a cached fit attached to a daemon takes in all (issue 13; measured
-// in bench/daemon-start.mjs). Everything under dist/ stays as tsc wrote it (the CLI and the
-// declarations use it); dist/bundle/ holds `index.js` and `native.js`, with the chunks they share,
-// so one class (an error, a Probe) is the same object from either entry.
+// in bench/daemon-start.mjs). Everything under dist/ stays as tsc wrote it (the declarations, and
+// the npm scripts' `node dist/cli/main.js`); dist/bundle/ holds `index.js`, `native.js` and the
+// `lmprobe` bin `cli.js` (hashbang kept), with the chunks they share, so one class (an error, a
+// Probe) is the same object from every entry.
 // Run: node scripts/bundle.mjs [DIST]   (default: ./dist)
 import { rmSync } from "node:fs";
 import { isBuiltin } from "node:module";
@@ -19,7 +20,11 @@ const external = (id) => isBuiltin(id) || (!/^[./]/.test(id) && !INLINED.test(id
 
 rmSync(out, { recursive: true, force: true });
 await build({
-  input: { index: resolve(dist, "index.js"), native: resolve(dist, "native", "index.js") },
+  input: {
+    index: resolve(dist, "index.js"),
+    native: resolve(dist, "native", "index.js"),
+    cli: resolve(dist, "cli", "main.js"),
+  },
   platform: "node",
   external,
   // Keep every module's top-level code even where package.json says "sideEffects": false.

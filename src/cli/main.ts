@@ -4,7 +4,7 @@
  * to stdout and exits 0; a usage error prints to stderr and exits 2; a failure while running exits 1.
  */
 import { delimiter } from "node:path";
-import { execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { InvalidOptionError, LmprobeError } from "../errors.js";
 import { ensureRay } from "../env/ray-env.js";
 import { ensurePythonEnv, managedVenvTorch, torchIndexChoice } from "../env/python-env.js";
@@ -79,6 +79,7 @@ async function demoCommand(args: string[]): Promise<number> {
 async function execCommand(args: string[]): Promise<number> {
   const rest = args[0] === "--" ? args.slice(1) : args;
   const { python } = await ensurePythonEnv({ onProgress: log });
+  const execa = await loadExeca();
   const result = await execa(python, rest, {
     stdio: "inherit",
     reject: false,

@@ -9,7 +9,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { execa } from "execa";
+import { loadExeca } from "../internal/lazy-execa.js";
 import { ensurePythonEnv } from "../env/python-env.js";
 import { ensureRay } from "../env/ray-env.js";
 import { embeddedModelsDir, lmprobeHome } from "../env/paths.js";
@@ -104,6 +104,7 @@ export async function workerServe(
   const python = pyEnv.python;
   const serveArgs = ["--serve", settings.bind, "--keys", settings.keys, "--embedded-dir", embeddedModelsDir()];
   if (settings.allow) serveArgs.push("--allow", settings.allow);
+  const execa = await loadExeca();
   const child = execa(python, [...workerArgs(), ...serveArgs], {
     stdin: "ignore",
     stdout: "pipe",

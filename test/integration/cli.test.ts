@@ -1,4 +1,4 @@
-/** The `lmprobe` command, run as users run it (the built dist/ in a child process). */
+/** The `lmprobe` command, run as users run it: the published bin (the bundle) in a child process. */
 import { execa } from "execa";
 import { describe, expect, inject, it } from "vitest";
 import { Probe, PythonRuntime } from "../../src/index.js";
@@ -10,7 +10,11 @@ import { CATS, DOGS } from "../helpers/prompts.js";
 import { freshDir } from "../helpers/cache.js";
 
 const models = inject("tinyModels");
-const cliPath = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+// The published bin (package.json: the bundle, scripts/bundle.mjs); the other CLI tests run dist/cli/main.js.
+const { bin } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  bin: { lmprobe: string };
+};
+const cliPath = new URL(`../../${bin.lmprobe}`, import.meta.url).pathname;
 const cli = (...args: string[]) => execa("node", [cliPath, ...args], { reject: false });
 /** An interpreter that does not exist: a command that starts Python fails with PythonEnvError (exit 1). */
 const noPython = { ...process.env, LMPROBE_PYTHON: "/nonexistent/python3" };
