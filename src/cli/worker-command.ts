@@ -2,9 +2,9 @@
 import { InvalidOptionError } from "../errors.js";
 import { daemonDir } from "../worker/daemon-paths.js";
 import { daemonStatus, startDaemon, stopDaemon } from "../worker/daemon-control.js";
-import { rayFlagsEnv } from "../worker/ray-options.js";
 import { describeRay } from "../worker/ray-settings.js";
 import { parseCommand } from "./args.js";
+import { RAY_FLAG_OPTIONS, rayEnvOfFlags } from "./ray-flags.js";
 import { HELP } from "./usage.js";
 import { workerServe } from "./worker-serve.js";
 
@@ -62,9 +62,7 @@ export async function workerCommand(args: string[], out: (line: string) => void)
     options: {
       "idle-timeout": { type: "string" },
       "model-memory": { type: "string" },
-      ray: { type: "string" },
-      "ray-workers": { type: "string" },
-      "ray-threads": { type: "string" },
+      ...RAY_FLAG_OPTIONS,
       json: { type: "boolean" },
     },
   });
@@ -82,10 +80,7 @@ export async function workerCommand(args: string[], out: (line: string) => void)
       const idleTimeoutS = durationOption("--idle-timeout", values["idle-timeout"] ?? "30m");
       const modelMemory = values["model-memory"];
       // Checked before Python starts; without --ray, LMPROBE_RAY_* of this shell (checked the same way).
-      const rayEnv = rayFlagsEnv(
-        { ray: values.ray, rayWorkers: values["ray-workers"], rayThreads: values["ray-threads"] },
-        process.env,
-      );
+      const rayEnv = rayEnvOfFlags(values);
       const started = await startDaemon({
         idleTimeoutS,
         modelMemoryBytes: modelMemory !== undefined ? bytesOption("--model-memory", modelMemory) : undefined,

@@ -16,11 +16,11 @@ import { embeddedModelsDir, lmprobeHome } from "../env/paths.js";
 import { InvalidOptionError } from "../errors.js";
 import { workerArgs } from "../worker/worker-process.js";
 import { REMOTE_ENV } from "../worker/remote-options.js";
-import { rayFlagsEnv } from "../worker/ray-options.js";
 import { describeRay, withRayEnv } from "../worker/ray-settings.js";
 import { serveAnnouncementFromWire, type ServeAnnouncement } from "../protocol/worker-status.js";
 import type { ProgressEvent } from "../types.js";
 import { parseCommand } from "./args.js";
+import { RAY_FLAG_OPTIONS, rayEnvOfFlags } from "./ray-flags.js";
 
 /** `tcp://*:PORT`, `tcp://HOST:PORT` or `tcp://[IPv6]:PORT`; port 0 lets the system pick a free one. */
 const BIND = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
@@ -44,9 +44,7 @@ function parseServe(args: string[]): ServeSettings {
       bind: { type: "string" },
       keys: { type: "string" },
       allow: { type: "string" },
-      ray: { type: "string" },
-      "ray-workers": { type: "string" },
-      "ray-threads": { type: "string" },
+      ...RAY_FLAG_OPTIONS,
     },
   });
   const bind = values.bind;
@@ -62,8 +60,7 @@ function parseServe(args: string[]): ServeSettings {
   if (allow !== undefined && !(existsSync(allow) && statSync(allow).isFile()))
     throw new InvalidOptionError("--allow", `--allow ${values.allow}: no such file (one client public key per line).`);
   // Without --ray, LMPROBE_RAY_* of this shell, checked the same way (the worker gets only checked ones).
-  const flags = { ray: values.ray, rayWorkers: values["ray-workers"], rayThreads: values["ray-threads"] };
-  const rayEnv = rayFlagsEnv(flags, process.env);
+  const rayEnv = rayEnvOfFlags(values);
   return { bind, keys: resolve(values.keys ?? defaultKeyFolder()), allow, rayEnv };
 }
 
